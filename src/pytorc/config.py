@@ -1,0 +1,145 @@
+"""Layered settings: /etc/torc/config.toml -> user config dir -> ./torc.toml -> TORC_* env -> flags.
+
+Later layers win. Environment keys are `TORC_<SECTION>__<KEY>` (e.g. `TORC_SERVER__PORT`,
+`TORC_CLIENT__RUN__OUTPUT_DIR`). Command-line flags are applied by each entry point on top.
+A config file that does not parse, or holds a bad value, is an error naming the file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+LogLevel = Literal["trace", "debug", "info", "warn", "warning", "error", "critical"]
+
+
+class ConfigError(Exception):
+    """A configuration file or value that cannot be used."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerLogging(_Section):
+    log_dir: str | None = None
+    json_logs: bool = False
+
+
+class ServerSettings(_Section):
+    log_level: LogLevel = "info"
+    https: bool = False
+    host: str = "0.0.0.0"
+    port: int = Field(8080, ge=0, le=65535)
+    threads: int = Field(1, ge=1)
+    database: str | None = None
+    auth_file: str | None = None
+    require_auth: bool = False
+    credential_cache_ttl_secs: int = Field(60, ge=0)
+    enforce_access_control: bool = False
+    completion_check_interval_secs: float = Field(30.0, gt=0)
+    admin_users: list[str] = []
+    max_request_body_mb: float = Field(64.0, gt=0)
+    logging: ServerLogging = ServerLogging()
+
+
+class ClientRunSettings(_Section):
+    poll_interval: float = Field(5.0, gt=0)
+    output_dir: str = "output"
+    max_parallel_jobs: int | None = Field(None, ge=1)
+    num_cpus: int | None = Field(None, ge=1)
+    memory_gb: float | None = Field(None, gt=0)
+    num_gpus: int | None = Field(None, ge=0)
+
+
+class ClientSlurmSettings(_Section):
+    poll_interval: float = Field(30.0, gt=0)
+    keep_submission_scripts: bool = False
+    strict_scheduler_match: bool = False
+
+
+class ClientSettings(_Section):
+    model_config = ConfigDict(extra="allow")
+    api_url: str = "http://localhost:8080/torc-service/v1"
+    format: Literal["table", "json"] = "table"
+    log_level: LogLevel = "info"
+    run: ClientRunSettings = ClientRunSettings()
+    slurm: ClientSlurmSettings = ClientSlurmSettings()
+
+
+def config_paths() -> list[Path]:
+    """The config files read, lowest precedence first."""
+    return [
+        Path("/etc/torc/config.toml"),
+        Path(platformdirs.user_config_dir("torc")) / "config.toml",
+        Path.cwd() / "torc.toml",
+    ]
+
+
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def read_config_files(paths: list[Path] | None = None) -> dict[str, Any]:
+    """The merged contents of the TOML files that exist."""
+    merged: dict[str, Any] = {}
+    for path in paths if paths is not None else config_paths():
+        if not path.is_file():
+            continue
+        try:
+            data = tomllib.loads(path.read_text())
+        except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: {exc}") from exc
+        merged = _deep_merge(merged, data)
+    return merged
+
+
+class _TomlFiles(PydanticBaseSettingsSource):
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return read_config_files()
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TORC_", env_nested_delimiter="__", extra="ignore", case_sensitive=False
+    )
+    server: ServerSettings = ServerSettings()
+    client: ClientSettings = ClientSettings()
+    dash: dict[str, Any] = {}
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _TomlFiles(settings_cls))
+
+
+def load_settings() -> Settings:
+    """Settings from every layer but the command line; bad values raise ConfigError."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration ({problems})") from exc

@@ -1,0 +1,163 @@
+"""SQLite connections: one writer, a small pool of readers, migrations at open.
+
+Writes are serialised in-process on the writer connection and each runs in `BEGIN IMMEDIATE`, so
+two runners can never claim one job and a state change commits whole or not at all. Readers see
+committed snapshots through WAL. An in-memory database is one connection shared by all (readers
+of a memory database would otherwise block on the writer's locks).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+MEMORY = ":memory:"
+BUSY_TIMEOUT_MS = 45_000
+
+
+def pool_size(threads: int) -> int:
+    """Connections for `--threads N`: max(N, 2) + 2, as Torc documents it."""
+    return max(threads, 2) + 2
+
+
+def _connect(target: str, uri: bool) -> sqlite3.Connection:
+    # isolation_level=None: we issue BEGIN ourselves, so every transaction is explicit.
+    conn = sqlite3.connect(target, uri=uri, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+class Database:
+    """The server's handle on one SQLite database."""
+
+    def __init__(self, path: str, threads: int = 1) -> None:
+        self.path = path
+        self.in_memory = path == MEMORY
+        self._write_lock = threading.RLock()
+        if self.in_memory:
+            # memdb VFS: one named in-process database, snapshot-able with VACUUM INTO.
+            target, uri = f"file:/torc-{uuid.uuid4().hex}?vfs=memdb", True
+        else:
+            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            target, uri = str(Path(path).expanduser()), False
+        self._target, self._uri = target, uri
+        self.writer = _connect(target, uri)
+        if not self.in_memory:
+            self.writer.execute("PRAGMA journal_mode = WAL")
+            self.writer.execute("PRAGMA synchronous = NORMAL")
+        apply_migrations(self.writer)
+        self._readers: queue.Queue[sqlite3.Connection] = queue.Queue()
+        self._reader_count = 0 if self.in_memory else pool_size(threads) - 1
+        for _ in range(self._reader_count):
+            self._readers.put(_connect(target, uri))
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: BEGIN IMMEDIATE .. COMMIT, rolled back on any exception."""
+        with self._write_lock:
+            conn = self.writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def reader(self) -> Iterator[sqlite3.Connection]:
+        """A connection for reads; each statement sees the last committed state."""
+        if self.in_memory:
+            with self._write_lock:
+                yield self.writer
+            return
+        conn = self._readers.get()
+        try:
+            yield conn
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            self._readers.put(conn)
+
+    @contextmanager
+    def snapshot_reader(self) -> Iterator[sqlite3.Connection]:
+        """A reader whose statements all see one consistent snapshot (for paging + counting)."""
+        with self.reader() as conn:
+            if self.in_memory:
+                yield conn
+                return
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                conn.execute("ROLLBACK")
+
+    def vacuum_into(self, path: str) -> None:
+        """Write a consistent copy of the database to `path` (which must not exist)."""
+        with self._write_lock:
+            self.writer.execute("VACUUM INTO ?", (path,))
+
+    def close(self) -> None:
+        with self._write_lock:
+            while True:
+                try:
+                    self._readers.get_nowait().close()
+                except queue.Empty:
+                    break
+            if not self.in_memory:
+                # Fold the WAL back into the main file so the .db alone is complete.
+                self.writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self.writer.close()
+
+
+def apply_migrations(conn: sqlite3.Connection) -> list[str]:
+    """Apply the numbered .sql files not applied yet, each in its own transaction."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migration (name TEXT PRIMARY KEY, applied_at TEXT)"
+    )
+    done = {r[0] for r in conn.execute("SELECT name FROM schema_migration")}
+    folder = resources.files("pytorc.server.db").joinpath("migrations")
+    names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".sql"))
+    applied = []
+    for name in names:
+        if name in done:
+            continue
+        sql = folder.joinpath(name).read_text()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(sql):
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_migration VALUES (?, datetime('now'))", (name,)
+            )
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        log.info("applied migration %s", name)
+        applied.append(name)
+    return applied
+
+
+def _statements(sql: str) -> Iterator[str]:
+    """Split a migration into statements (executescript would commit on its own)."""
+    buf = ""
+    for line in sql.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                yield buf
+            buf = ""
+    if buf.strip() and not buf.strip().startswith("--"):
+        yield buf

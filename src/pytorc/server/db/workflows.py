@@ -1,0 +1,187 @@
+"""SQL for workflows: the row, its default resource requirements, status counts."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from pytorc.errors import InvalidInput
+from pytorc.models import JobStatus, WorkflowModel
+from pytorc.server.db.common import Row, dumps, loads, now_iso, opt_bool, page, require
+
+SORTABLE = ("name", "user", "description", "timestamp", "project", "is_archived")
+
+_JSON_COLUMNS = (
+    "metadata",
+    "resource_monitor_config",
+    "slurm_defaults",
+    "env",
+    "execution_config",
+    "dynamic_jobs",
+)
+_BOOL_COLUMNS = ("compute_node_ignore_workflow_completion", "enable_ro_crate")
+_PLAIN_COLUMNS = (
+    "name",
+    "user",
+    "description",
+    "project",
+    "compute_node_expiration_buffer_seconds",
+    "compute_node_wait_for_new_jobs_seconds",
+    "compute_node_wait_for_healthy_database_minutes",
+    "compute_node_min_time_for_new_jobs_seconds",
+    "submission_directory",
+)
+EDITABLE = (*_PLAIN_COLUMNS, *_JSON_COLUMNS, *_BOOL_COLUMNS, "use_pending_failed")
+
+DEFAULT_RR = {"name": "default", "num_cpus": 1, "num_gpus": 0, "num_nodes": 1,
+              "memory": "1m", "runtime": "P0DT1M", "memory_bytes": 1024 * 1024, "runtime_s": 60.0}
+
+
+def to_dict(row: Row) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": row["id"], "timestamp": row["timestamp"]}
+    for col in _PLAIN_COLUMNS:
+        out[col] = row[col]
+    for col in _JSON_COLUMNS:
+        out[col] = loads(row[col])
+    for col in _BOOL_COLUMNS:
+        out[col] = opt_bool(row[col])
+    out["use_pending_failed"] = bool(row["use_pending_failed"])
+    out["run_id"] = row["run_id"]
+    out["is_canceled"] = bool(row["is_canceled"])
+    out["is_archived"] = bool(row["is_archived"])
+    out["access_groups"] = loads(row["access_groups"])
+    return out
+
+
+def _column_values(model: WorkflowModel, fields: set[str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for col in fields:
+        value = getattr(model, col)
+        if col in _JSON_COLUMNS:
+            if hasattr(value, "model_dump"):
+                value = value.model_dump(mode="json", exclude_none=True)
+            value = dumps(value)
+        elif col in _BOOL_COLUMNS or col == "use_pending_failed":
+            value = None if value is None else int(value)
+        values[col] = value
+    return values
+
+
+def create(conn: sqlite3.Connection, wf: WorkflowModel) -> dict[str, Any]:
+    values = _column_values(wf, set(EDITABLE))
+    values["use_pending_failed"] = values["use_pending_failed"] or 0
+    values["timestamp"] = wf.timestamp or now_iso()
+    values["access_groups"] = dumps(wf.access_groups)
+    cols = ", ".join(values)
+    marks = ", ".join(f":{c}" for c in values)
+    row = conn.execute(f"INSERT INTO workflow ({cols}) VALUES ({marks}) RETURNING *", values).fetchone()
+    conn.execute(
+        "INSERT INTO resource_requirements (workflow_id, name, num_cpus, num_gpus, num_nodes, memory,"
+        " runtime, memory_bytes, runtime_s) VALUES (:wf, :name, :num_cpus, :num_gpus, :num_nodes,"
+        " :memory, :runtime, :memory_bytes, :runtime_s)",
+        {"wf": row["id"], **DEFAULT_RR},
+    )
+    _link_access_groups(conn, row["id"], wf.access_groups or [])
+    return to_dict(row)
+
+
+def _link_access_groups(conn: sqlite3.Connection, workflow_id: int, names: list[str]) -> None:
+    for name in names:
+        group = conn.execute("SELECT id FROM access_group WHERE name = ?", (name,)).fetchone()
+        if group is None:
+            raise InvalidInput(f"access group {name!r} does not exist")
+        conn.execute(
+            "INSERT OR IGNORE INTO workflow_access_group (workflow_id, group_id, created_at)"
+            " VALUES (?, ?, ?)",
+            (workflow_id, group[0], now_iso()),
+        )
+
+
+def get(conn: sqlite3.Connection, id: int) -> dict[str, Any]:
+    return to_dict(require(conn, "workflow", id))
+
+
+def update(conn: sqlite3.Connection, id: int, wf: WorkflowModel) -> dict[str, Any]:
+    """Overwrite the editable fields the body sets; run_id, is_canceled, is_archived are read-only."""
+    require(conn, "workflow", id)
+    given = {f for f in wf.model_fields_set if f in EDITABLE}
+    given |= {"name", "user"}
+    values = _column_values(wf, given)
+    if values:
+        assignments = ", ".join(f"{c} = :{c}" for c in values)
+        conn.execute(f"UPDATE workflow SET {assignments} WHERE id = :id", {**values, "id": id})
+    return get(conn, id)
+
+
+def delete(conn: sqlite3.Connection, id: int) -> dict[str, Any]:
+    wf = get(conn, id)
+    conn.execute("DELETE FROM workflow WHERE id = ?", (id,))
+    return wf
+
+
+def list_page(
+    conn: sqlite3.Connection,
+    *,
+    name: str | None,
+    user: str | None,
+    description: str | None,
+    is_archived: bool | None,
+    offset: int,
+    limit: int | None,
+    sort_by: str | None,
+    reverse_sort: bool | None,
+) -> dict[str, Any]:
+    where, params = ["1"], {}
+    for col, value in (("name", name), ("user", user), ("description", description)):
+        if value is not None:
+            where.append(f"workflow.{col} = :{col}")
+            params[col] = value
+    if is_archived is not None:
+        where.append("workflow.is_archived = :is_archived")
+        params["is_archived"] = int(is_archived)
+    return page(
+        conn, table="workflow", where=" AND ".join(where), params=params, offset=offset,
+        limit=limit, sort_by=sort_by, reverse_sort=reverse_sort, sortable=SORTABLE, to_item=to_dict,
+    )
+
+
+def set_flag(conn: sqlite3.Connection, id: int, column: str, value: bool) -> None:
+    assert column in ("is_canceled", "is_archived")
+    conn.execute(f"UPDATE workflow SET {column} = ? WHERE id = ?", (int(value), id))
+
+
+def status_counts(conn: sqlite3.Connection, id: int) -> dict[str, int]:
+    counts = {s.value: 0 for s in JobStatus}
+    for code, n in conn.execute(
+        "SELECT status, count(*) FROM job WHERE workflow_id = ? GROUP BY status", (id,)
+    ):
+        counts[JobStatus.from_code(code).value] = n
+    return counts
+
+
+_UNDONE = ",".join(
+    str(s.code)
+    for s in (JobStatus.UNINITIALIZED, JobStatus.BLOCKED, JobStatus.READY, JobStatus.PENDING,
+              JobStatus.RUNNING, JobStatus.PENDING_FAILED)
+)
+
+
+def is_complete(conn: sqlite3.Connection, id: int) -> tuple[bool, bool]:
+    """(is_complete, is_canceled): canceled, or no job left that is not done."""
+    row = require(conn, "workflow", id)
+    canceled = bool(row["is_canceled"])
+    if canceled:
+        return True, True
+    busy = conn.execute(
+        f"SELECT 1 FROM job WHERE workflow_id = ? AND status IN ({_UNDONE}) LIMIT 1", (id,)
+    ).fetchone()
+    return busy is None, False
+
+
+def total_exec_minutes(conn: sqlite3.Connection, id: int) -> float:
+    value = conn.execute(
+        "SELECT coalesce(sum(r.exec_time_minutes), 0) FROM workflow_result w"
+        " JOIN result r ON r.id = w.result_id WHERE w.workflow_id = ?",
+        (id,),
+    ).fetchone()[0]
+    return float(value)

@@ -1,0 +1,171 @@
+"""`torc-server`: run the API server over one SQLite database."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import logging.handlers
+import os
+import socket
+import sys
+from pathlib import Path
+
+from pytorc import __version__
+from pytorc.config import ConfigError, ServerSettings, load_settings
+
+log = logging.getLogger("pytorc.server")
+
+EPILOG = """\
+examples:
+  torc-server run --database /tmp/torc-$USER.db --host 0.0.0.0 --port 8085
+  torc-server run --database :memory: --port 0      # prints TORC_SERVER_PORT=<port> first
+  TORC_SERVER__THREADS=8 torc-server run             # settings also come from config files
+
+settings precedence: /etc/torc/config.toml < ~/.config/torc/config.toml < ./torc.toml
+                     < TORC_SERVER__<KEY> environment < flags
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="torc-server",
+        description="The Torc API server: owns the workflow database and serves /torc-service/v1.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"torc-server {__version__}")
+    sub = parser.add_subparsers(dest="command")
+    run = sub.add_parser(
+        "run", help="run the server (the default)", epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_run_flags(run)
+    return parser
+
+
+def _add_run_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-d", "--database", help="SQLite file, or :memory: (default ./torc.db; env DATABASE_URL)")
+    p.add_argument("-H", "--host", help="interface to bind (default 0.0.0.0)")
+    p.add_argument("-p", "--port", type=int, help="port; 0 picks a free one (default 8080)")
+    p.add_argument("-t", "--threads", type=int, help="worker threads; DB pool = max(threads,2)+2 (default 1)")
+    p.add_argument(
+        "-c", "--completion-check-interval-secs", type=float, dest="completion_check_interval_secs",
+        help="seconds between safety-net sweeps for unblockable jobs (default 30; env "
+        "TORC_COMPLETION_CHECK_INTERVAL_SECS)",
+    )
+    p.add_argument("-l", "--log-level", help="error|warn|info|debug|trace (default info)")
+    p.add_argument("--log-dir", help="write rotating logs (10 MiB x 5) here (env TORC_LOG_DIR)")
+    p.add_argument("--json-logs", action="store_true", default=None, help="log as JSON lines")
+
+
+def resolve_settings(args: argparse.Namespace) -> ServerSettings:
+    """Config files and TORC_SERVER__* env, then Torc's dedicated env vars, then flags."""
+    server = load_settings().server
+    updates: dict[str, object] = {}
+    for env, key, cast in (
+        ("DATABASE_URL", "database", str),
+        ("TORC_COMPLETION_CHECK_INTERVAL_SECS", "completion_check_interval_secs", float),
+        ("TORC_MAX_REQUEST_BODY_MB", "max_request_body_mb", float),
+    ):
+        if os.environ.get(env):
+            try:
+                updates[key] = cast(os.environ[env])
+            except ValueError as exc:
+                raise ConfigError(f"{env}={os.environ[env]!r}: {exc}") from exc
+    for key in ("database", "host", "port", "threads", "completion_check_interval_secs", "log_level"):
+        value = getattr(args, key, None)
+        if value is not None:
+            updates[key] = value
+    data = server.model_dump()
+    data.update(updates)
+    log_dir = getattr(args, "log_dir", None) or os.environ.get("TORC_LOG_DIR")
+    if log_dir:
+        data["logging"]["log_dir"] = log_dir
+    if getattr(args, "json_logs", None):
+        data["logging"]["json_logs"] = True
+    try:
+        return ServerSettings.model_validate(data)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+
+
+def _setup_logging(settings: ServerSettings) -> None:
+    level_name = {"trace": "DEBUG", "warn": "WARNING"}.get(settings.log_level, settings.log_level.upper())
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if settings.logging.log_dir:
+        folder = Path(settings.logging.log_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        handlers.append(
+            logging.handlers.RotatingFileHandler(
+                folder / "torc-server.log", maxBytes=10 * 1024 * 1024, backupCount=5
+            )
+        )
+    fmt = (
+        '{"time":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","message":"%(message)s"}'
+        if settings.logging.json_logs
+        else "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.basicConfig(level=getattr(logging, level_name), format=fmt, handlers=handlers, force=True)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    family, _, _, _, address = infos[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(address)
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(settings: ServerSettings) -> None:
+    """Open the database, bind, announce the port, serve until SIGTERM/SIGINT, close cleanly."""
+    import uvicorn
+
+    from pytorc.server.app import create_app
+    from pytorc.server.db.connection import Database
+
+    database = settings.database or "torc.db"
+    db = Database(database, threads=settings.threads)
+    try:
+        sock = _bind(settings.host, settings.port)
+    except OSError as exc:
+        db.close()
+        raise ConfigError(f"cannot listen on {settings.host}:{settings.port}: {exc}") from exc
+    port = sock.getsockname()[1]
+    print(f"TORC_SERVER_PORT={port}", flush=True)
+    log.info("torc-server %s serving %s on %s:%d", __version__, database, settings.host, port)
+    app = create_app(settings, db)
+    config = uvicorn.Config(
+        app,
+        log_level="warning" if settings.log_level not in ("debug", "trace") else "debug",
+        access_log=settings.log_level in ("debug", "trace"),
+        timeout_graceful_shutdown=30,
+        log_config=None,
+    )
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        db.close()
+        log.info("database closed")
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
+        argv = ["run", *argv]
+    args = _parser().parse_args(argv)
+    try:
+        settings = resolve_settings(args)
+        _setup_logging(settings)
+        serve(settings)
+    except ConfigError as exc:
+        print(f"torc-server: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,7 @@
+"""/access_control endpoints."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["access_control"])

@@ -1,0 +1,7 @@
+"""/local_schedulers endpoints."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["local_schedulers"])

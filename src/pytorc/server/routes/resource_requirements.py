@@ -1,0 +1,7 @@
+"""/resource_requirements endpoints."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["resource_requirements"])

@@ -1,0 +1,7 @@
+"""/slurm_schedulers endpoints."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["slurm_schedulers"])

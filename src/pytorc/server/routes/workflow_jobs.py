@@ -1,0 +1,7 @@
+"""/workflow_jobs endpoints."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["workflow_jobs"])

@@ -1,0 +1,113 @@
+"""/workflows: CRUD, status, cancel, archive and the completion checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from pytorc.models import (
+    ArchiveWorkflowRequest,
+    IsCompleteResponse,
+    IsUninitializedResponse,
+    ListJobIdsResponse,
+    Page,
+    WorkflowModel,
+    WorkflowStatusResponse,
+)
+from pytorc.server.db import workflows
+from pytorc.server.db.common import require
+from pytorc.server.routes.common import Db, Json, ok
+from pytorc.server.services import lifecycle
+
+router = APIRouter(tags=["workflows"])
+
+
+@router.post("/workflows", response_model=WorkflowModel)
+def create_workflow(body: WorkflowModel, db: Db) -> Json:
+    with db.transaction() as conn:
+        return ok(workflows.create(conn, body))
+
+
+@router.get("/workflows", response_model=Page[WorkflowModel])
+def list_workflows(
+    db: Db,
+    offset: int = 0,
+    limit: int | None = None,
+    sort_by: str | None = None,
+    reverse_sort: bool | None = None,
+    name: str | None = None,
+    user: str | None = None,
+    description: str | None = None,
+    is_archived: bool | None = None,
+) -> Json:
+    with db.snapshot_reader() as conn:
+        return ok(
+            workflows.list_page(
+                conn, name=name, user=user, description=description, is_archived=is_archived,
+                offset=offset, limit=limit, sort_by=sort_by, reverse_sort=reverse_sort,
+            )
+        )
+
+
+@router.get("/workflows/{id}", response_model=WorkflowModel)
+def get_workflow(id: int, db: Db) -> Json:
+    with db.reader() as conn:
+        return ok(workflows.get(conn, id))
+
+
+@router.put("/workflows/{id}", response_model=WorkflowModel)
+def update_workflow(id: int, body: WorkflowModel, db: Db) -> Json:
+    with db.transaction() as conn:
+        return ok(workflows.update(conn, id, body))
+
+
+@router.delete("/workflows/{id}", response_model=WorkflowModel)
+def delete_workflow(id: int, db: Db) -> Json:
+    with db.transaction() as conn:
+        return ok(workflows.delete(conn, id))
+
+
+@router.put("/workflows/{id}/cancel", response_model=dict[str, Any])
+def cancel_workflow(id: int, db: Db) -> Json:
+    with db.transaction() as conn:
+        return ok(lifecycle.cancel_workflow(conn, id))
+
+
+@router.post("/workflows/{id}/archive", response_model=WorkflowModel)
+def archive_workflow(id: int, body: ArchiveWorkflowRequest, db: Db) -> Json:
+    with db.transaction() as conn:
+        require(conn, "workflow", id)
+        workflows.set_flag(conn, id, "is_archived", body.is_archived)
+        return ok(workflows.get(conn, id))
+
+
+@router.get("/workflows/{id}/status", response_model=WorkflowStatusResponse)
+def get_workflow_status(id: int, db: Db) -> Json:
+    with db.snapshot_reader() as conn:
+        return ok(lifecycle.status(conn, id))
+
+
+@router.get("/workflows/{id}/is_complete", response_model=IsCompleteResponse)
+def is_workflow_complete(id: int, db: Db) -> Json:
+    with db.reader() as conn:
+        complete, canceled = workflows.is_complete(conn, id)
+    return ok({"is_complete": complete, "is_canceled": canceled})
+
+
+@router.get("/workflows/{id}/is_uninitialized", response_model=IsUninitializedResponse)
+def is_workflow_uninitialized(id: int, db: Db) -> Json:
+    with db.reader() as conn:
+        require(conn, "workflow", id)
+        row = conn.execute(
+            "SELECT 1 FROM job WHERE workflow_id = ? AND status NOT IN (0, 9) LIMIT 1", (id,)
+        ).fetchone()
+    return ok({"is_uninitialized": row is None})
+
+
+@router.get("/workflows/{id}/job_ids", response_model=ListJobIdsResponse)
+def list_job_ids(id: int, db: Db) -> Json:
+    with db.reader() as conn:
+        require(conn, "workflow", id)
+        ids = [r[0] for r in conn.execute("SELECT id FROM job WHERE workflow_id = ? ORDER BY id", (id,))]
+    return ok({"job_ids": ids, "count": len(ids)})
