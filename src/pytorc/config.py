@@ -7,6 +7,7 @@ A config file that does not parse, or holds a bad value, is an error naming the 
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -140,6 +141,30 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            f"{_dotted(e['loc'])}: {e['msg']} (from {origin_of(e['loc'])})" for e in exc.errors()
         )
-        raise ConfigError(f"invalid configuration ({problems})") from exc
+        raise ConfigError(f"invalid configuration: {problems}") from exc
+
+
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def origin_of(loc: tuple[int | str, ...], paths: list[Path] | None = None) -> str:
+    """Which layer set the key at `loc`: the environment variable, or the config file that won."""
+    keys = [str(p) for p in loc]
+    environ = {k.upper(): k for k in os.environ}
+    for depth in range(len(keys), 0, -1):  # TORC_SERVER__LOGGING__LOG_DIR, or a parent holding JSON
+        name = "TORC_" + "__".join(keys[:depth]).upper()
+        if name in environ:
+            return f"environment variable {environ[name]}"
+    for path in reversed(paths if paths is not None else config_paths()):
+        try:
+            node: Any = tomllib.loads(path.read_text()) if path.is_file() else None
+        except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
+            continue
+        for key in keys:
+            node = node.get(key) if isinstance(node, dict) else None
+        if node is not None:
+            return str(path)
+    return "defaults"
