@@ -1,7 +1,112 @@
-"""/jobs endpoints."""
+"""/jobs: CRUD, bulk creation and the per-job lifecycle (start, complete, status change, retry)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
+from pytorc.models import (
+    CreateJobsResponse,
+    DeleteCountResponse,
+    JobModel,
+    JobsModel,
+    JobStatus,
+    Page,
+    ResultModel,
+)
+from pytorc.server.db import jobs
+from pytorc.server.db.common import delete_where_workflow, require
+from pytorc.server.routes.common import Db, Json, ok
+from pytorc.server.services import completion, transitions
+
 router = APIRouter(tags=["jobs"])
+
+
+@router.post("/jobs", response_model=JobModel)
+def create_job(body: JobModel, db: Db) -> Json:
+    with db.transaction() as conn:
+        return ok(jobs.create_many(conn, [body])[0])
+
+
+@router.post("/bulk_jobs", response_model=CreateJobsResponse)
+def create_jobs(body: JobsModel, db: Db) -> Json:
+    with db.transaction() as conn:
+        return ok({"jobs": jobs.create_many(conn, body.jobs)})
+
+
+@router.get("/jobs", response_model=Page[JobModel])
+def list_jobs(
+    db: Db,
+    workflow_id: int,
+    status: JobStatus | None = None,
+    needs_file_id: int | None = None,
+    upstream_job_id: int | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+    sort_by: str | None = None,
+    reverse_sort: bool | None = None,
+    include_relationships: bool = False,
+    active_compute_node_id: int | None = None,
+    origin_is_set: bool | None = None,
+    name: str | None = None,
+    command: str | None = None,
+) -> Json:
+    with db.snapshot_reader() as conn:
+        require(conn, "workflow", workflow_id)
+        return ok(
+            jobs.list_page(
+                conn, workflow_id, status=status, needs_file_id=needs_file_id,
+                upstream_job_id=upstream_job_id, include_relationships=include_relationships,
+                active_compute_node_id=active_compute_node_id, origin_is_set=origin_is_set,
+                name=name, command=command, offset=offset, limit=limit, sort_by=sort_by,
+                reverse_sort=reverse_sort,
+            )
+        )
+
+
+@router.delete("/jobs", response_model=DeleteCountResponse)
+def delete_jobs(workflow_id: int, db: Db) -> Json:
+    with db.transaction() as conn:
+        require(conn, "workflow", workflow_id)
+        return ok({"count": delete_where_workflow(conn, "job", workflow_id)})
+
+
+@router.get("/jobs/{id}", response_model=JobModel)
+def get_job(id: int, db: Db) -> Json:
+    with db.reader() as conn:
+        return ok(jobs.get(conn, id))
+
+
+@router.put("/jobs/{id}", response_model=JobModel)
+def update_job(id: int, body: JobModel, db: Db) -> Json:
+    with db.transaction() as conn:
+        return ok(jobs.update(conn, id, body))
+
+
+@router.delete("/jobs/{id}", response_model=JobModel)
+def delete_job(id: int, db: Db) -> Json:
+    with db.transaction() as conn:
+        return ok(jobs.delete(conn, id))
+
+
+@router.put("/jobs/{id}/start_job/{run_id}/{compute_node_id}", response_model=JobModel)
+def start_job(id: int, run_id: int, compute_node_id: int, db: Db) -> Json:
+    with db.transaction() as conn:
+        return ok(transitions.start_job(conn, id, run_id, compute_node_id))
+
+
+@router.post("/jobs/{id}/complete_job/{status}/{run_id}", response_model=JobModel)
+def complete_job(id: int, status: JobStatus, run_id: int, body: ResultModel, db: Db) -> Json:
+    with db.transaction() as conn:
+        return ok(completion.complete_job(conn, id, status, run_id, body))
+
+
+@router.put("/jobs/{id}/manage_status_change/{status}/{run_id}", response_model=JobModel)
+def manage_status_change(id: int, status: JobStatus, run_id: int, db: Db) -> Json:
+    with db.transaction() as conn:
+        return ok(transitions.manage_status_change(conn, id, status, run_id))
+
+
+@router.post("/jobs/{id}/retry/{run_id}", response_model=JobModel)
+def retry_job(id: int, run_id: int, max_retries: int, db: Db) -> Json:
+    with db.transaction() as conn:
+        return ok(transitions.retry_job(conn, id, run_id, max_retries))

@@ -1,7 +1,186 @@
-"""/workflow_jobs endpoints."""
+"""Workflow-scoped job operations: initialize, reset, claim, batch completion, relationships."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import time
+from typing import Any
 
-router = APIRouter(tags=["workflow_jobs"])
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from pytorc.errors import InvalidInput, TorcError
+from pytorc.models import (
+    BatchCompleteJobsRequest,
+    BatchCompleteJobsResponse,
+    ClaimJobsBasedOnResources,
+    ClaimNextJobsResponse,
+    ComputeNodesResources,
+    GetReadyJobRequirementsResponse,
+    JobDependencyModel,
+    JobFileRelationshipModel,
+    JobUserDataRelationshipModel,
+    ListMissingUserDataResponse,
+    ListRequiredExistingFilesResponse,
+    Page,
+    ProcessChangedJobInputsResponse,
+    ResetJobStatusResponse,
+    RunningJobModel,
+    SlurmJobCorrelationModel,
+    TaskModel,
+)
+from pytorc.server.db import relationships
+from pytorc.server.db.common import require
+from pytorc.server.routes.common import Db, Json, ok
+from pytorc.server.services import claiming, completion, initialization, lifecycle
+
+router = APIRouter(tags=["workflows"])
+
+
+@router.post(
+    "/workflows/{id}/initialize_jobs",
+    response_model=dict[str, Any],
+    responses={202: {"model": TaskModel, "description": "async=true: the task that ran"}},
+)
+def initialize_jobs(
+    id: int,
+    db: Db,
+    only_uninitialized: bool = False,
+    clear_ephemeral_user_data: bool = True,
+    async_: bool = Query(False, alias="async"),
+) -> Json | JSONResponse:
+    created = int(time.time() * 1000)
+    with db.transaction() as conn:
+        summary = initialization.initialize_jobs(conn, id, only_uninitialized)
+        if clear_ephemeral_user_data:
+            conn.execute(
+                "UPDATE user_data SET data = NULL WHERE workflow_id = ? AND is_ephemeral = 1", (id,)
+            )
+        if not async_:
+            return ok(summary)
+        # The work is already done; the task record lets async callers poll as they expect.
+        finished = int(time.time() * 1000)
+        task_id = conn.execute(
+            "INSERT INTO task (workflow_id, operation, status, created_at_ms, started_at_ms,"
+            " finished_at_ms) VALUES (?, 'initialize_jobs', 'succeeded', ?, ?, ?)",
+            (id, created, created, finished),
+        ).lastrowid
+    task = {"id": task_id, "workflow_id": id, "operation": "initialize_jobs",
+            "status": "succeeded", "created_at_ms": created, "started_at_ms": created,
+            "finished_at_ms": finished, "error": None}
+    return JSONResponse(task, status_code=202)
+
+
+@router.post("/workflows/{id}/reset_status", response_model=dict[str, Any])
+def reset_workflow_status(id: int, db: Db, force: bool = False) -> Json:
+    with db.transaction() as conn:
+        return ok(lifecycle.reset_status(conn, id, force))
+
+
+@router.post("/workflows/{id}/reset_job_status", response_model=ResetJobStatusResponse)
+def reset_job_status(id: int, db: Db, failed_only: bool = False) -> Json:
+    with db.transaction() as conn:
+        return ok(lifecycle.reset_job_status(conn, id, failed_only))
+
+
+@router.post(
+    "/workflows/{id}/claim_jobs_based_on_resources/{limit}",
+    response_model=ClaimJobsBasedOnResources,
+)
+def claim_jobs_based_on_resources(
+    id: int, limit: int, body: ComputeNodesResources, db: Db, strict_scheduler_match: bool = False
+) -> Json:
+    with db.transaction() as conn:
+        claimed, reason = claiming.claim_by_resources(conn, id, limit, body, strict_scheduler_match)
+    return ok({"jobs": claimed, "reason": reason})
+
+
+@router.post("/workflows/{id}/claim_next_jobs", response_model=ClaimNextJobsResponse)
+def claim_next_jobs(id: int, db: Db, limit: int = 10) -> Json:
+    with db.transaction() as conn:
+        return ok({"jobs": claiming.claim_next(conn, id, limit)})
+
+
+@router.post("/workflows/{id}/batch_complete_jobs", response_model=BatchCompleteJobsResponse)
+def batch_complete_jobs(id: int, body: BatchCompleteJobsRequest, db: Db) -> Json:
+    """Complete many jobs in one transaction; each entry succeeds or fails on its own."""
+    completed: list[int] = []
+    errors: list[dict[str, Any]] = []
+    with db.transaction() as conn:
+        require(conn, "workflow", id)
+        for entry in body.completions:
+            conn.execute("SAVEPOINT entry")
+            try:
+                job = conn.execute("SELECT workflow_id FROM job WHERE id = ?", (entry.job_id,)).fetchone()
+                if job is not None and job[0] != id:
+                    raise InvalidInput(f"job {entry.job_id} is not in workflow {id}")
+                completion.complete_job(conn, entry.job_id, entry.status, entry.run_id, entry.result)
+            except TorcError as exc:
+                conn.execute("ROLLBACK TO entry")
+                errors.append({"job_id": entry.job_id, "message": str(exc)})
+            else:
+                completed.append(entry.job_id)
+            conn.execute("RELEASE entry")
+    return ok({"completed": completed, "errors": errors})
+
+
+@router.get("/workflows/{id}/ready_job_requirements", response_model=GetReadyJobRequirementsResponse)
+def get_ready_job_requirements(id: int, db: Db, scheduler_config_id: int | None = None) -> Json:
+    with db.reader() as conn:
+        return ok(relationships.ready_job_requirements(conn, id, scheduler_config_id))
+
+
+@router.get(
+    "/workflows/{id}/required_existing_files", response_model=ListRequiredExistingFilesResponse
+)
+def list_required_existing_files(id: int, db: Db) -> Json:
+    with db.reader() as conn:
+        return ok({"files": relationships.required_existing_files(conn, id)})
+
+
+@router.get("/workflows/{id}/missing_user_data", response_model=ListMissingUserDataResponse)
+def list_missing_user_data(id: int, db: Db) -> Json:
+    with db.reader() as conn:
+        return ok({"user_data": relationships.missing_user_data(conn, id)})
+
+
+@router.post(
+    "/workflows/{id}/process_changed_job_inputs", response_model=ProcessChangedJobInputsResponse
+)
+def process_changed_job_inputs(id: int, db: Db, dry_run: bool = False) -> Json:
+    with db.transaction() as conn:
+        names = initialization.process_changed_job_inputs(conn, id, dry_run)
+    return ok({"reinitialized_jobs": names})
+
+
+def _paged(kind: str):  # type: ignore[no-untyped-def]
+    def handler(
+        id: int,
+        db: Db,
+        offset: int = 0,
+        limit: int | None = None,
+        sort_by: str | None = None,
+        reverse_sort: bool | None = None,
+    ) -> Json:
+        with db.snapshot_reader() as conn:
+            require(conn, "workflow", id)
+            return ok(relationships.list_page(conn, kind, id, offset, limit, sort_by, reverse_sort))
+
+    handler.__name__ = f"list_{kind}"
+    return handler
+
+
+router.get("/workflows/{id}/job_dependencies", response_model=Page[JobDependencyModel])(
+    _paged("job_dependencies")
+)
+router.get("/workflows/{id}/job_file_relationships", response_model=Page[JobFileRelationshipModel])(
+    _paged("job_file_relationships")
+)
+router.get(
+    "/workflows/{id}/job_user_data_relationships", response_model=Page[JobUserDataRelationshipModel]
+)(_paged("job_user_data_relationships"))
+router.get("/workflows/{id}/running_jobs", response_model=Page[RunningJobModel])(
+    _paged("running_jobs")
+)
+router.get("/workflows/{id}/slurm_job_correlations", response_model=Page[SlurmJobCorrelationModel])(
+    _paged("slurm_job_correlations")
+)

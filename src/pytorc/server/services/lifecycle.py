@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from pytorc.errors import InvalidInput
 from pytorc.models import JobStatus
 from pytorc.server.db import events, workflows
 from pytorc.server.db.common import require
@@ -50,3 +51,66 @@ def status(conn: sqlite3.Connection, id: int) -> dict[str, Any]:
         "pending_scheduled_nodes": sched.get("pending", 0),
         "walltime_seconds": None,
     }
+
+
+def reset_status(conn: sqlite3.Connection, id: int, force: bool) -> dict[str, Any]:
+    """Start a new run: clear the canceled flag and bump run_id.
+
+    Refused while jobs are pending/running or allocations are pending/active (unless forced),
+    and for archived workflows.
+    """
+    wf = require(conn, "workflow", id)
+    if wf["is_archived"]:
+        raise InvalidInput(f"workflow {id} is archived; unarchive it before resetting")
+    if not force:
+        active = conn.execute(
+            "SELECT count(*) FROM job WHERE workflow_id = ? AND status IN (3, 4)", (id,)
+        ).fetchone()[0]
+        nodes = conn.execute(
+            "SELECT count(*) FROM scheduled_compute_node WHERE workflow_id = ?"
+            " AND status IN ('pending', 'active')",
+            (id,),
+        ).fetchone()[0]
+        if active or nodes:
+            raise InvalidInput(
+                f"workflow {id} has {active} pending/running jobs and {nodes} pending/active"
+                " allocations; wait for them, cancel the workflow, or pass force=true"
+            )
+    conn.execute("UPDATE workflow SET is_canceled = 0, run_id = run_id + 1 WHERE id = ?", (id,))
+    run_id = conn.execute("SELECT run_id FROM workflow WHERE id = ?", (id,)).fetchone()[0]
+    events.record(conn, id, "workflow_reset", f"workflow {id} reset; run {run_id}")
+    return {"workflow_id": id, "run_id": run_id, "message": f"workflow {id} reset to run {run_id}"}
+
+
+_RESETTABLE_FAILED = tuple(
+    s.code for s in (JobStatus.FAILED, JobStatus.CANCELED, JobStatus.TERMINATED,
+                     JobStatus.PENDING_FAILED)
+)
+
+
+def reset_job_status(conn: sqlite3.Connection, id: int, failed_only: bool) -> dict[str, Any]:
+    """Make jobs uninitialized again: all of them, or the failed ones and everything downstream."""
+    require(conn, "workflow", id)
+    if not failed_only:
+        n = conn.execute(
+            "UPDATE job SET status = 0, compute_node_id = NULL, start_time = NULL"
+            " WHERE workflow_id = ? AND status NOT IN (0, 3, 4, 9)",
+            (id,),
+        ).rowcount
+        reset_type = "all"
+    else:
+        n = conn.execute(
+            f"""
+            WITH RECURSIVE down(id) AS (
+                SELECT id FROM job WHERE workflow_id = :wf AND status IN {_RESETTABLE_FAILED}
+                UNION
+                SELECT d.job_id FROM job_depends_on d JOIN down ON d.depends_on_job_id = down.id
+            )
+            UPDATE job SET status = 0, compute_node_id = NULL, start_time = NULL
+             WHERE id IN (SELECT id FROM down) AND status NOT IN (0, 3, 4, 9)
+            """,
+            {"wf": id},
+        ).rowcount
+        reset_type = "failed_only"
+    return {"workflow_id": id, "updated_count": n, "status": JobStatus.UNINITIALIZED.value,
+            "reset_type": reset_type}

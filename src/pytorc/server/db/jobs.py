@@ -1,0 +1,328 @@
+"""SQL for jobs and their relation tables (dependencies, input/output files and user data)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from pytorc.errors import InvalidInput, NotFound
+from pytorc.models import JobModel, JobStatus
+from pytorc.server.db.common import Row, dumps, loads, page, require
+
+SORTABLE = ("name", "status", "priority", "command", "attempt_id", "resource_requirements_id")
+
+# relation field -> (table, column holding the other id)
+RELATIONS: dict[str, tuple[str, str]] = {
+    "depends_on_job_ids": ("job_depends_on", "depends_on_job_id"),
+    "input_file_ids": ("job_input_file", "file_id"),
+    "output_file_ids": ("job_output_file", "file_id"),
+    "input_user_data_ids": ("job_input_user_data", "user_data_id"),
+    "output_user_data_ids": ("job_output_user_data", "user_data_id"),
+}
+_TARGET_TABLE = {
+    "depends_on_job_ids": ("job", "job"),
+    "input_file_ids": ("file", "file"),
+    "output_file_ids": ("file", "file"),
+    "input_user_data_ids": ("user_data", "user data"),
+    "output_user_data_ids": ("user_data", "user data"),
+}
+
+
+def to_dict(row: Row) -> dict[str, Any]:
+    """The wire form of a job row, without relation lists (see with_relations)."""
+    return {
+        "id": row["id"],
+        "workflow_id": row["workflow_id"],
+        "name": row["name"],
+        "command": row["command"],
+        "status": JobStatus.from_code(row["status"]).value,
+        "invocation_script": row["invocation_script"],
+        "cancel_on_blocking_job_failure": bool(row["cancel_on_blocking_job_failure"]),
+        "supports_termination": bool(row["supports_termination"]),
+        "resource_requirements_id": row["resource_requirements_id"],
+        "scheduler_id": row["scheduler_id"],
+        "failure_handler_id": row["failure_handler_id"],
+        "attempt_id": row["attempt_id"],
+        "schedule_compute_nodes": loads(row["schedule_compute_nodes"]),
+        "priority": row["priority"],
+        "env": loads(row["env"]),
+        "origin": row["origin"],
+        "compute_node_id": row["compute_node_id"],
+        "start_time": row["start_time"],
+    }
+
+
+def relations_of(
+    conn: sqlite3.Connection, job_ids: Sequence[int], fields: Iterable[str] = RELATIONS
+) -> dict[str, dict[int, list[int]]]:
+    """For each relation field, job id -> sorted ids, fetched in one query per relation."""
+    ids = dumps(list(job_ids))
+    out: dict[str, dict[int, list[int]]] = {}
+    for field in fields:
+        table, column = RELATIONS[field]
+        found: dict[int, list[int]] = defaultdict(list)
+        for job_id, other in conn.execute(
+            f"SELECT job_id, {column} FROM {table} WHERE job_id IN (SELECT value FROM json_each(?))"
+            f" ORDER BY job_id, {column}",
+            (ids,),
+        ):
+            found[job_id].append(other)
+        out[field] = found
+    return out
+
+
+def with_relations(
+    conn: sqlite3.Connection, rows: Sequence[Row], fields: Iterable[str] = RELATIONS
+) -> list[dict[str, Any]]:
+    fields = list(fields)
+    rels = relations_of(conn, [r["id"] for r in rows], fields)
+    items = []
+    for row in rows:
+        item = to_dict(row)
+        for field in fields:
+            item[field] = rels[field].get(row["id"], [])
+        items.append(item)
+    return items
+
+
+def get(conn: sqlite3.Connection, id: int) -> dict[str, Any]:
+    return with_relations(conn, [require(conn, "job", id)])[0]
+
+
+def get_row(conn: sqlite3.Connection, id: int) -> Row:
+    return require(conn, "job", id)
+
+
+# --- creation -----------------------------------------------------------------------------
+
+_INSERT = """
+INSERT INTO job (workflow_id, name, command, status, invocation_script,
+                 cancel_on_blocking_job_failure, supports_termination, resource_requirements_id,
+                 scheduler_id, failure_handler_id, attempt_id, schedule_compute_nodes, priority,
+                 env, origin)
+VALUES (:workflow_id, :name, :command, 0, :invocation_script, :cancel_on_blocking_job_failure,
+        :supports_termination, :resource_requirements_id, :scheduler_id, :failure_handler_id,
+        :attempt_id, :schedule_compute_nodes, :priority, :env, :origin)
+"""
+
+
+def _check_refs(conn: sqlite3.Connection, workflow_id: int, table: str, kind: str,
+                ids: set[int]) -> None:
+    """Every id must name a row of `table` in this workflow."""
+    if not ids:
+        return
+    found = dict(
+        conn.execute(
+            f"SELECT id, workflow_id FROM {table} WHERE id IN (SELECT value FROM json_each(?))",
+            (dumps(sorted(ids)),),
+        ).fetchall()
+    )
+    for id in sorted(ids):
+        if id not in found:
+            raise InvalidInput(f"{kind} {id} does not exist")
+        if found[id] != workflow_id:
+            raise InvalidInput(f"{kind} {id} belongs to workflow {found[id]}, not {workflow_id}")
+
+
+def default_rr_id(conn: sqlite3.Connection, workflow_id: int) -> int | None:
+    row = conn.execute(
+        "SELECT id FROM resource_requirements WHERE workflow_id = ? AND name = 'default'"
+        " ORDER BY id LIMIT 1",
+        (workflow_id,),
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
+def create_many(conn: sqlite3.Connection, jobs: Sequence[JobModel]) -> list[dict[str, Any]]:
+    """Insert jobs (status uninitialized) and their relations; all references are checked first."""
+    by_wf: dict[int, list[JobModel]] = defaultdict(list)
+    for job in jobs:
+        by_wf[job.workflow_id].append(job)
+    defaults: dict[int, int | None] = {}
+    for wf, group in by_wf.items():
+        require(conn, "workflow", wf)
+        defaults[wf] = default_rr_id(conn, wf)
+        for field, (table, kind) in _TARGET_TABLE.items():
+            if table == "job":
+                continue
+            ids = {i for j in group for i in (getattr(j, field) or [])}
+            _check_refs(conn, wf, table, kind, ids)
+        _check_refs(conn, wf, "resource_requirements", "resource requirements",
+                    {j.resource_requirements_id for j in group if j.resource_requirements_id is not None})
+        _check_refs(conn, wf, "slurm_scheduler", "slurm scheduler",
+                    {j.scheduler_id for j in group if j.scheduler_id is not None})
+        _check_refs(conn, wf, "failure_handler", "failure handler",
+                    {j.failure_handler_id for j in group if j.failure_handler_id is not None})
+        _check_refs(conn, wf, "job", "job",
+                    {i for j in group for i in (j.depends_on_job_ids or [])})
+    out = []
+    for job in jobs:
+        params = {
+            "workflow_id": job.workflow_id,
+            "name": job.name,
+            "command": job.command,
+            "invocation_script": job.invocation_script,
+            "cancel_on_blocking_job_failure": 1 if job.cancel_on_blocking_job_failure is None
+            else int(job.cancel_on_blocking_job_failure),
+            "supports_termination": int(bool(job.supports_termination)),
+            "resource_requirements_id": job.resource_requirements_id or defaults[job.workflow_id],
+            "scheduler_id": job.scheduler_id,
+            "failure_handler_id": job.failure_handler_id,
+            "attempt_id": job.attempt_id or 1,
+            "schedule_compute_nodes": dumps(
+                job.schedule_compute_nodes.model_dump(exclude_none=True)
+                if job.schedule_compute_nodes else None
+            ),
+            "priority": job.priority or 0,
+            "env": dumps(job.env),
+            "origin": job.origin,
+        }
+        job_id = conn.execute(_INSERT, params).lastrowid
+        assert job_id is not None
+        set_relations(conn, job_id, job.workflow_id, job, replace=False)
+        item = {**params, "id": job_id, "status": JobStatus.UNINITIALIZED.value,
+                "cancel_on_blocking_job_failure": bool(params["cancel_on_blocking_job_failure"]),
+                "supports_termination": bool(params["supports_termination"]),
+                "schedule_compute_nodes": loads(params["schedule_compute_nodes"]),
+                "env": job.env, "compute_node_id": None, "start_time": None}
+        for field in RELATIONS:
+            item[field] = sorted(set(getattr(job, field) or []))
+        out.append(item)
+    return out
+
+
+def set_relations(conn: sqlite3.Connection, job_id: int, workflow_id: int, job: JobModel,
+                  replace: bool) -> None:
+    """Write the relation lists the model sets (all of them when creating)."""
+    for field, (table, column) in RELATIONS.items():
+        ids = getattr(job, field)
+        if ids is None:
+            continue
+        if replace:
+            conn.execute(f"DELETE FROM {table} WHERE job_id = ?", (job_id,))
+        if job_id in ids and field == "depends_on_job_ids":
+            raise InvalidInput(f"job {job_id} cannot depend on itself")
+        conn.executemany(
+            f"INSERT OR IGNORE INTO {table} (job_id, {column}, workflow_id) VALUES (?, ?, ?)",
+            [(job_id, other, workflow_id) for other in set(ids)],
+        )
+
+
+# --- updates ------------------------------------------------------------------------------
+
+_UPDATABLE = (
+    "name", "command", "invocation_script", "resource_requirements_id", "scheduler_id",
+    "failure_handler_id", "priority", "cancel_on_blocking_job_failure", "supports_termination",
+)
+
+
+def update(conn: sqlite3.Connection, id: int, job: JobModel) -> dict[str, Any]:
+    """Edit a job that has not been initialized; its status changes only through the state machine."""
+    row = require(conn, "job", id)
+    current = JobStatus.from_code(row["status"])
+    if job.status is not None and job.status != current:
+        raise InvalidInput(
+            f"job {id} is {current.value}; a status change goes through manage_status_change,"
+            " complete_job or the workflow's initialize/reset endpoints"
+        )
+    if current != JobStatus.UNINITIALIZED:
+        raise InvalidInput(f"job {id} is {current.value}; only uninitialized jobs can be updated")
+    wf = row["workflow_id"]
+    if job.workflow_id != wf:
+        raise InvalidInput(f"job {id} belongs to workflow {wf}, not {job.workflow_id}")
+    job_for_check = job.model_copy(update={"depends_on_job_ids": None})
+    for field, (table, kind) in _TARGET_TABLE.items():
+        ids = set(getattr(job_for_check, field) or [])
+        _check_refs(conn, wf, table, kind, ids)
+    if job.depends_on_job_ids:
+        _check_refs(conn, wf, "job", "job", set(job.depends_on_job_ids))
+    if job.resource_requirements_id is not None:
+        _check_refs(conn, wf, "resource_requirements", "resource requirements",
+                    {job.resource_requirements_id})
+    values: dict[str, Any] = {}
+    for col in _UPDATABLE:
+        if col in job.model_fields_set or col in ("name", "command"):
+            value = getattr(job, col)
+            if col in ("cancel_on_blocking_job_failure", "supports_termination") and value is not None:
+                value = int(value)
+            if value is None and col in ("priority", "cancel_on_blocking_job_failure",
+                                         "supports_termination", "resource_requirements_id"):
+                continue
+            values[col] = value
+    for col in ("env", "schedule_compute_nodes"):
+        if col in job.model_fields_set:
+            value = getattr(job, col)
+            values[col] = dumps(value.model_dump(exclude_none=True) if hasattr(value, "model_dump")
+                                else value)
+    assignments = ", ".join(f"{c} = :{c}" for c in values)
+    conn.execute(f"UPDATE job SET {assignments} WHERE id = :id", {**values, "id": id})
+    set_relations(conn, id, wf, job, replace=True)
+    return get(conn, id)
+
+
+def delete(conn: sqlite3.Connection, id: int) -> dict[str, Any]:
+    job = get(conn, id)
+    conn.execute("DELETE FROM job WHERE id = ?", (id,))
+    return job
+
+
+def list_page(
+    conn: sqlite3.Connection,
+    workflow_id: int,
+    *,
+    status: JobStatus | None,
+    needs_file_id: int | None,
+    upstream_job_id: int | None,
+    include_relationships: bool,
+    active_compute_node_id: int | None,
+    origin_is_set: bool | None,
+    name: str | None,
+    command: str | None,
+    offset: int,
+    limit: int | None,
+    sort_by: str | None,
+    reverse_sort: bool | None,
+) -> dict[str, Any]:
+    where = ["job.workflow_id = :wf"]
+    params: dict[str, Any] = {"wf": workflow_id}
+    if status is not None:
+        where.append("job.status = :status")
+        params["status"] = status.code
+    if needs_file_id is not None:
+        where.append("job.id IN (SELECT job_id FROM job_input_file WHERE file_id = :file)")
+        params["file"] = needs_file_id
+    if upstream_job_id is not None:
+        where.append("job.id IN (SELECT job_id FROM job_depends_on WHERE depends_on_job_id = :up)")
+        params["up"] = upstream_job_id
+    if active_compute_node_id is not None:
+        where.append("job.compute_node_id = :node AND job.status IN (3, 4)")
+        params["node"] = active_compute_node_id
+    if origin_is_set is not None:
+        where.append("job.origin IS NOT NULL" if origin_is_set else "job.origin IS NULL")
+    if name is not None:
+        where.append("job.name = :name")
+        params["name"] = name
+    if command is not None:
+        where.append("instr(job.command, :command) > 0")
+        params["command"] = command
+    result = page(
+        conn, table="job", where=" AND ".join(where), params=params, offset=offset, limit=limit,
+        sort_by=sort_by, reverse_sort=reverse_sort, sortable=SORTABLE, to_item=to_dict,
+        select="job.*",
+    )
+    if include_relationships and result["items"]:
+        ids = [item["id"] for item in result["items"]]
+        rels = relations_of(conn, ids)
+        for item in result["items"]:
+            for field in RELATIONS:
+                item[field] = rels[field].get(item["id"], [])
+    return result
+
+
+def require_job(conn: sqlite3.Connection, id: int) -> Row:
+    row = conn.execute("SELECT * FROM job WHERE id = ?", (id,)).fetchone()
+    if row is None:
+        raise NotFound("job", id)
+    return row  # type: ignore[no-any-return]

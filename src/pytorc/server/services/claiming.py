@@ -1,0 +1,183 @@
+"""Claiming ready jobs for a runner: by count, or by what fits its free resources.
+
+Both run inside the caller's BEGIN IMMEDIATE transaction, so a job is handed to exactly one
+runner. Order: priority (higher first), then id (creation order). The resource claim walks that
+order greedily and stops as soon as nothing else could fit, so its cost follows what it hands out,
+not the size of the workflow.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from pytorc.errors import InvalidInput
+from pytorc.models import ComputeNodesResources, JobStatus
+from pytorc.server.db import jobs
+from pytorc.server.db.common import MAX_LIMIT, dumps, require
+from pytorc.units import UnitError, duration_seconds
+
+GIB = 1024**3
+
+_READY_IN_ORDER = """
+SELECT id, resource_requirements_id AS rr, scheduler_id FROM job
+ WHERE workflow_id = ? AND status = 2
+ ORDER BY priority DESC, id
+"""
+
+
+def _check_limit(limit: int) -> None:
+    if limit < 0 or limit > MAX_LIMIT:
+        raise InvalidInput(f"limit must be between 0 and {MAX_LIMIT}, got {limit}")
+
+
+def _mark_pending(conn: sqlite3.Connection, ids: list[int]) -> list[dict[str, Any]]:
+    """Set the chosen jobs pending and return them with their output ids, in claim order."""
+    if not ids:
+        return []
+    rows = conn.execute(
+        "UPDATE job SET status = ? WHERE id IN (SELECT value FROM json_each(?)) RETURNING *",
+        (JobStatus.PENDING.code, dumps(ids)),
+    ).fetchall()
+    order = {id: i for i, id in enumerate(ids)}
+    rows.sort(key=lambda r: order[r["id"]])
+    return jobs.with_relations(
+        conn, rows, ("depends_on_job_ids", "input_file_ids", "output_file_ids",
+                     "input_user_data_ids", "output_user_data_ids")
+    )
+
+
+def claim_next(conn: sqlite3.Connection, workflow_id: int, limit: int) -> list[dict[str, Any]]:
+    """Up to `limit` ready jobs, whatever their resource needs."""
+    _check_limit(limit)
+    wf = require(conn, "workflow", workflow_id)
+    if wf["is_canceled"] or limit == 0:
+        return []
+    ids = [r[0] for r in conn.execute(_READY_IN_ORDER + " LIMIT ?", (workflow_id, limit))]
+    return _mark_pending(conn, ids)
+
+
+@dataclass
+class _Need:
+    cpus: int
+    gpus: int
+    nodes: int
+    memory: int
+    runtime: float
+
+
+@dataclass
+class _Free:
+    cpus: int
+    gpus: int
+    nodes: int
+    memory: float
+    time_limit: float | None
+
+    def fits(self, need: _Need) -> bool:
+        return (
+            need.cpus <= self.cpus
+            and need.gpus <= self.gpus
+            and need.memory <= self.memory
+            and need.nodes <= self.nodes
+            and (self.time_limit is None or need.runtime <= self.time_limit)
+        )
+
+    def take(self, need: _Need) -> None:
+        self.cpus -= need.cpus
+        self.gpus -= need.gpus
+        self.memory -= need.memory
+        if need.nodes > 1:  # multi-node jobs use whole nodes; single-node jobs share one
+            self.nodes -= need.nodes
+
+
+def _needs(conn: sqlite3.Connection, workflow_id: int) -> dict[int | None, _Need]:
+    needs: dict[int | None, _Need] = {
+        row["id"]: _Need(row["num_cpus"], row["num_gpus"], row["num_nodes"], row["memory_bytes"],
+                         row["runtime_s"])
+        for row in conn.execute(
+            "SELECT id, num_cpus, num_gpus, num_nodes, memory_bytes, runtime_s"
+            " FROM resource_requirements WHERE workflow_id = ?",
+            (workflow_id,),
+        )
+    }
+    needs[None] = _Need(1, 0, 1, 1024 * 1024, 60.0)
+    return needs
+
+
+def parse_time_limit(text: str | None) -> float | None:
+    if text is None or text == "":
+        return None
+    try:
+        return duration_seconds(text)
+    except UnitError as exc:
+        raise InvalidInput(f"time_limit: {exc}") from exc
+
+
+def claim_by_resources(
+    conn: sqlite3.Connection,
+    workflow_id: int,
+    limit: int,
+    resources: ComputeNodesResources,
+    strict_scheduler_match: bool,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Ready jobs that together fit `resources`, at most `limit`; with a reason when none."""
+    _check_limit(limit)
+    wf = require(conn, "workflow", workflow_id)
+    if wf["is_canceled"]:
+        return [], "Workflow is canceled"
+    for field in ("num_cpus", "num_gpus", "num_nodes"):
+        if getattr(resources, field) < 0:
+            raise InvalidInput(f"{field} must be >= 0, got {getattr(resources, field)}")
+    if resources.memory_gb < 0:
+        raise InvalidInput(f"memory_gb must be >= 0, got {resources.memory_gb}")
+    time_limit = parse_time_limit(resources.time_limit)
+    if limit == 0:
+        return [], "limit is 0"
+    needs = _needs(conn, workflow_id)
+    scheduler = resources.scheduler_config_id
+    chosen = _pick(conn, workflow_id, limit, resources, time_limit, needs, scheduler)
+    if not chosen and not strict_scheduler_match:
+        chosen = _pick(conn, workflow_id, limit, resources, time_limit, needs, None, any_sched=True)
+    if chosen:
+        return _mark_pending(conn, chosen), None
+    any_ready = conn.execute(
+        "SELECT 1 FROM job WHERE workflow_id = ? AND status = 2 LIMIT 1", (workflow_id,)
+    ).fetchone()
+    if any_ready is None:
+        return [], "No jobs are ready"
+    return [], "No ready job fits the offered resources"
+
+
+def _pick(
+    conn: sqlite3.Connection,
+    workflow_id: int,
+    limit: int,
+    resources: ComputeNodesResources,
+    time_limit: float | None,
+    needs: dict[int | None, _Need],
+    scheduler: int | None,
+    any_sched: bool = False,
+) -> list[int]:
+    free = _Free(resources.num_cpus, resources.num_gpus, resources.num_nodes,
+                 float(resources.memory_gb) * GIB, time_limit)
+    fitting = {rr for rr, need in needs.items() if free.fits(need)}
+    chosen: list[int] = []
+    if not fitting:
+        return chosen
+    for job_id, rr, job_scheduler in conn.execute(_READY_IN_ORDER, (workflow_id,)):
+        if rr not in fitting:
+            continue
+        if not any_sched and job_scheduler is not None and job_scheduler != scheduler:
+            continue
+        need = needs[rr]
+        chosen.append(job_id)
+        free.take(need)
+        if len(chosen) >= limit:
+            break
+        if not free.fits(need):
+            fitting = {r for r in fitting if free.fits(needs[r])}
+            if not fitting:
+                break
+    return chosen

@@ -1,0 +1,196 @@
+"""initialize_jobs: derive dependencies, check for cycles, set blocked/ready, hash inputs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections import defaultdict, deque
+from typing import Any
+
+from pytorc.errors import InvalidInput
+from pytorc.models import DONE, JobStatus
+from pytorc.server.db import events, jobs
+from pytorc.server.db.common import dumps, require
+
+_DONE_CODES = ",".join(str(s.code) for s in DONE)
+_ACTIVE = (JobStatus.PENDING.code, JobStatus.RUNNING.code)
+
+_FILE_EDGES = """
+INSERT OR IGNORE INTO job_depends_on (job_id, depends_on_job_id, workflow_id)
+SELECT i.job_id, o.job_id, i.workflow_id FROM job_input_file i
+  JOIN job_output_file o ON o.file_id = i.file_id
+ WHERE i.workflow_id = :wf AND i.job_id != o.job_id
+"""
+_USER_DATA_EDGES = """
+INSERT OR IGNORE INTO job_depends_on (job_id, depends_on_job_id, workflow_id)
+SELECT i.job_id, o.job_id, i.workflow_id FROM job_input_user_data i
+  JOIN job_output_user_data o ON o.user_data_id = i.user_data_id
+ WHERE i.workflow_id = :wf AND i.job_id != o.job_id
+"""
+_DOWNSTREAM_OF_UNINITIALIZED = """
+WITH RECURSIVE down(id) AS (
+    SELECT id FROM job WHERE workflow_id = :wf AND status = 0
+    UNION
+    SELECT d.job_id FROM job_depends_on d JOIN down ON d.depends_on_job_id = down.id
+)
+UPDATE job SET status = 0 WHERE id IN (SELECT id FROM down) AND status NOT IN (3, 4, 9)
+"""
+
+
+def check_acyclic(conn: sqlite3.Connection, workflow_id: int) -> None:
+    """Refuse a dependency cycle, naming some jobs on it (Kahn's algorithm over all edges)."""
+    indegree: dict[int, int] = defaultdict(int)
+    children: dict[int, list[int]] = defaultdict(list)
+    nodes: set[int] = set()
+    for job_id, upstream in conn.execute(
+        "SELECT job_id, depends_on_job_id FROM job_depends_on WHERE workflow_id = ?", (workflow_id,)
+    ):
+        children[upstream].append(job_id)
+        indegree[job_id] += 1
+        nodes.update((job_id, upstream))
+    queue = deque(n for n in nodes if indegree[n] == 0)
+    seen = 0
+    while queue:
+        node = queue.popleft()
+        seen += 1
+        for child in children[node]:
+            indegree[child] -= 1
+            if indegree[child] == 0:
+                queue.append(child)
+    if seen < len(nodes):
+        stuck = sorted(n for n in nodes if indegree[n] > 0)[:10]
+        names = [r[0] for r in conn.execute(
+            "SELECT name FROM job WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+            (dumps(stuck),),
+        )]
+        raise InvalidInput(f"dependency cycle among jobs: {', '.join(names)}")
+
+
+def initialize_jobs(conn: sqlite3.Connection, workflow_id: int, only_uninitialized: bool) -> dict[str, Any]:
+    """Make the workflow runnable: jobs with unfinished upstream are blocked, the rest ready.
+
+    Finished, disabled and active (pending/running) jobs keep their status. With
+    `only_uninitialized`, jobs downstream of uninitialized ones are first made uninitialized too,
+    and only uninitialized jobs change.
+    """
+    require(conn, "workflow", workflow_id)
+    params = {"wf": workflow_id}
+    conn.execute(_FILE_EDGES, params)
+    conn.execute(_USER_DATA_EDGES, params)
+    check_acyclic(conn, workflow_id)
+    if only_uninitialized:
+        conn.execute(_DOWNSTREAM_OF_UNINITIALIZED, params)
+        target = "status = 0"
+    else:
+        target = f"status NOT IN ({_DONE_CODES}, 3, 4)"
+    conn.execute(
+        f"""
+        UPDATE job SET num_blocking = (
+            SELECT count(*) FROM job_depends_on d JOIN job u ON u.id = d.depends_on_job_id
+             WHERE d.job_id = job.id AND u.status NOT IN ({_DONE_CODES}))
+         WHERE workflow_id = :wf AND {target}
+        """,
+        params,
+    )
+    changed = [
+        r[0]
+        for r in conn.execute(
+            f"""
+            UPDATE job SET status = CASE WHEN num_blocking > 0 THEN 1 ELSE 2 END,
+                           compute_node_id = NULL, start_time = NULL
+             WHERE workflow_id = :wf AND {target}
+            RETURNING id
+            """,
+            params,
+        )
+    ]
+    conn.execute(
+        f"DELETE FROM workflow_result WHERE workflow_id = :wf AND job_id IN"
+        f" (SELECT id FROM job WHERE workflow_id = :wf AND status NOT IN ({_DONE_CODES}))",
+        params,
+    )
+    store_input_hashes(conn, workflow_id, changed)
+    conn.execute(
+        "UPDATE workflow_action SET executed = 0, executed_at = NULL, executed_by = NULL,"
+        " trigger_count = 0 WHERE workflow_id = ?",
+        (workflow_id,),
+    )
+    counts = dict(conn.execute(
+        "SELECT status, count(*) FROM job WHERE workflow_id = ? AND status IN (1, 2) GROUP BY status",
+        (workflow_id,),
+    ).fetchall())
+    category = "workflow_reinitialized" if only_uninitialized else "workflow_started"
+    events.record(conn, workflow_id, category, f"initialized {len(changed)} jobs")
+    return {
+        "workflow_id": workflow_id,
+        "initialized_jobs": len(changed),
+        "ready": counts.get(JobStatus.READY.code, 0),
+        "blocked": counts.get(JobStatus.BLOCKED.code, 0),
+        "message": f"initialized {len(changed)} jobs",
+    }
+
+
+def input_hashes(conn: sqlite3.Connection, workflow_id: int, job_ids: list[int] | None = None) -> dict[int, str]:
+    """SHA-256 of what defines each job's work: command, script, edges, input user data."""
+    if job_ids is None:
+        rows = conn.execute(
+            "SELECT id, command, invocation_script FROM job WHERE workflow_id = ?", (workflow_id,)
+        ).fetchall()
+    else:
+        rows = conn.execute(
+            "SELECT id, command, invocation_script FROM job WHERE id IN (SELECT value FROM json_each(?))",
+            (dumps(job_ids),),
+        ).fetchall()
+    ids = [r["id"] for r in rows]
+    rels = jobs.relations_of(conn, ids)
+    ud_data = dict(conn.execute(
+        "SELECT id, data FROM user_data WHERE workflow_id = ?", (workflow_id,)
+    ).fetchall())
+    out = {}
+    for row in rows:
+        job_id = row["id"]
+        doc = {
+            "command": row["command"],
+            "invocation_script": row["invocation_script"],
+            **{field: rels[field].get(job_id, []) for field in jobs.RELATIONS},
+            "input_user_data_contents": [
+                {"id": ud, "data": ud_data.get(ud)} for ud in rels["input_user_data_ids"].get(job_id, [])
+            ],
+        }
+        text = json.dumps(doc, sort_keys=True, separators=(",", ":"))
+        out[job_id] = hashlib.sha256(text.encode()).hexdigest()
+    return out
+
+
+def store_input_hashes(conn: sqlite3.Connection, workflow_id: int, job_ids: list[int]) -> None:
+    if not job_ids:
+        return
+    hashes = input_hashes(conn, workflow_id, job_ids)
+    conn.executemany("UPDATE job SET input_hash = ? WHERE id = ?", [(h, j) for j, h in hashes.items()])
+
+
+def process_changed_job_inputs(conn: sqlite3.Connection, workflow_id: int, dry_run: bool) -> list[str]:
+    """Names of jobs whose inputs changed since their hash was stored; those become uninitialized."""
+    require(conn, "workflow", workflow_id)
+    stored = dict(conn.execute(
+        "SELECT id, input_hash FROM job WHERE workflow_id = ? AND input_hash IS NOT NULL",
+        (workflow_id,),
+    ).fetchall())
+    current = input_hashes(conn, workflow_id, list(stored))
+    changed = sorted(j for j, h in current.items() if stored.get(j) != h)
+    if not changed:
+        return []
+    names = [r[0] for r in conn.execute(
+        "SELECT name FROM job WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+        (dumps(changed),),
+    )]
+    if not dry_run:
+        conn.execute(
+            "UPDATE job SET status = 0 WHERE id IN (SELECT value FROM json_each(?))"
+            " AND status NOT IN (3, 4)",
+            (dumps(changed),),
+        )
+        conn.executemany("UPDATE job SET input_hash = ? WHERE id = ?",
+                         [(current[j], j) for j in changed])
+    return names

@@ -1,0 +1,84 @@
+"""Per-job transitions other than completion: start, manual status change, retry."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from pytorc.errors import InvalidInput
+from pytorc.models import JobStatus
+from pytorc.server.db import events, jobs
+from pytorc.server.db.common import Row, now_iso, require
+from pytorc.server.services.completion import COMPLETION_STATUSES, set_status
+
+
+def _job_and_run(conn: sqlite3.Connection, job_id: int, run_id: int) -> tuple[Row, Row]:
+    job = jobs.require_job(conn, job_id)
+    wf = require(conn, "workflow", job["workflow_id"])
+    if run_id != wf["run_id"]:
+        raise InvalidInput(
+            f"run_id {run_id} does not match workflow {wf['id']}'s current run {wf['run_id']}"
+        )
+    return job, wf
+
+
+def start_job(conn: sqlite3.Connection, job_id: int, run_id: int, compute_node_id: int) -> dict[str, Any]:
+    """pending -> running on `compute_node_id`; any other status is refused."""
+    job, wf = _job_and_run(conn, job_id, run_id)
+    current = JobStatus.from_code(job["status"])
+    if current != JobStatus.PENDING:
+        hint = " (the workflow is canceled)" if wf["is_canceled"] else ""
+        raise InvalidInput(f"job {job_id} is {current.value}, not pending, and cannot start{hint}")
+    conn.execute(
+        "UPDATE job SET status = ?, compute_node_id = ?, start_time = ? WHERE id = ?",
+        (JobStatus.RUNNING.code, compute_node_id, now_iso(), job_id),
+    )
+    return jobs.get(conn, job_id)
+
+
+def manage_status_change(
+    conn: sqlite3.Connection, job_id: int, status: JobStatus, run_id: int
+) -> dict[str, Any]:
+    """Set a non-completion status by hand; dependents follow (reverting a done job re-blocks them)."""
+    if status in COMPLETION_STATUSES:
+        raise InvalidInput(
+            f"{status.value!r} is a completion status; use complete_job so a result is stored"
+        )
+    job, _ = _job_and_run(conn, job_id, run_id)
+    current = JobStatus.from_code(job["status"])
+    if current != status:
+        set_status(conn, job_id, current, status)
+        if status not in (JobStatus.PENDING, JobStatus.RUNNING):
+            conn.execute("UPDATE job SET compute_node_id = NULL WHERE id = ?", (job_id,))
+    return jobs.get(conn, job_id)
+
+
+_RETRYABLE = frozenset(
+    {JobStatus.RUNNING, JobStatus.FAILED, JobStatus.TERMINATED, JobStatus.PENDING_FAILED}
+)
+
+
+def retry_job(conn: sqlite3.Connection, job_id: int, run_id: int, max_retries: int) -> dict[str, Any]:
+    """Send a failed attempt back to ready as attempt + 1, while attempts remain."""
+    job, wf = _job_and_run(conn, job_id, run_id)
+    current = JobStatus.from_code(job["status"])
+    if current not in _RETRYABLE:
+        raise InvalidInput(
+            f"job {job_id} is {current.value}; only running, failed, terminated or pending_failed"
+            " jobs can be retried"
+        )
+    if max_retries < 0:
+        raise InvalidInput(f"max_retries must be >= 0, got {max_retries}")
+    if job["attempt_id"] >= max_retries:
+        raise InvalidInput(
+            f"job {job_id} has used {job['attempt_id']} of {max_retries} allowed attempts"
+        )
+    set_status(conn, job_id, current, JobStatus.READY)
+    conn.execute(
+        "UPDATE job SET attempt_id = attempt_id + 1, origin = 'retry', compute_node_id = NULL,"
+        " start_time = NULL WHERE id = ?",
+        (job_id,),
+    )
+    events.record(conn, wf["id"], "job_retry", f"job {job['name']} retried",
+                  job_id=job_id, attempt_id=job["attempt_id"] + 1)
+    return jobs.get(conn, job_id)
