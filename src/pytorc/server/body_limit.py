@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pytorc.server.errors_http import error_body
@@ -31,34 +31,48 @@ class BodyLimit:
                 await _reject(send, limit)
                 return
         seen = 0
+        started = False
 
         async def limited_receive() -> Message:
+            # A body without Content-Length (chunked) is counted as it arrives.
             nonlocal seen
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise _TooLarge
+                    # An HTTPException, so FastAPI's body parsing passes it on (it turns any
+                    # other exception into a 400) and the app's handler renders the 413.
+                    raise BodyTooLarge(limit)
             return message
 
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
         try:
-            await self.app(scope, limited_receive, send)
-        except _TooLarge:
+            await self.app(scope, limited_receive, watched_send)
+        except BodyTooLarge:
+            if started:
+                raise
             await _reject(send, limit)
 
 
-class _TooLarge(Exception):
-    pass
+class BodyTooLarge(HTTPException):
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, _message(limit))
+
+
+def _message(limit: int) -> str:
+    return f"request body is larger than the limit of {limit} bytes"
 
 
 async def _reject(send: Send, limit: int) -> None:
-    body: Any = error_body(413, f"request body is larger than the limit of {limit} bytes")
-    payload = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())],
-        }
-    )
+    payload = json.dumps(error_body(413, _message(limit))).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
     await send({"type": "http.response.body", "body": payload})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -23,8 +24,10 @@ def error_body(status: int, message: str, details: Any = None) -> dict[str, Any]
     return {"error": error, "errorNum": status, "errorMessage": message, "code": status}
 
 
-def error_response(status: int, message: str, details: Any = None) -> JSONResponse:
-    return JSONResponse(error_body(status, message, details), status_code=status)
+def error_response(
+    status: int, message: str, details: Any = None, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(error_body(status, message, details), status_code=status, headers=headers)
 
 
 def _describe_validation(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]]]:
@@ -32,7 +35,9 @@ def _describe_validation(exc: RequestValidationError) -> tuple[str, list[dict[st
     for err in exc.errors():
         loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
         parts.append(f"{loc}: {err.get('msg')}")
-        details.append({"loc": list(err.get("loc", ())), "msg": err.get("msg"), "type": err.get("type")})
+        details.append(
+            {"loc": list(err.get("loc", ())), "msg": err.get("msg"), "type": err.get("type")}
+        )
     return "invalid request: " + "; ".join(parts[:10]), details
 
 
@@ -48,7 +53,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return error_response(exc.status_code, str(exc.detail))
+        # Keep the exception's headers: a 405 must say which methods are allowed.
+        return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
 
     @app.exception_handler(sqlite3.IntegrityError)
     async def integrity_error(_: Request, exc: sqlite3.IntegrityError) -> JSONResponse:

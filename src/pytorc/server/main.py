@@ -6,12 +6,21 @@ import argparse
 import logging
 import logging.handlers
 import os
+import signal
 import socket
+import sqlite3
 import sys
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
 
 from pytorc import __version__
 from pytorc.config import ConfigError, ServerSettings, load_settings
+
+if TYPE_CHECKING:
+    import uvicorn
 
 log = logging.getLogger("pytorc.server")
 
@@ -44,10 +53,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_run_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-d", "--database", help="SQLite file, or :memory: (default ./torc.db; env DATABASE_URL)")
+    p.add_argument(
+        "-d", "--database", help="SQLite file, or :memory: (default ./torc.db; env DATABASE_URL)"
+    )
     p.add_argument("-H", "--host", help="interface to bind (default 0.0.0.0)")
     p.add_argument("-p", "--port", type=int, help="port; 0 picks a free one (default 8080)")
-    p.add_argument("-t", "--threads", type=int, help="worker threads; DB pool = max(threads,2)+2 (default 1)")
+    p.add_argument(
+        "-t", "--threads", type=int, help="worker threads; DB pool = max(threads,2)+2 (default 1)"
+    )
     p.add_argument(
         "-c", "--completion-check-interval-secs", type=float, dest="completion_check_interval_secs",
         help="seconds between safety-net sweeps for unblockable jobs (default 30; env "
@@ -58,12 +71,23 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json-logs", action="store_true", default=None, help="log as JSON lines")
 
 
+FLAGS = ("database", "host", "port", "threads", "completion_check_interval_secs", "log_level")
+
+
+def database_from_url(url: str) -> str:
+    """The path in DATABASE_URL; Torc's form `sqlite:path` / `sqlite://path` or a bare path."""
+    for prefix in ("sqlite://", "sqlite:"):
+        if url.startswith(prefix):
+            return url.removeprefix(prefix)
+    return url
+
+
 def resolve_settings(args: argparse.Namespace) -> ServerSettings:
     """Config files and TORC_SERVER__* env, then Torc's dedicated env vars, then flags."""
     server = load_settings().server
     updates: dict[str, object] = {}
     for env, key, cast in (
-        ("DATABASE_URL", "database", str),
+        ("DATABASE_URL", "database", database_from_url),
         ("TORC_COMPLETION_CHECK_INTERVAL_SECS", "completion_check_interval_secs", float),
         ("TORC_MAX_REQUEST_BODY_MB", "max_request_body_mb", float),
     ):
@@ -72,7 +96,7 @@ def resolve_settings(args: argparse.Namespace) -> ServerSettings:
                 updates[key] = cast(os.environ[env])
             except ValueError as exc:
                 raise ConfigError(f"{env}={os.environ[env]!r}: {exc}") from exc
-    for key in ("database", "host", "port", "threads", "completion_check_interval_secs", "log_level"):
+    for key in FLAGS:
         value = getattr(args, key, None)
         if value is not None:
             updates[key] = value
@@ -85,12 +109,21 @@ def resolve_settings(args: argparse.Namespace) -> ServerSettings:
         data["logging"]["json_logs"] = True
     try:
         return ServerSettings.model_validate(data)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from exc
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{_flag_name(e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"invalid setting: {problems}") from exc
+
+
+def _flag_name(loc: tuple[int | str, ...]) -> str:
+    key = str(loc[-1]) if loc else "?"
+    return "--" + key.replace("_", "-") if key in (*FLAGS, "log_dir") else ".".join(map(str, loc))
 
 
 def _setup_logging(settings: ServerSettings) -> None:
-    level_name = {"trace": "DEBUG", "warn": "WARNING"}.get(settings.log_level, settings.log_level.upper())
+    level = settings.log_level
+    level_name = {"trace": "DEBUG", "warn": "WARNING"}.get(level, level.upper())
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if settings.logging.log_dir:
         folder = Path(settings.logging.log_dir)
@@ -105,7 +138,9 @@ def _setup_logging(settings: ServerSettings) -> None:
         if settings.logging.json_logs
         else "%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    logging.basicConfig(level=getattr(logging, level_name), format=fmt, handlers=handlers, force=True)
+    logging.basicConfig(
+        level=getattr(logging, level_name), format=fmt, handlers=handlers, force=True
+    )
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -124,36 +159,74 @@ def serve(settings: ServerSettings) -> None:
     import uvicorn
 
     from pytorc.server.app import create_app
-    from pytorc.server.db.connection import Database
+    from pytorc.server.db.connection import Database, pool_size
 
+    stop = _StopRequest()
     database = settings.database or "torc.db"
-    db = Database(database, threads=settings.threads)
     try:
-        sock = _bind(settings.host, settings.port)
-    except OSError as exc:
-        db.close()
-        raise ConfigError(f"cannot listen on {settings.host}:{settings.port}: {exc}") from exc
-    port = sock.getsockname()[1]
-    print(f"TORC_SERVER_PORT={port}", flush=True)
-    log.info("torc-server %s serving %s on %s:%d", __version__, database, settings.host, port)
-    app = create_app(settings, db)
-    config = uvicorn.Config(
-        app,
-        log_level="warning" if settings.log_level not in ("debug", "trace") else "debug",
-        access_log=settings.log_level in ("debug", "trace"),
-        timeout_graceful_shutdown=30,
-        log_config=None,
-    )
+        db = Database(database, threads=settings.threads)
+    except (sqlite3.Error, OSError) as exc:
+        raise ConfigError(f"cannot open database {database}: {exc}") from exc
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        try:
+            sock = _bind(settings.host, settings.port)
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {settings.host}:{settings.port}: {exc}") from exc
+        port = sock.getsockname()[1]
+        print(f"TORC_SERVER_PORT={port}", flush=True)
+        log.info("torc-server %s serving %s on %s:%d", __version__, database, settings.host, port)
+        log.info(
+            "settings: threads=%d (database pool %d) completion_check_interval_secs=%g "
+            "max_request_body_mb=%g log_level=%s log_dir=%s",
+            settings.threads, pool_size(settings.threads), settings.completion_check_interval_secs,
+            settings.max_request_body_mb, settings.log_level, settings.logging.log_dir,
+        )
+        debug = settings.log_level in ("debug", "trace")
+        config = uvicorn.Config(
+            create_app(settings, db),
+            log_level="debug" if debug else "warning",
+            access_log=debug,
+            timeout_graceful_shutdown=30,
+            log_config=None,
+        )
+        server = uvicorn.Server(config)
+        stop.attach(server)
+        if not stop.requested:
+            server.run(sockets=[sock])
+        sock.close()
+        log.info("stopped serving")
     finally:
         db.close()
         log.info("database closed")
 
 
+class _StopRequest:
+    """SIGTERM/SIGINT: a graceful stop with exit status 0, whenever the signal arrives.
+
+    uvicorn handles the signals while it serves, then re-raises them once it has stopped; with
+    the default SIGTERM handler that would kill us with status -15 after a clean shutdown, so
+    our own handler stays installed around it and merely asks the server to exit.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.server: uvicorn.Server | None = None
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._handle)
+
+    def attach(self, server: uvicorn.Server) -> None:
+        self.server = server
+        server.should_exit = self.requested
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.requested = True  # no logging here: a handler may interrupt a log call
+        if self.server is not None:
+            self.server.should_exit = True
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv = ["run", *argv]
     args = _parser().parse_args(argv)
     try:

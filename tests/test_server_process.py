@@ -1,0 +1,328 @@
+"""The `torc-server` process: startup line, settings layers, logs, signals, durability."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from helpers import BIN, ServerProcess, start_server, wait_until
+
+SERVER = str(BIN / "torc-server")
+
+
+def clean_env(workdir: Path, **extra: str) -> dict[str, str]:
+    """The caller's environment without any Torc settings, with an empty user config dir."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.upper().startswith("TORC_") and k != "DATABASE_URL"}
+    return {**env, "XDG_CONFIG_HOME": str(workdir / "xdg"), **extra}
+
+
+def launch(workdir: Path, *args: str, env: dict[str, str] | None = None) -> ServerProcess:
+    """`torc-server run ARGS` in `workdir` with only the settings given; waits for /ping."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    stderr_path = workdir / "server.stderr"
+    with open(stderr_path, "w") as err:
+        proc = subprocess.Popen([SERVER, "run", *args], stdout=subprocess.PIPE, stderr=err,
+                                text=True, cwd=workdir, env=env or clean_env(workdir))
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line.startswith("TORC_SERVER_PORT="):
+        proc.kill()
+        proc.wait()
+        raise AssertionError(f"first line {line!r}; stderr: {stderr_path.read_text()}")
+    server = ServerProcess(proc, int(line.removeprefix("TORC_SERVER_PORT=")), "", stderr_path)
+    wait_until(lambda: httpx.get(server.url + "/ping", timeout=2).status_code == 200,
+               timeout=20, what="torc-server answering /ping")
+    return server
+
+
+def run_to_exit(workdir: Path, *args: str, env: dict[str, str] | None = None
+                ) -> subprocess.CompletedProcess[str]:
+    """Run a torc-server expected to refuse to start."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    return subprocess.run([SERVER, "run", *args], capture_output=True, text=True, cwd=workdir,
+                          env=env or clean_env(workdir), timeout=30)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def settings_line(server: ServerProcess) -> str:
+    """The 'settings:' line the server logs before it answers."""
+    for line in server.stderr_path.read_text().splitlines():
+        if "settings:" in line:
+            return line
+    raise AssertionError(f"no settings line in {server.stderr_path.read_text()!r}")
+
+
+def create_workflow(server: ServerProcess, name: str) -> int:
+    response = httpx.post(f"{server.url}/workflows", json={"name": name, "user": "tester"})
+    assert response.status_code == 200, response.text
+    return int(response.json()["id"])
+
+
+def workflow_names(db: Path) -> list[str]:
+    with sqlite3.connect(db) as conn:
+        return [r[0] for r in conn.execute("SELECT name FROM workflow ORDER BY id")]
+
+
+# --- startup -------------------------------------------------------------------------------
+
+
+def test_port_zero_announces_the_port_on_the_first_stdout_line(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [SERVER, "run", "--port", "0", "--host", "127.0.0.1", "--database", ":memory:"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=tmp_path,
+        env=clean_env(tmp_path),
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first.startswith("TORC_SERVER_PORT="), first
+        port = int(first.strip().removeprefix("TORC_SERVER_PORT="))
+        assert port > 0
+        url = f"http://127.0.0.1:{port}/torc-service/v1"
+        version = wait_until(lambda: httpx.get(url + "/version", timeout=2).json(), timeout=20,
+                             what="GET /version")
+        assert version["api_version"] == "0.21.0"
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=15) == 0
+        assert proc.stdout is not None
+        proc.stdout.close()
+
+
+def test_memory_database_serves_and_leaves_no_file(tmp_path: Path) -> None:
+    server = launch(tmp_path, "--port", "0", "--host", "127.0.0.1", "--database", ":memory:")
+    try:
+        wf = create_workflow(server, "in-memory")
+        got = httpx.get(f"{server.url}/workflows/{wf}").json()
+        assert got["name"] == "in-memory"
+    finally:
+        assert server.stop() == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["server.stderr"]
+
+
+def test_a_port_in_use_is_an_error_not_a_hang(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = run_to_exit(tmp_path, "--host", "127.0.0.1", "--port", str(port),
+                           "--database", ":memory:")
+    assert done.returncode != 0
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_database_that_cannot_be_opened_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "a-directory.db").mkdir()
+    done = run_to_exit(tmp_path, "--port", "0", "--database", str(tmp_path / "a-directory.db"))
+    assert done.returncode != 0
+    assert "cannot open database" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+# --- settings layers -----------------------------------------------------------------------
+
+
+def write_layers(workdir: Path, port: int) -> None:
+    """A user config and a ./torc.toml that disagree, so we can tell which one won."""
+    user = workdir / "xdg" / "torc" / "config.toml"
+    user.parent.mkdir(parents=True, exist_ok=True)
+    user.write_text(
+        "[server]\n"
+        f'host = "127.0.0.1"\nport = {port}\nthreads = 2\n'
+        'completion_check_interval_secs = 11.0\nlog_level = "error"\ndatabase = "user.db"\n'
+    )
+    (workdir / "torc.toml").write_text(
+        "[server]\n"
+        'threads = 3\ncompletion_check_interval_secs = 12.0\nlog_level = "info"\n'
+        'database = "project.db"\n'
+    )
+
+
+def test_user_config_then_project_file_then_env_then_flags(tmp_path: Path) -> None:
+    port = free_port()
+    write_layers(tmp_path / "files", port)
+    server = launch(tmp_path / "files")
+    try:
+        assert server.port == port  # only the user config sets a port
+        line = settings_line(server)  # logged at all: torc.toml's log_level beat "error"
+        assert "threads=3 (database pool 5)" in line
+        assert "completion_check_interval_secs=12 " in line
+        assert (tmp_path / "files" / "project.db").exists()
+        assert not (tmp_path / "files" / "user.db").exists()
+    finally:
+        assert server.stop() == 0
+
+    write_layers(tmp_path / "env", port)
+    env = clean_env(tmp_path / "env", TORC_SERVER__THREADS="4", TORC_SERVER__PORT="0",
+                    TORC_SERVER__COMPLETION_CHECK_INTERVAL_SECS="13")
+    server = launch(tmp_path / "env", env=env)
+    try:
+        assert "threads=4 (database pool 6)" in settings_line(server)
+        assert "completion_check_interval_secs=13 " in settings_line(server)
+    finally:
+        assert server.stop() == 0
+
+    # Torc's dedicated variable outranks the generic one; a flag outranks both.
+    env["TORC_COMPLETION_CHECK_INTERVAL_SECS"] = "14"
+    server = launch(tmp_path / "env", env=env)
+    try:
+        assert "completion_check_interval_secs=14 " in settings_line(server)
+    finally:
+        assert server.stop() == 0
+    server = launch(tmp_path / "env", "--threads", "8", "-c", "15", "--port", "0", env=env)
+    try:
+        line = settings_line(server)
+        assert "threads=8 (database pool 10)" in line
+        assert "completion_check_interval_secs=15 " in line
+    finally:
+        assert server.stop() == 0
+
+
+def test_log_level_from_the_environment_silences_info(tmp_path: Path) -> None:
+    write_layers(tmp_path, free_port())
+    env = clean_env(tmp_path, TORC_SERVER__LOG_LEVEL="error", TORC_SERVER__PORT="0")
+    server = launch(tmp_path, env=env)
+    try:
+        # Startup logging happens before the server answers, so absence now is final.
+        assert "settings:" not in server.stderr_path.read_text()
+    finally:
+        assert server.stop() == 0
+
+
+def test_database_url_is_used_when_no_flag_or_file_names_a_database(tmp_path: Path) -> None:
+    target = tmp_path / "from-env.db"
+    env = clean_env(tmp_path, DATABASE_URL=f"sqlite:{target}")
+    server = launch(tmp_path, "--host", "127.0.0.1", "--port", "0", env=env)
+    try:
+        create_workflow(server, "via-database-url")
+    finally:
+        assert server.stop() == 0
+    assert workflow_names(target) == ["via-database-url"]
+
+
+def test_bad_value_in_torc_toml_stops_startup_naming_the_file_and_key(tmp_path: Path) -> None:
+    (tmp_path / "torc.toml").write_text('[server]\nthreads = "lots"\n')
+    done = run_to_exit(tmp_path, "--port", "0", "--database", ":memory:")
+    assert done.returncode != 0
+    assert done.stdout == ""
+    assert "server.threads" in done.stderr
+    assert str(tmp_path / "torc.toml") in done.stderr
+
+
+def test_unparseable_torc_toml_stops_startup_naming_the_file(tmp_path: Path) -> None:
+    (tmp_path / "torc.toml").write_text("[server\nport = 1\n")
+    done = run_to_exit(tmp_path, "--port", "0", "--database", ":memory:")
+    assert done.returncode != 0
+    assert str(tmp_path / "torc.toml") in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_bad_flag_value_is_refused_naming_the_flag(tmp_path: Path) -> None:
+    done = run_to_exit(tmp_path, "--port", "0", "--threads", "0", "--database", ":memory:")
+    assert done.returncode != 0
+    assert "--threads" in done.stderr
+
+
+# --- logs ----------------------------------------------------------------------------------
+
+
+def test_log_dir_flag_writes_a_log_file(tmp_path: Path) -> None:
+    logs = tmp_path / "logs" / "nested"
+    server = start_server(tmp_path, "--log-dir", str(logs), database=":memory:")
+    try:
+        create_workflow(server, "logged")
+    finally:
+        assert server.stop() == 0
+    text = (logs / "torc-server.log").read_text()
+    assert "serving :memory:" in text
+    assert "database closed" in text
+
+
+def test_torc_log_dir_environment_variable_writes_a_log_file(tmp_path: Path) -> None:
+    logs = tmp_path / "env-logs"
+    server = start_server(tmp_path, database=":memory:", env={"TORC_LOG_DIR": str(logs)})
+    assert server.stop() == 0
+    assert "serving :memory:" in (logs / "torc-server.log").read_text()
+
+
+# --- shutdown and durability ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_signal_stops_cleanly_leaving_a_consistent_file(tmp_path: Path, sig: int) -> None:
+    db = tmp_path / "torc.db"
+    server = start_server(tmp_path, database=str(db))
+    for i in range(20):
+        create_workflow(server, f"wf-{i}")
+    assert server.stop(sig) == 0
+    assert "Traceback" not in server.stderr_path.read_text()
+    # A clean close folds the WAL back into the main file and removes it.
+    assert not Path(f"{db}-wal").exists()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert workflow_names(db) == [f"wf-{i}" for i in range(20)]
+
+
+def test_migrations_are_recorded_and_a_restart_keeps_the_data(tmp_path: Path) -> None:
+    db = tmp_path / "torc.db"
+    server = start_server(tmp_path, database=str(db))
+    first = create_workflow(server, "before-restart")
+    assert server.stop() == 0
+    with sqlite3.connect(db) as conn:
+        applied = [r[0] for r in conn.execute("SELECT name FROM schema_migration ORDER BY name")]
+    assert applied and applied[0].startswith("0001_")
+    assert all(name.endswith(".sql") for name in applied)
+
+    server = start_server(tmp_path, database=str(db))
+    try:
+        assert httpx.get(f"{server.url}/workflows/{first}").json()["name"] == "before-restart"
+        second = create_workflow(server, "after-restart")
+        assert second > first
+    finally:
+        assert server.stop() == 0
+    with sqlite3.connect(db) as conn:
+        again = [r[0] for r in conn.execute("SELECT name FROM schema_migration ORDER BY name")]
+    assert again == applied  # nothing applied twice
+    assert workflow_names(db) == ["before-restart", "after-restart"]
+
+
+def test_a_request_in_flight_at_sigterm_is_finished(tmp_path: Path) -> None:
+    db = tmp_path / "torc.db"
+    server = start_server(tmp_path, database=str(db))
+    body = json.dumps({"name": "in-flight", "user": "tester"}).encode()
+    head = (f"POST /torc-service/v1/workflows HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=20) as conn:
+        conn.sendall(head + body[:10])
+        # The server handles ready sockets in order: once it has answered a later request on
+        # another connection, it has read our headers, so the request is in flight.
+        assert httpx.get(f"{server.url}/ping").status_code == 200
+        server.proc.send_signal(signal.SIGTERM)
+        conn.sendall(body[10:])
+        reply = b""
+        while b"\r\n\r\n" not in reply or not reply.rstrip().endswith(b"}"):
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.1 200"), reply[:200]
+    assert server.proc.wait(timeout=40) == 0
+    server.stop()
+    assert workflow_names(db) == ["in-flight"]
