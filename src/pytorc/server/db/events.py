@@ -1,4 +1,4 @@
-"""SQL for events."""
+"""SQL for events: timestamped JSON records, conventionally {"category", "message", ...}."""
 
 from __future__ import annotations
 
@@ -6,13 +6,85 @@ import sqlite3
 import time
 from typing import Any
 
-from pytorc.server.db.common import dumps
+from pytorc.models import EventModel
+from pytorc.server.db.common import Row, dumps, loads, page, require
+
+SORTABLE = ("timestamp", "workflow_id")
 
 
-def record(conn: sqlite3.Connection, workflow_id: int, category: str, message: str,
-           **data: Any) -> None:
+def record(
+    conn: sqlite3.Connection, workflow_id: int, category: str, message: str, **data: Any
+) -> None:
     """Store a server-side event: data carries `category` and `message`, as Torc's do."""
     conn.execute(
         "INSERT INTO event (workflow_id, timestamp, data) VALUES (?, ?, ?)",
-        (workflow_id, int(time.time() * 1000), dumps({"category": category, "message": message, **data})),
+        (
+            workflow_id,
+            int(time.time() * 1000),
+            dumps({"category": category, "message": message, **data}),
+        ),
+    )
+
+
+def to_dict(row: Row) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "workflow_id": row["workflow_id"],
+        "timestamp": row["timestamp"],
+        "data": loads(row["data"]),
+    }
+
+
+def create(conn: sqlite3.Connection, event: EventModel) -> dict[str, Any]:
+    require(conn, "workflow", event.workflow_id)
+    row = conn.execute(
+        "INSERT INTO event (workflow_id, timestamp, data) VALUES (?, ?, ?) RETURNING *",
+        (event.workflow_id, event.timestamp, dumps(event.data)),
+    ).fetchone()
+    return to_dict(row)
+
+
+def get(conn: sqlite3.Connection, id: int) -> dict[str, Any]:
+    return to_dict(require(conn, "event", id))
+
+
+def update(conn: sqlite3.Connection, id: int, data: Any) -> dict[str, Any]:
+    """Replace the event's data with any JSON value; workflow and timestamp stay."""
+    require(conn, "event", id)
+    row = conn.execute(
+        "UPDATE event SET data = ? WHERE id = ? RETURNING *", (dumps(data), id)
+    ).fetchone()
+    return to_dict(row)
+
+
+def delete(conn: sqlite3.Connection, id: int) -> dict[str, Any]:
+    event = get(conn, id)
+    conn.execute("DELETE FROM event WHERE id = ?", (id,))
+    return event
+
+
+def list_page(
+    conn: sqlite3.Connection,
+    workflow_id: int,
+    *,
+    category: str | None,
+    after_timestamp: int | None,
+    offset: int,
+    limit: int | None,
+    sort_by: str | None,
+    reverse_sort: bool | None,
+) -> dict[str, Any]:
+    """One page of events; `category` matches data.category, after_timestamp is exclusive (ms)."""
+    where = ["event.workflow_id = :wf"]
+    params: dict[str, Any] = {"wf": workflow_id}
+    if category is not None:
+        where.append("json_extract(event.data, '$.category') = :category")
+        params["category"] = category
+    if after_timestamp is not None:
+        where.append("event.timestamp > :after")
+        params["after"] = after_timestamp
+    return page(
+        conn, table="event", where=" AND ".join(where), params=params, offset=offset,
+        limit=limit, sort_by=sort_by, reverse_sort=reverse_sort, sortable=SORTABLE,
+        to_item=to_dict,
     )
