@@ -1,0 +1,65 @@
+# pytorc: `make demo` and `make test` are the whole set-up; both work on a fresh clone.
+#
+#   make venv       create .venv (Python >= 3.11) and upgrade pip
+#   make demo       install pytorc into .venv and run scripts/demo.sh
+#   make test       install pytorc[dev] into .venv, then ruff, mypy and the full pytest suite
+#   make lint       ruff check
+#   make typecheck  mypy --strict on src/pytorc
+#   make bench      benchmarks/claim_throughput.py (BENCH_ARGS="--jobs 20000" to change it)
+#   make clean      remove .venv and every cache and build product
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+BENCH_ARGS ?=
+
+# Slurm: the tests that need a cluster will install Debian's slurm-wlm packages and start a
+# single-host cluster here (see /work/shared/slurm); nothing needs them yet.
+# SLURM_PACKAGES := slurm-wlm slurm-client munge
+
+.PHONY: venv demo test lint typecheck bench clean
+
+venv: $(BIN)/python
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "pytorc needs Python >= 3.11; $(PYTHON) is $$($(PYTHON) --version)" >&2; exit 1; }
+	@$(PYTHON) -m venv $(VENV) \
+		|| { echo "'$(PYTHON) -m venv' failed; on Debian: apt-get install python3-venv" >&2; \
+		     rm -rf $(VENV); exit 1; }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Stamps: reinstall when the project's metadata changes, not on every run.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@ $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
+
+# Every step runs even when an earlier one fails, so one run reports everything; any failure
+# fails the target.
+test: $(VENV)/.installed-dev
+	@status=0; \
+	echo "== ruff"; $(BIN)/ruff check src tests benchmarks || status=1; \
+	echo "== mypy"; $(BIN)/mypy src/pytorc || status=1; \
+	echo "== pytest"; PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest || status=1; \
+	exit $$status
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check src tests benchmarks
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy src/pytorc
+
+bench: $(VENV)/.installed
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/claim_throughput.py $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
