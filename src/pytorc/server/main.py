@@ -31,7 +31,8 @@ examples:
   TORC_SERVER__THREADS=8 torc-server run             # settings also come from config files
 
 settings precedence: /etc/torc/config.toml < ~/.config/torc/config.toml < ./torc.toml
-                     < TORC_SERVER__<KEY> environment < flags
+                     < TORC_SERVER__<KEY> environment < DATABASE_URL, TORC_LOG_DIR,
+                     TORC_COMPLETION_CHECK_INTERVAL_SECS, TORC_MAX_REQUEST_BODY_MB < flags
 """
 
 
@@ -86,6 +87,7 @@ def resolve_settings(args: argparse.Namespace) -> ServerSettings:
     """Config files and TORC_SERVER__* env, then Torc's dedicated env vars, then flags."""
     server = load_settings().server
     updates: dict[str, object] = {}
+    origins: dict[str, str] = {}  # key -> the variable or flag that set it, for error messages
     for env, key, cast in (
         ("DATABASE_URL", "database", database_from_url),
         ("TORC_COMPLETION_CHECK_INTERVAL_SECS", "completion_check_interval_secs", float),
@@ -96,29 +98,29 @@ def resolve_settings(args: argparse.Namespace) -> ServerSettings:
                 updates[key] = cast(os.environ[env])
             except ValueError as exc:
                 raise ConfigError(f"{env}={os.environ[env]!r}: {exc}") from exc
+            origins[key] = f"environment variable {env}"
     for key in FLAGS:
         value = getattr(args, key, None)
         if value is not None:
             updates[key] = value
+            origins[key] = "--" + key.replace("_", "-")
     data = server.model_dump()
     data.update(updates)
-    log_dir = getattr(args, "log_dir", None) or os.environ.get("TORC_LOG_DIR")
-    if log_dir:
-        data["logging"]["log_dir"] = log_dir
+    if getattr(args, "log_dir", None):
+        data["logging"]["log_dir"] = args.log_dir
+    elif os.environ.get("TORC_LOG_DIR"):
+        data["logging"]["log_dir"] = os.environ["TORC_LOG_DIR"]
     if getattr(args, "json_logs", None):
         data["logging"]["json_logs"] = True
     try:
         return ServerSettings.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{_flag_name(e['loc'])}: {e['msg']}" for e in exc.errors()
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+            + (f" (from {origins[str(e['loc'][0])]})" if str(e["loc"][0]) in origins else "")
+            for e in exc.errors()
         )
         raise ConfigError(f"invalid setting: {problems}") from exc
-
-
-def _flag_name(loc: tuple[int | str, ...]) -> str:
-    key = str(loc[-1]) if loc else "?"
-    return "--" + key.replace("_", "-") if key in (*FLAGS, "log_dir") else ".".join(map(str, loc))
 
 
 def _setup_logging(settings: ServerSettings) -> None:
