@@ -99,7 +99,7 @@ def reset_job_status(conn: sqlite3.Connection, id: int, failed_only: bool) -> di
         ).rowcount
         reset_type = "all"
     else:
-        n = conn.execute(
+        n = len(conn.execute(
             f"""
             WITH RECURSIVE down(id) AS (
                 SELECT id FROM job WHERE workflow_id = :wf AND status IN {_RESETTABLE_FAILED}
@@ -108,9 +108,10 @@ def reset_job_status(conn: sqlite3.Connection, id: int, failed_only: bool) -> di
             )
             UPDATE job SET status = 0, compute_node_id = NULL, start_time = NULL
              WHERE id IN (SELECT id FROM down) AND status NOT IN (0, 3, 4, 9)
+            RETURNING id
             """,
             {"wf": id},
-        ).rowcount
+        ).fetchall())
         reset_type = "failed_only"
     return {"workflow_id": id, "updated_count": n, "status": JobStatus.UNINITIALIZED.value,
             "reset_type": reset_type}

@@ -130,6 +130,8 @@ CREATE INDEX job_workflow_status ON job(workflow_id, status, priority DESC, id);
 CREATE INDEX job_workflow_name ON job(workflow_id, name);
 CREATE INDEX job_compute_node ON job(compute_node_id) WHERE compute_node_id IS NOT NULL;
 CREATE INDEX job_rr ON job(resource_requirements_id);
+-- the safety-net sweep looks only here: blocked jobs whose counter says they are free
+CREATE INDEX job_unblockable ON job(workflow_id) WHERE status = 1 AND num_blocking <= 0;
 
 CREATE TABLE job_depends_on (
     job_id INTEGER NOT NULL REFERENCES job(id) ON DELETE CASCADE,
