@@ -63,12 +63,25 @@ def server_binary() -> str:
 @contextmanager
 def running_server(workdir: Path, threads: int) -> Iterator[str]:
     """A torc-server on a file database in `workdir`; yields its API base URL."""
-    cmd = [server_binary(), "run", "--host", "127.0.0.1", "--port", "0", "--threads",
-           str(threads), "--database", str(workdir / "bench.db"), "--log-level", "warn"]
+    cmd = [
+        server_binary(),
+        "run",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--threads",
+        str(threads),
+        "--database",
+        str(workdir / "bench.db"),
+        "--log-level",
+        "warn",
+    ]
     env = {k: v for k, v in os.environ.items() if not k.startswith("TORC_")}
     with open(workdir / "server.stderr", "w") as err:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True, env=env,
-                                cwd=workdir)
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=err, text=True, env=env, cwd=workdir
+        )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
@@ -115,15 +128,29 @@ def prepare_workflow(http: httpx.Client, name: str, jobs: int) -> tuple[int, int
     """A workflow of `jobs` independent ready jobs and one compute node: (wf, run_id, node)."""
     wf = call(http, "POST", "/workflows", json={"name": name, "user": "bench"})
     for start in range(0, jobs, BULK_CHUNK):
-        chunk = [{"workflow_id": wf["id"], "name": f"job{i}", "command": "true"}
-                 for i in range(start, min(start + BULK_CHUNK, jobs))]
+        chunk = [
+            {"workflow_id": wf["id"], "name": f"job{i}", "command": "true"}
+            for i in range(start, min(start + BULK_CHUNK, jobs))
+        ]
         call(http, "POST", "/bulk_jobs", json={"jobs": chunk})
     call(http, "POST", f"/workflows/{wf['id']}/initialize_jobs")
-    node = call(http, "POST", "/compute_nodes", json={
-        "workflow_id": wf["id"], "hostname": "bench-host", "pid": os.getpid(),
-        "start_time": now(), "num_cpus": 2, "memory_gb": 4.0, "num_gpus": 0, "num_nodes": 1,
-        "compute_node_type": "local", "is_active": True,
-    })
+    node = call(
+        http,
+        "POST",
+        "/compute_nodes",
+        json={
+            "workflow_id": wf["id"],
+            "hostname": "bench-host",
+            "pid": os.getpid(),
+            "start_time": now(),
+            "num_cpus": 2,
+            "memory_gb": 4.0,
+            "num_gpus": 0,
+            "num_nodes": 1,
+            "compute_node_type": "local",
+            "is_active": True,
+        },
+    )
     run_id = call(http, "GET", f"/workflows/{wf['id']}")["run_id"]
     return wf["id"], run_id, node["id"]
 
@@ -133,41 +160,73 @@ def now() -> str:
 
 
 def result(wf: int, job: int, run_id: int, node: int) -> dict[str, Any]:
-    return {"workflow_id": wf, "job_id": job, "run_id": run_id, "compute_node_id": node,
-            "return_code": 0, "exec_time_minutes": 0.0, "completion_time": now(),
-            "status": "completed"}
+    return {
+        "workflow_id": wf,
+        "job_id": job,
+        "run_id": run_id,
+        "compute_node_id": node,
+        "return_code": 0,
+        "exec_time_minutes": 0.0,
+        "completion_time": now(),
+        "status": "completed",
+    }
 
 
 def one_by_one(http: httpx.Client, wf: int, run_id: int, node: int) -> int:
     done = 0
     while True:
-        claimed = call(http, "POST", f"/workflows/{wf}/claim_next_jobs", "claim_next_jobs?limit=1",
-                       params={"limit": 1})
+        claimed = call(
+            http,
+            "POST",
+            f"/workflows/{wf}/claim_next_jobs",
+            "claim_next_jobs?limit=1",
+            params={"limit": 1},
+        )
         if not claimed.get("jobs"):
             return done
         job = claimed["jobs"][0]["id"]
         call(http, "PUT", f"/jobs/{job}/start_job/{run_id}/{node}", "start_job")
-        call(http, "POST", f"/jobs/{job}/complete_job/completed/{run_id}", "complete_job",
-             json=result(wf, job, run_id, node))
+        call(
+            http,
+            "POST",
+            f"/jobs/{job}/complete_job/completed/{run_id}",
+            "complete_job",
+            json=result(wf, job, run_id, node),
+        )
         done += 1
 
 
 def batched(http: httpx.Client, wf: int, run_id: int, node: int, batch: int) -> int:
     done = 0
     while True:
-        claimed = call(http, "POST", f"/workflows/{wf}/claim_next_jobs",
-                       f"claim_next_jobs?limit={batch}", params={"limit": batch})
+        claimed = call(
+            http,
+            "POST",
+            f"/workflows/{wf}/claim_next_jobs",
+            f"claim_next_jobs?limit={batch}",
+            params={"limit": batch},
+        )
         ids = [j["id"] for j in claimed.get("jobs") or []]
         if not ids:
             return done
         for job in ids:
             call(http, "PUT", f"/jobs/{job}/start_job/{run_id}/{node}", "start_job")
         completions = [
-            {"job_id": job, "run_id": run_id, "status": "completed",
-             "result": result(wf, job, run_id, node)} for job in ids
+            {
+                "job_id": job,
+                "run_id": run_id,
+                "status": "completed",
+                "result": result(wf, job, run_id, node),
+            }
+            for job in ids
         ]
-        answer = call(http, "POST", f"/workflows/{wf}/batch_complete_jobs",
-                      f"batch_complete_jobs ({batch} jobs)", json={"completions": completions})
+        answer = call(
+            http,
+            "POST",
+            f"/workflows/{wf}/batch_complete_jobs",
+            f"batch_complete_jobs ({batch} jobs)",
+            json={"completions": completions},
+        )
         if answer.get("errors"):
             sys.exit(f"batch_complete_jobs reported errors: {answer['errors'][:3]}")
         done += len(ids)
@@ -189,18 +248,22 @@ def ping_loop(http: httpx.Client, count: int) -> int:
 
 
 def report(rows: list[Measurement], ping: Measurement) -> str:
-    lines = [f"{'variant':<34} {'jobs':>6} {'seconds':>8} {'jobs/s':>7} {'ms/job':>7} "
-             f"{'x ping':>6}",
-             "-" * 73]
+    lines = [
+        f"{'variant':<34} {'jobs':>6} {'seconds':>8} {'jobs/s':>7} {'ms/job':>7} {'x ping':>6}",
+        "-" * 73,
+    ]
     for row in [*rows, ping]:
-        lines.append(f"{row.name:<34} {row.jobs:>6} {row.seconds:>8.2f} {row.per_second:>7.0f} "
-                     f"{row.ms_per_job:>7.2f} {row.ms_per_job / ping.ms_per_job:>6.1f}")
+        lines.append(
+            f"{row.name:<34} {row.jobs:>6} {row.seconds:>8.2f} {row.per_second:>7.0f} "
+            f"{row.ms_per_job:>7.2f} {row.ms_per_job / ping.ms_per_job:>6.1f}"
+        )
     lines += ["", f"{'request':<34} {'count':>6} {'median ms':>10} {'p95 ms':>8}", "-" * 61]
     for op, spent in SPENT.items():
         ordered = sorted(spent)
         p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
-        lines.append(f"{op:<34} {len(spent):>6} {1000 * statistics.median(spent):>10.2f} "
-                     f"{1000 * p95:>8.2f}")
+        lines.append(
+            f"{op:<34} {len(spent):>6} {1000 * statistics.median(spent):>10.2f} {1000 * p95:>8.2f}"
+        )
     return "\n".join(lines)
 
 
@@ -211,19 +274,26 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torc-server --threads")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="torc-bench-") as tmp, \
-            running_server(Path(tmp), args.threads) as url, \
-            httpx.Client(base_url=url, timeout=60) as http:
+    with (
+        tempfile.TemporaryDirectory(prefix="torc-bench-") as tmp,
+        running_server(Path(tmp), args.threads) as url,
+        httpx.Client(base_url=url, timeout=60) as http,
+    ):
         print(f"torc-server on a file database in {tmp}; {args.jobs} jobs per variant")
         start = time.perf_counter()
         single = prepare_workflow(http, "bench-one-by-one", args.jobs)
         multi = prepare_workflow(http, "bench-batched", args.jobs)
-        print(f"setup (bulk_jobs x {2 * -(-args.jobs // BULK_CHUNK)}, initialize_jobs x 2): "
-              f"{time.perf_counter() - start:.2f} s\n")
+        print(
+            f"setup (bulk_jobs x {2 * -(-args.jobs // BULK_CHUNK)}, initialize_jobs x 2): "
+            f"{time.perf_counter() - start:.2f} s\n"
+        )
         rows = [
             timed("claim 1 + start + complete_job", args.jobs, lambda: one_by_one(http, *single)),
-            timed(f"claim {args.batch} + start + batch_complete", args.jobs,
-                  lambda: batched(http, *multi, args.batch)),
+            timed(
+                f"claim {args.batch} + start + batch_complete",
+                args.jobs,
+                lambda: batched(http, *multi, args.batch),
+            ),
         ]
         ping = timed("GET /ping (baseline)", args.jobs, lambda: ping_loop(http, args.jobs))
         for wf, _, _ in (single, multi):

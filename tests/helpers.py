@@ -18,8 +18,12 @@ T = TypeVar("T")
 BIN = Path(sys.executable).parent
 
 
-def wait_until(predicate: Callable[[], T], timeout: float = 10.0, what: str = "condition",
-               interval: float = 0.02) -> T:
+def wait_until(
+    predicate: Callable[[], T],
+    timeout: float = 10.0,
+    what: str = "condition",
+    interval: float = 0.02,
+) -> T:
     """Poll `predicate` until it returns a truthy value; fail naming `what` and the last value."""
     deadline = time.monotonic() + timeout
     last: Any = None
@@ -31,7 +35,9 @@ def wait_until(predicate: Callable[[], T], timeout: float = 10.0, what: str = "c
         if last and not isinstance(last, Exception):
             return last
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}; last saw {last!r}")
+            raise AssertionError(
+                f"timed out after {timeout}s waiting for {what}; last saw {last!r}"
+            )
         time.sleep(interval)
 
 
@@ -59,24 +65,44 @@ class ServerProcess:
         return self.proc.returncode
 
 
-def start_server(workdir: Path, *args: str, database: str | None = None,
-                 env: dict[str, str] | None = None, timeout: float = 20) -> ServerProcess:
+def start_server(
+    workdir: Path,
+    *args: str,
+    database: str | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 20,
+) -> ServerProcess:
     """Start `torc-server run --port 0` in `workdir` and wait until /ping answers."""
     workdir.mkdir(parents=True, exist_ok=True)
     db = database or str(workdir / "torc.db")
     full_env = {**os.environ, "XDG_CONFIG_HOME": str(workdir / "xdg"), **(env or {})}
     stderr_path = workdir / "server.stderr"
-    cmd = [str(BIN / "torc-server"), "run", "--port", "0", "--host", "127.0.0.1",
-           "--database", db, "--completion-check-interval-secs", "0.5", *args]
+    cmd = [
+        str(BIN / "torc-server"),
+        "run",
+        "--port",
+        "0",
+        "--host",
+        "127.0.0.1",
+        "--database",
+        db,
+        "--completion-check-interval-secs",
+        "0.5",
+        *args,
+    ]
     with open(stderr_path, "w") as err:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True, cwd=workdir,
-                                env=full_env)
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=err, text=True, cwd=workdir, env=full_env
+        )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if not line.startswith("TORC_SERVER_PORT="):
         proc.kill()
         raise AssertionError(f"no port line; got {line!r}; stderr: {stderr_path.read_text()}")
     server = ServerProcess(proc, int(line.split("=", 1)[1]), db, stderr_path)
-    wait_until(lambda: httpx.get(server.url + "/ping", timeout=2).status_code == 200,
-               timeout=timeout, what="torc-server answering /ping")
+    wait_until(
+        lambda: httpx.get(server.url + "/ping", timeout=2).status_code == 200,
+        timeout=timeout,
+        what="torc-server answering /ping",
+    )
     return server

@@ -23,13 +23,15 @@ def api_error(call: Callable[[], Any]) -> tuple[int, str]:
 
 
 def group(api: Any, prefix: str = "g") -> Any:
-    return api.create_access_group(AccessGroupModel(name=f"{prefix}-{uuid.uuid4().hex[:8]}",
-                                                    description="team"))
+    return api.create_access_group(
+        AccessGroupModel(name=f"{prefix}-{uuid.uuid4().hex[:8]}", description="team")
+    )
 
 
 def member(api: Any, group_id: int, user: str, role: str = "member") -> Any:
-    return api.add_user_to_group(group_id, UserGroupMembershipModel(
-        user_name=user, group_id=group_id, role=role))
+    return api.add_user_to_group(
+        group_id, UserGroupMembershipModel(user_name=user, group_id=group_id, role=role)
+    )
 
 
 def test_group_round_trip(api: Any) -> None:
@@ -80,8 +82,11 @@ def test_member_errors_store_nothing(api: Any) -> None:
     status, _ = api_error(lambda: member(api, g.id, "carol", "owner"))
     assert status == 422
     other = group(api)
-    status, _ = api_error(lambda: api.add_user_to_group(g.id, UserGroupMembershipModel(
-        user_name="carol", group_id=other.id, role="member")))
+    status, _ = api_error(
+        lambda: api.add_user_to_group(
+            g.id, UserGroupMembershipModel(user_name="carol", group_id=other.id, role="member")
+        )
+    )
     assert status == 422
     status, _ = api_error(lambda: member(api, MISSING, "carol"))
     assert status == 404
@@ -125,10 +130,12 @@ def test_deleting_a_group_removes_its_links(api: Any, workflow: Any) -> None:
 def test_link_and_check_errors(api: Any) -> None:
     g = group(api)
     wf = api.create_workflow(WorkflowModel(name="w", user="tester")).id
-    for call in (lambda: api.add_workflow_to_group(MISSING, g.id),
-                 lambda: api.add_workflow_to_group(wf, MISSING),
-                 lambda: api.list_workflow_groups(MISSING),
-                 lambda: api.check_workflow_access(MISSING, "tester")):
+    for call in (
+        lambda: api.add_workflow_to_group(MISSING, g.id),
+        lambda: api.add_workflow_to_group(wf, MISSING),
+        lambda: api.list_workflow_groups(MISSING),
+        lambda: api.check_workflow_access(MISSING, "tester"),
+    ):
         status, _ = api_error(call)
         assert status == 404
 

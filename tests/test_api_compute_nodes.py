@@ -34,15 +34,23 @@ def new_workflow(api: Any) -> int:
 
 def node_model(wf: int, hostname: str = "h1", **kwargs: Any) -> ComputeNodeModel:
     fields: dict[str, Any] = dict(
-        workflow_id=wf, hostname=hostname, pid=123, start_time=datetime.now(UTC).isoformat(),
-        num_cpus=4, memory_gb=8.5, num_gpus=0, num_nodes=1, compute_node_type="local",
+        workflow_id=wf,
+        hostname=hostname,
+        pid=123,
+        start_time=datetime.now(UTC).isoformat(),
+        num_cpus=4,
+        memory_gb=8.5,
+        num_gpus=0,
+        num_nodes=1,
+        compute_node_type="local",
     )
     return ComputeNodeModel(**{**fields, **kwargs})
 
 
 def slurm_model(wf: int, **kwargs: Any) -> SlurmSchedulerModel:
-    fields: dict[str, Any] = dict(workflow_id=wf, name="short", account="proj", nodes=1,
-                                  walltime="01:00:00")
+    fields: dict[str, Any] = dict(
+        workflow_id=wf, name="short", account="proj", nodes=1, walltime="01:00:00"
+    )
     return SlurmSchedulerModel(**{**fields, **kwargs})
 
 
@@ -55,14 +63,20 @@ def test_compute_node_round_trip(api: Any, workflow: Any) -> None:
     assert node.is_active is True  # a registering runner is active
     got = api.get_compute_node(node.id)
     assert (got.hostname, got.memory_gb, got.scheduler) == (
-        "h1", 8.5, {"scheduler_id": 7, "type": "slurm"})
+        "h1",
+        8.5,
+        {"scheduler_id": 7, "type": "slurm"},
+    )
 
     got.is_active = False
     got.duration_seconds = 12.5
     got.peak_memory_bytes = 4096
     updated = api.update_compute_node(node.id, got)
     assert (updated.is_active, updated.duration_seconds, updated.peak_memory_bytes) == (
-        False, 12.5, 4096)
+        False,
+        12.5,
+        4096,
+    )
     assert updated.scheduler == {"scheduler_id": 7, "type": "slurm"}
 
     assert api.delete_compute_node(node.id).id == node.id
@@ -108,13 +122,14 @@ def test_compute_node_errors(api: Any, workflow: Any) -> None:
 
 def test_local_scheduler_round_trip_and_filters(api: Any, workflow: Any) -> None:
     wf = workflow.id
-    small = api.create_local_scheduler(LocalSchedulerModel(workflow_id=wf, name="small",
-                                                           memory="4g", num_cpus=2))
-    big = api.create_local_scheduler(LocalSchedulerModel(workflow_id=wf, name="big",
-                                                         memory="64g", num_cpus=32))
+    small = api.create_local_scheduler(
+        LocalSchedulerModel(workflow_id=wf, name="small", memory="4g", num_cpus=2)
+    )
+    big = api.create_local_scheduler(
+        LocalSchedulerModel(workflow_id=wf, name="big", memory="64g", num_cpus=32)
+    )
     assert api.get_local_scheduler(small.id).memory == "4g"
-    updated = api.update_local_scheduler(small.id, LocalSchedulerModel(workflow_id=wf,
-                                                                       num_cpus=4))
+    updated = api.update_local_scheduler(small.id, LocalSchedulerModel(workflow_id=wf, num_cpus=4))
     assert (updated.name, updated.memory, updated.num_cpus) == ("small", "4g", 4)
     assert [s.id for s in api.list_local_schedulers(wf, memory="64g").items] == [big.id]
     assert [s.id for s in api.list_local_schedulers(wf, num_cpus=4).items] == [small.id]
@@ -125,8 +140,11 @@ def test_local_scheduler_round_trip_and_filters(api: Any, workflow: Any) -> None
 
 
 def test_local_scheduler_bad_memory_is_422(api: Any, workflow: Any) -> None:
-    status, body = api_error(lambda: api.create_local_scheduler(
-        LocalSchedulerModel(workflow_id=workflow.id, memory="4 gigs")))
+    status, body = api_error(
+        lambda: api.create_local_scheduler(
+            LocalSchedulerModel(workflow_id=workflow.id, memory="4 gigs")
+        )
+    )
     assert status == 422 and "4 gigs" in body
     assert api.list_local_schedulers(workflow.id).total_count == 0
 
@@ -136,11 +154,17 @@ def test_local_scheduler_bad_memory_is_422(api: Any, workflow: Any) -> None:
 
 def test_slurm_scheduler_round_trip(api: Any, workflow: Any) -> None:
     wf = workflow.id
-    sched = api.create_slurm_scheduler(slurm_model(wf, partition="debug", gres="gpu:2",
-                                                   extra="--exclusive"))
+    sched = api.create_slurm_scheduler(
+        slurm_model(wf, partition="debug", gres="gpu:2", extra="--exclusive")
+    )
     got = api.get_slurm_scheduler(sched.id)
     assert (got.account, got.partition, got.gres, got.extra, got.walltime) == (
-        "proj", "debug", "gpu:2", "--exclusive", "01:00:00")
+        "proj",
+        "debug",
+        "gpu:2",
+        "--exclusive",
+        "01:00:00",
+    )
     updated = api.update_slurm_scheduler(sched.id, slurm_model(wf, nodes=4, walltime="04:00:00"))
     assert (updated.nodes, updated.walltime, updated.partition) == (4, "04:00:00", "debug")
     api.create_slurm_scheduler(slurm_model(wf, name="long"))
@@ -167,12 +191,24 @@ def test_slurm_scheduler_errors(api: Any, workflow: Any) -> None:
 def test_scheduled_compute_nodes_round_trip_and_filters(api: Any, workflow: Any) -> None:
     wf = workflow.id
     sched = api.create_slurm_scheduler(slurm_model(wf))
-    a = api.create_scheduled_compute_node(ScheduledComputeNodesModel(
-        workflow_id=wf, scheduler_id=1001, scheduler_config_id=sched.id, scheduler_type="slurm",
-        status="pending"))
-    b = api.create_scheduled_compute_node(ScheduledComputeNodesModel(
-        workflow_id=wf, scheduler_id=1002, scheduler_config_id=sched.id, scheduler_type="slurm",
-        status="pending"))
+    a = api.create_scheduled_compute_node(
+        ScheduledComputeNodesModel(
+            workflow_id=wf,
+            scheduler_id=1001,
+            scheduler_config_id=sched.id,
+            scheduler_type="slurm",
+            status="pending",
+        )
+    )
+    b = api.create_scheduled_compute_node(
+        ScheduledComputeNodesModel(
+            workflow_id=wf,
+            scheduler_id=1002,
+            scheduler_config_id=sched.id,
+            scheduler_type="slurm",
+            status="pending",
+        )
+    )
     a.status = "active"
     assert api.update_scheduled_compute_node(a.id, a).status == "active"
     assert api.get_scheduled_compute_node(a.id).scheduler_id == 1001
@@ -189,15 +225,20 @@ def test_scheduled_compute_nodes_round_trip_and_filters(api: Any, workflow: Any)
     assert status == 404
 
 
-def test_scheduled_compute_node_needs_a_scheduler_of_its_workflow(
-    api: Any, workflow: Any
-) -> None:
+def test_scheduled_compute_node_needs_a_scheduler_of_its_workflow(api: Any, workflow: Any) -> None:
     foreign = api.create_slurm_scheduler(slurm_model(new_workflow(api)))
     for config_id in (foreign.id, MISSING):
-        status, _ = api_error(lambda c=config_id: api.create_scheduled_compute_node(
-            ScheduledComputeNodesModel(workflow_id=workflow.id, scheduler_id=1,
-                                       scheduler_config_id=c, scheduler_type="slurm",
-                                       status="pending")))
+        status, _ = api_error(
+            lambda c=config_id: api.create_scheduled_compute_node(
+                ScheduledComputeNodesModel(
+                    workflow_id=workflow.id,
+                    scheduler_id=1,
+                    scheduler_config_id=c,
+                    scheduler_type="slurm",
+                    status="pending",
+                )
+            )
+        )
         assert status == 422
     assert api.list_scheduled_compute_nodes(workflow.id).total_count == 0
 
@@ -209,9 +250,18 @@ def test_slurm_stats_create_and_filter(api: Any, workflow: Any) -> None:
     wf = workflow.id
     job = api.create_job(JobModel(workflow_id=wf, name="j", command="true")).id
     for attempt in (1, 2):
-        api.create_slurm_stats(SlurmStatsModel(
-            workflow_id=wf, job_id=job, run_id=1, attempt_id=attempt, slurm_job_id="555",
-            max_rss_bytes=1000 * attempt, ave_cpu_seconds=1.5, node_list="n[1-2]"))
+        api.create_slurm_stats(
+            SlurmStatsModel(
+                workflow_id=wf,
+                job_id=job,
+                run_id=1,
+                attempt_id=attempt,
+                slurm_job_id="555",
+                max_rss_bytes=1000 * attempt,
+                ave_cpu_seconds=1.5,
+                node_list="n[1-2]",
+            )
+        )
     stats = api.list_slurm_stats(wf, job_id=job)
     assert [s.max_rss_bytes for s in stats.items] == [1000, 2000]
     assert [s.attempt_id for s in api.list_slurm_stats(wf, attempt_id=2).items] == [2]
@@ -222,7 +272,10 @@ def test_slurm_stats_create_and_filter(api: Any, workflow: Any) -> None:
 def test_slurm_stats_for_another_workflows_job_is_refused(api: Any, workflow: Any) -> None:
     other = new_workflow(api)
     job = api.create_job(JobModel(workflow_id=other, name="j", command="true")).id
-    status, _ = api_error(lambda: api.create_slurm_stats(SlurmStatsModel(
-        workflow_id=workflow.id, job_id=job, run_id=1, attempt_id=1)))
+    status, _ = api_error(
+        lambda: api.create_slurm_stats(
+            SlurmStatsModel(workflow_id=workflow.id, job_id=job, run_id=1, attempt_id=1)
+        )
+    )
     assert status == 422
     assert api.list_slurm_stats(workflow.id).total_count == 0

@@ -1,4 +1,4 @@
-"""Many runners claiming one workflow at once: every job is handed out and completed exactly once."""
+"""Many runners claiming one workflow at once: every job handed out and completed exactly once."""
 
 from __future__ import annotations
 
@@ -30,33 +30,62 @@ def _runner(url: str, wf: int, seed: int) -> list[int]:
     """One runner process: claim (by count or by resources), start, complete until none are left."""
     api = make_api(url)
     rng = random.Random(seed)
-    node = api.create_compute_node(ComputeNodeModel(
-        workflow_id=wf, hostname=f"runner{seed}", pid=seed, start_time=datetime.now(UTC).isoformat(),
-        num_cpus=4, memory_gb=8.0, num_gpus=0, num_nodes=1, compute_node_type="local", is_active=True,
-    )).id
+    node = api.create_compute_node(
+        ComputeNodeModel(
+            workflow_id=wf,
+            hostname=f"runner{seed}",
+            pid=seed,
+            start_time=datetime.now(UTC).isoformat(),
+            num_cpus=4,
+            memory_gb=8.0,
+            num_gpus=0,
+            num_nodes=1,
+            compute_node_type="local",
+            is_active=True,
+        )
+    ).id
     claimed: list[int] = []
     while True:
         if rng.random() < 0.5:
             jobs = api.claim_next_jobs(wf, limit=rng.randint(1, 8)).jobs
         else:
-            free = ComputeNodesResources(num_cpus=rng.randint(1, 4), memory_gb=8.0, num_gpus=0,
-                                         num_nodes=1)
+            free = ComputeNodesResources(
+                num_cpus=rng.randint(1, 4), memory_gb=8.0, num_gpus=0, num_nodes=1
+            )
             jobs = api.claim_jobs_based_on_resources(wf, 8, free).jobs
         if not jobs:
-            if api.is_workflow_complete(wf).is_complete or not api.list_jobs(
-                    wf, status="ready", limit=1).items:
+            if (
+                api.is_workflow_complete(wf).is_complete
+                or not api.list_jobs(wf, status="ready", limit=1).items
+            ):
                 return claimed
             continue
         for job in jobs:
             api.start_job(job.id, 1, node)
         now = datetime.now(UTC).isoformat()
-        results = {job.id: ResultModel(job_id=job.id, workflow_id=wf, run_id=1, compute_node_id=node,
-                                       return_code=0, exec_time_minutes=0.0, completion_time=now,
-                                       status="completed") for job in jobs}
+        results = {
+            job.id: ResultModel(
+                job_id=job.id,
+                workflow_id=wf,
+                run_id=1,
+                compute_node_id=node,
+                return_code=0,
+                exec_time_minutes=0.0,
+                completion_time=now,
+                status="completed",
+            )
+            for job in jobs
+        }
         if rng.random() < 0.5:
-            answer = api.batch_complete_jobs(wf, BatchCompleteJobsRequest(completions=[
-                JobCompletionEntry(job_id=j, run_id=1, status="completed", result=r)
-                for j, r in results.items()]))
+            answer = api.batch_complete_jobs(
+                wf,
+                BatchCompleteJobsRequest(
+                    completions=[
+                        JobCompletionEntry(job_id=j, run_id=1, status="completed", result=r)
+                        for j, r in results.items()
+                    ]
+                ),
+            )
             assert not answer.errors, answer.errors
         else:
             for job_id, result in results.items():
@@ -64,12 +93,19 @@ def _runner(url: str, wf: int, seed: int) -> list[int]:
         claimed.extend(results)
 
 
-def test_eight_runners_claim_and_complete_every_job_exactly_once(server: ServerProcess, api: Any) -> None:
+def test_eight_runners_claim_and_complete_every_job_exactly_once(
+    server: ServerProcess, api: Any
+) -> None:
     wf = api.create_workflow(WorkflowModel(name="race", user="tester")).id
     for start in range(0, N_JOBS, 1000):
-        api.create_jobs(JobsModel(jobs=[
-            JobModel(workflow_id=wf, name=f"r{i}", command="true", priority=i % 3)
-            for i in range(start, start + 1000)]))
+        api.create_jobs(
+            JobsModel(
+                jobs=[
+                    JobModel(workflow_id=wf, name=f"r{i}", command="true", priority=i % 3)
+                    for i in range(start, start + 1000)
+                ]
+            )
+        )
     api.initialize_jobs(wf)
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(N_RUNNERS) as pool:

@@ -31,25 +31,44 @@ from helpers import ServerProcess, start_server
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     # An hour between sweeps: anything that unblocks here did so inside the completion itself.
-    srv = start_server(tmp_path_factory.mktemp("lifecycle"),
-                       "--completion-check-interval-secs", "3600")
+    srv = start_server(
+        tmp_path_factory.mktemp("lifecycle"), "--completion-check-interval-secs", "3600"
+    )
     yield srv
     srv.stop()
 
 
 def _node(api: Any, wf: int) -> int:
-    node = api.create_compute_node(ComputeNodeModel(
-        workflow_id=wf, hostname="testhost", pid=1, start_time=datetime.now(UTC).isoformat(),
-        num_cpus=8, memory_gb=16.0, num_gpus=0, num_nodes=1, compute_node_type="local",
-        is_active=True,
-    ))
+    node = api.create_compute_node(
+        ComputeNodeModel(
+            workflow_id=wf,
+            hostname="testhost",
+            pid=1,
+            start_time=datetime.now(UTC).isoformat(),
+            num_cpus=8,
+            memory_gb=16.0,
+            num_gpus=0,
+            num_nodes=1,
+            compute_node_type="local",
+            is_active=True,
+        )
+    )
     return int(node.id)
 
 
-def _result(wf: int, job: int, run_id: int, node: int, rc: int = 0, status: str = "completed") -> ResultModel:
-    return ResultModel(job_id=job, workflow_id=wf, run_id=run_id, compute_node_id=node,
-                       return_code=rc, exec_time_minutes=0.01,
-                       completion_time=datetime.now(UTC).isoformat(), status=status)
+def _result(
+    wf: int, job: int, run_id: int, node: int, rc: int = 0, status: str = "completed"
+) -> ResultModel:
+    return ResultModel(
+        job_id=job,
+        workflow_id=wf,
+        run_id=run_id,
+        compute_node_id=node,
+        return_code=rc,
+        exec_time_minutes=0.01,
+        completion_time=datetime.now(UTC).isoformat(),
+        status=status,
+    )
 
 
 def _statuses(api: Any, wf: int) -> dict[str, str]:
@@ -71,30 +90,68 @@ def test_whole_workflow_with_files_user_data_and_resources(api: Any) -> None:
     wf = _new_wf(api, "diamond")
     node = _node(api, wf)
     raw = api.create_file(FileModel(workflow_id=wf, name="raw", path="raw.txt"))
-    mid = api.create_files({"files": [FileModel(workflow_id=wf, name="a", path="a.txt"),
-                                      FileModel(workflow_id=wf, name="b", path="b.txt")]}).files
-    big = api.create_resource_requirements(ResourceRequirementsModel(
-        workflow_id=wf, name="big", num_cpus=4, memory="8g", runtime="PT2H"))
+    mid = api.create_files(
+        {
+            "files": [
+                FileModel(workflow_id=wf, name="a", path="a.txt"),
+                FileModel(workflow_id=wf, name="b", path="b.txt"),
+            ]
+        }
+    ).files
+    big = api.create_resource_requirements(
+        ResourceRequirementsModel(
+            workflow_id=wf, name="big", num_cpus=4, memory="8g", runtime="PT2H"
+        )
+    )
     cfg = api.create_user_data(UserDataModel(workflow_id=wf, name="cfg", data={"alpha": 1}))
-    created = api.create_jobs(JobsModel(jobs=[
-        JobModel(workflow_id=wf, name="prep", command="prep", output_file_ids=[raw.id],
-                 output_user_data_ids=[cfg.id]),
-        JobModel(workflow_id=wf, name="left", command="left", input_file_ids=[raw.id],
-                 output_file_ids=[mid[0].id], resource_requirements_id=big.id),
-        JobModel(workflow_id=wf, name="right", command="right", input_file_ids=[raw.id],
-                 input_user_data_ids=[cfg.id], output_file_ids=[mid[1].id], priority=5),
-        JobModel(workflow_id=wf, name="join", command="join",
-                 input_file_ids=[mid[0].id, mid[1].id]),
-    ])).jobs
+    created = api.create_jobs(
+        JobsModel(
+            jobs=[
+                JobModel(
+                    workflow_id=wf,
+                    name="prep",
+                    command="prep",
+                    output_file_ids=[raw.id],
+                    output_user_data_ids=[cfg.id],
+                ),
+                JobModel(
+                    workflow_id=wf,
+                    name="left",
+                    command="left",
+                    input_file_ids=[raw.id],
+                    output_file_ids=[mid[0].id],
+                    resource_requirements_id=big.id,
+                ),
+                JobModel(
+                    workflow_id=wf,
+                    name="right",
+                    command="right",
+                    input_file_ids=[raw.id],
+                    input_user_data_ids=[cfg.id],
+                    output_file_ids=[mid[1].id],
+                    priority=5,
+                ),
+                JobModel(
+                    workflow_id=wf,
+                    name="join",
+                    command="join",
+                    input_file_ids=[mid[0].id, mid[1].id],
+                ),
+            ]
+        )
+    ).jobs
     ids = {j.name: j.id for j in created}
     assert all(j.status == "uninitialized" for j in created)
     assert api.is_workflow_uninitialized(wf).is_uninitialized
 
     api.initialize_jobs(wf)
-    assert _statuses(api, wf) == {"prep": "ready", "left": "blocked", "right": "blocked",
-                                  "join": "blocked"}
-    deps = {(d.job_name, d.depends_on_job_name)
-            for d in api.list_job_dependencies(wf).items}
+    assert _statuses(api, wf) == {
+        "prep": "ready",
+        "left": "blocked",
+        "right": "blocked",
+        "join": "blocked",
+    }
+    deps = {(d.job_name, d.depends_on_job_name) for d in api.list_job_dependencies(wf).items}
     assert deps == {("left", "prep"), ("right", "prep"), ("join", "left"), ("join", "right")}
     assert api.list_required_existing_files(wf).files == []
 
@@ -109,8 +166,9 @@ def test_whole_workflow_with_files_user_data_and_resources(api: Any) -> None:
     small = ComputeNodesResources(num_cpus=2, memory_gb=4.0, num_gpus=0, num_nodes=1)
     claimed = api.claim_jobs_based_on_resources(wf, 10, small)
     assert [j.name for j in claimed.jobs] == ["right"]  # left needs 4 CPUs and 8 GiB
-    roomy = ComputeNodesResources(num_cpus=8, memory_gb=16.0, num_gpus=0, num_nodes=1,
-                                  time_limit="PT1H")
+    roomy = ComputeNodesResources(
+        num_cpus=8, memory_gb=16.0, num_gpus=0, num_nodes=1, time_limit="PT1H"
+    )
     refused = api.claim_jobs_based_on_resources(wf, 10, roomy)
     assert refused.jobs == [] and "fits" in refused.reason  # left needs 2 h, only 1 h left
     roomy.time_limit = "PT3H"
@@ -128,23 +186,38 @@ def test_whole_workflow_with_files_user_data_and_resources(api: Any) -> None:
     results = api.list_results(wf).items
     assert sorted(r.job_name for r in results) == ["join", "left", "prep", "right"]
     assert {r.return_code for r in results} == {0}
-    assert sorted(api.list_required_existing_files(wf).files) == sorted([raw.id, mid[0].id, mid[1].id])
+    assert sorted(api.list_required_existing_files(wf).files) == sorted(
+        [raw.id, mid[0].id, mid[1].id]
+    )
 
 
 def test_failed_job_cancels_dependents_in_the_same_call(api: Any) -> None:
     wf = _new_wf(api, "cascade")
     node = _node(api, wf)
     root = api.create_job(JobModel(workflow_id=wf, name="root", command="false"))
-    child = api.create_job(JobModel(workflow_id=wf, name="child", command="c",
-                                    depends_on_job_ids=[root.id]))
-    api.create_job(JobModel(workflow_id=wf, name="grandchild", command="g",
-                            depends_on_job_ids=[child.id]))
-    api.create_job(JobModel(workflow_id=wf, name="tolerant", command="t",
-                            depends_on_job_ids=[root.id], cancel_on_blocking_job_failure=False))
+    child = api.create_job(
+        JobModel(workflow_id=wf, name="child", command="c", depends_on_job_ids=[root.id])
+    )
+    api.create_job(
+        JobModel(workflow_id=wf, name="grandchild", command="g", depends_on_job_ids=[child.id])
+    )
+    api.create_job(
+        JobModel(
+            workflow_id=wf,
+            name="tolerant",
+            command="t",
+            depends_on_job_ids=[root.id],
+            cancel_on_blocking_job_failure=False,
+        )
+    )
     api.initialize_jobs(wf)
     _run_one(api, wf, api.claim_next_jobs(wf, limit=1).jobs[0], node, rc=1)
-    assert _statuses(api, wf) == {"root": "failed", "child": "canceled",
-                                  "grandchild": "canceled", "tolerant": "ready"}
+    assert _statuses(api, wf) == {
+        "root": "failed",
+        "child": "canceled",
+        "grandchild": "canceled",
+        "tolerant": "ready",
+    }
 
 
 def test_chain_of_200_completes_without_waiting_for_a_sweep(api: Any) -> None:
@@ -152,8 +225,14 @@ def test_chain_of_200_completes_without_waiting_for_a_sweep(api: Any) -> None:
     node = _node(api, wf)
     prev: int | None = None
     for i in range(200):
-        job = api.create_job(JobModel(workflow_id=wf, name=f"c{i}", command="true",
-                                      depends_on_job_ids=[prev] if prev else None))
+        job = api.create_job(
+            JobModel(
+                workflow_id=wf,
+                name=f"c{i}",
+                command="true",
+                depends_on_job_ids=[prev] if prev else None,
+            )
+        )
         prev = job.id
     api.initialize_jobs(wf)
     for i in range(200):
@@ -187,16 +266,27 @@ def test_run_id_and_double_completion_are_refused_without_changes(api: Any) -> N
 def test_batch_completion_reports_each_entry(api: Any) -> None:
     wf = _new_wf(api, "batch")
     node = _node(api, wf)
-    api.create_jobs(JobsModel(jobs=[JobModel(workflow_id=wf, name=f"b{i}", command="true")
-                                    for i in range(5)]))
+    api.create_jobs(
+        JobsModel(jobs=[JobModel(workflow_id=wf, name=f"b{i}", command="true") for i in range(5)])
+    )
     api.initialize_jobs(wf)
     claimed = api.claim_next_jobs(wf, limit=5).jobs
     for job in claimed:
         api.start_job(job.id, 1, node)
-    entries = [JobCompletionEntry(job_id=j.id, run_id=1, status="completed",
-                                  result=_result(wf, j.id, 1, node)) for j in claimed]
-    entries.append(JobCompletionEntry(job_id=claimed[0].id, run_id=1, status="completed",
-                                      result=_result(wf, claimed[0].id, 1, node)))
+    entries = [
+        JobCompletionEntry(
+            job_id=j.id, run_id=1, status="completed", result=_result(wf, j.id, 1, node)
+        )
+        for j in claimed
+    ]
+    entries.append(
+        JobCompletionEntry(
+            job_id=claimed[0].id,
+            run_id=1,
+            status="completed",
+            result=_result(wf, claimed[0].id, 1, node),
+        )
+    )
     answer = api.batch_complete_jobs(wf, BatchCompleteJobsRequest(completions=entries))
     assert sorted(answer.completed) == sorted(j.id for j in claimed)
     assert [e.job_id for e in answer.errors] == [claimed[0].id]
@@ -206,8 +296,9 @@ def test_batch_completion_reports_each_entry(api: Any) -> None:
 def test_cancel_then_reset_starts_a_new_run(api: Any) -> None:
     wf = _new_wf(api, "cancel")
     node = _node(api, wf)
-    api.create_jobs(JobsModel(jobs=[JobModel(workflow_id=wf, name=f"j{i}", command="true")
-                                    for i in range(3)]))
+    api.create_jobs(
+        JobsModel(jobs=[JobModel(workflow_id=wf, name=f"j{i}", command="true") for i in range(3)])
+    )
     api.initialize_jobs(wf)
     running = api.claim_next_jobs(wf, limit=1).jobs[0]
     api.start_job(running.id, 1, node)
@@ -216,8 +307,9 @@ def test_cancel_then_reset_starts_a_new_run(api: Any) -> None:
     assert api.get_job(running.id).status == "canceled"
     assert api.claim_next_jobs(wf, limit=5).jobs == []
     # The runner reports what it saw after the cancel; the result is kept.
-    term = api.complete_job(running.id, "terminated", 1,
-                            _result(wf, running.id, 1, node, rc=-15, status="terminated"))
+    term = api.complete_job(
+        running.id, "terminated", 1, _result(wf, running.id, 1, node, rc=-15, status="terminated")
+    )
     assert term.status == "terminated"
     api.reset_workflow_status(wf)
     wf_model = api.get_workflow(wf)
@@ -232,8 +324,9 @@ def test_retry_sends_a_failed_job_back_as_next_attempt(api: Any) -> None:
     wf = _new_wf(api, "retry")
     node = _node(api, wf)
     job = api.create_job(JobModel(workflow_id=wf, name="flaky", command="x"))
-    after = api.create_job(JobModel(workflow_id=wf, name="after", command="y",
-                                    depends_on_job_ids=[job.id]))
+    after = api.create_job(
+        JobModel(workflow_id=wf, name="after", command="y", depends_on_job_ids=[job.id])
+    )
     api.initialize_jobs(wf)
     _run_one(api, wf, api.claim_next_jobs(wf, limit=1).jobs[0], node, rc=3)
     assert api.get_job(after.id).status == "canceled"
@@ -248,8 +341,14 @@ def test_retry_sends_a_failed_job_back_as_next_attempt(api: Any) -> None:
 def test_pagination_walks_more_than_10000_jobs(api: Any) -> None:
     wf = _new_wf(api, "many")
     for start in range(0, 10_500, 3_500):
-        api.create_jobs(JobsModel(jobs=[JobModel(workflow_id=wf, name=f"n{i}", command="true")
-                                        for i in range(start, start + 3_500)]))
+        api.create_jobs(
+            JobsModel(
+                jobs=[
+                    JobModel(workflow_id=wf, name=f"n{i}", command="true")
+                    for i in range(start, start + 3_500)
+                ]
+            )
+        )
     first = api.list_jobs(wf)
     assert first.count == 10_000 and first.max_limit == 10_000 and first.has_more
     assert first.total_count == 10_500
@@ -275,7 +374,9 @@ def test_database_file_holds_the_state(server: ServerProcess, api: Any) -> None:
     wf = _new_wf(api, "ondisk")
     with sqlite3.connect(server.db_path) as conn:
         row = conn.execute("SELECT name, run_id FROM workflow WHERE id = ?", (wf,)).fetchone()
-        rr = conn.execute("SELECT name FROM resource_requirements WHERE workflow_id = ?", (wf,)).fetchall()
+        rr = conn.execute(
+            "SELECT name FROM resource_requirements WHERE workflow_id = ?", (wf,)
+        ).fetchall()
     assert row == ("ondisk", 1) and rr == [("default",)]
 
 

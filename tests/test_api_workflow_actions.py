@@ -34,20 +34,38 @@ def api_error(call: Callable[[], Any]) -> tuple[int, str]:
 
 
 def action(wf: int, trigger: str, job_ids: list[int] | None = None, **kwargs: Any) -> Any:
-    fields: dict[str, Any] = dict(workflow_id=wf, trigger_type=trigger,
-                                  action_type="run_commands", action_config=RUN, job_ids=job_ids)
+    fields: dict[str, Any] = dict(
+        workflow_id=wf,
+        trigger_type=trigger,
+        action_type="run_commands",
+        action_config=RUN,
+        job_ids=job_ids,
+    )
     return WorkflowActionModel(**{**fields, **kwargs})
 
 
 def node(api: Any, wf: int) -> int:
-    return int(api.create_compute_node(ComputeNodeModel(
-        workflow_id=wf, hostname="h", pid=1, start_time=datetime.now(UTC).isoformat(),
-        num_cpus=4, memory_gb=4.0, num_gpus=0, num_nodes=1, compute_node_type="local")).id)
+    return int(
+        api.create_compute_node(
+            ComputeNodeModel(
+                workflow_id=wf,
+                hostname="h",
+                pid=1,
+                start_time=datetime.now(UTC).isoformat(),
+                num_cpus=4,
+                memory_gb=4.0,
+                num_gpus=0,
+                num_nodes=1,
+                compute_node_type="local",
+            )
+        ).id
+    )
 
 
 def jobs(api: Any, wf: int, *names: str) -> list[int]:
-    created = api.create_jobs(JobsModel(jobs=[
-        JobModel(workflow_id=wf, name=n, command="true") for n in names])).jobs
+    created = api.create_jobs(
+        JobsModel(jobs=[JobModel(workflow_id=wf, name=n, command="true") for n in names])
+    ).jobs
     return [int(j.id) for j in created]
 
 
@@ -59,27 +77,38 @@ def test_create_sets_required_triggers_and_lists_actions(api: Any, workflow: Any
     wf = workflow.id
     a, b = jobs(api, wf, "a", "b")
     on_jobs = api.create_workflow_action(wf, action(wf, "on_jobs_complete", [a, b, a]))
-    on_start = api.create_workflow_action(wf, action(
-        wf, "on_workflow_start", action_type="schedule_nodes",
-        action_config={"scheduler_id": 1, "scheduler_type": "slurm", "num_allocations": 2}))
+    on_start = api.create_workflow_action(
+        wf,
+        action(
+            wf,
+            "on_workflow_start",
+            action_type="schedule_nodes",
+            action_config={"scheduler_id": 1, "scheduler_type": "slurm", "num_allocations": 2},
+        ),
+    )
     assert (on_jobs.required_triggers, on_jobs.trigger_count, on_jobs.job_ids) == (2, 0, [a, b])
     assert (on_start.required_triggers, on_start.executed, on_start.persistent) == (1, False, False)
     listed = api.get_workflow_actions(wf)
     assert [(x.id, x.action_config) for x in listed] == [
-        (on_jobs.id, RUN), (on_start.id, on_start.action_config)]
+        (on_jobs.id, RUN),
+        (on_start.id, on_start.action_config),
+    ]
 
 
-@pytest.mark.parametrize("changes", [
-    {"trigger_type": "on_tuesday"},
-    {"action_type": "send_email"},
-    {"action_config": {"commands": []}},
-    {"action_config": {"commands": "echo"}},
-    {"action_config": {"commands": ["ok"], "extra": 1}},
-    {"action_type": "schedule_nodes", "action_config": {"num_allocations": "two"}},
-    {"action_type": "schedule_nodes", "action_config": {"nodes": 2}},
-    {"trigger_type": "on_jobs_ready", "job_ids": None},
-    {"trigger_type": "on_jobs_ready", "job_ids": [MISSING]},
-])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"trigger_type": "on_tuesday"},
+        {"action_type": "send_email"},
+        {"action_config": {"commands": []}},
+        {"action_config": {"commands": "echo"}},
+        {"action_config": {"commands": ["ok"], "extra": 1}},
+        {"action_type": "schedule_nodes", "action_config": {"num_allocations": "two"}},
+        {"action_type": "schedule_nodes", "action_config": {"nodes": 2}},
+        {"trigger_type": "on_jobs_ready", "job_ids": None},
+        {"trigger_type": "on_jobs_ready", "job_ids": [MISSING]},
+    ],
+)
 def test_invalid_actions_are_422_and_not_stored(
     api: Any, workflow: Any, changes: dict[str, Any]
 ) -> None:
@@ -92,17 +121,24 @@ def test_invalid_actions_are_422_and_not_stored(
 def test_action_errors_for_missing_or_foreign_workflows(api: Any, workflow: Any) -> None:
     other = int(api.create_workflow(WorkflowModel(name="o", user="tester")).id)
     (foreign_job,) = jobs(api, other, "x")
-    status, _ = api_error(lambda: api.create_workflow_action(
-        workflow.id, action(workflow.id, "on_jobs_complete", [foreign_job])))
+    status, _ = api_error(
+        lambda: api.create_workflow_action(
+            workflow.id, action(workflow.id, "on_jobs_complete", [foreign_job])
+        )
+    )
     assert status == 422
-    status, _ = api_error(lambda: api.create_workflow_action(
-        workflow.id, action(other, "on_workflow_start")))
+    status, _ = api_error(
+        lambda: api.create_workflow_action(workflow.id, action(other, "on_workflow_start"))
+    )
     assert status == 422
-    status, _ = api_error(lambda: api.create_workflow_action(
-        MISSING, action(MISSING, "on_workflow_start")))
+    status, _ = api_error(
+        lambda: api.create_workflow_action(MISSING, action(MISSING, "on_workflow_start"))
+    )
     assert status == 404
-    for call in (lambda: api.get_workflow_actions(MISSING),
-                 lambda: api.get_pending_actions(MISSING)):
+    for call in (
+        lambda: api.get_workflow_actions(MISSING),
+        lambda: api.get_pending_actions(MISSING),
+    ):
         status, _ = api_error(call)
         assert status == 404
 
@@ -134,15 +170,25 @@ def test_pending_follows_the_jobs(api: Any, workflow: Any) -> None:
     counts = {x.id: x.trigger_count for x in api.get_workflow_actions(wf)}
     assert counts[done_ab] == 1  # the partial count is stored
     _complete(api, wf, b, run_id, compute_node)
-    assert pending(api, wf, "on_jobs_complete", "on_workflow_complete") == [
-        done_a, done_ab, finish]
+    assert pending(api, wf, "on_jobs_complete", "on_workflow_complete") == [done_a, done_ab, finish]
 
 
 def _complete(api: Any, wf: int, job_id: int, run_id: int, compute_node: int) -> None:
-    api.complete_job(job_id, "completed", run_id, ResultModel(
-        job_id=job_id, workflow_id=wf, run_id=run_id, compute_node_id=compute_node,
-        return_code=0, exec_time_minutes=0.1, completion_time=datetime.now(UTC).isoformat(),
-        status="completed"))
+    api.complete_job(
+        job_id,
+        "completed",
+        run_id,
+        ResultModel(
+            job_id=job_id,
+            workflow_id=wf,
+            run_id=run_id,
+            compute_node_id=compute_node,
+            return_code=0,
+            exec_time_minutes=0.1,
+            completion_time=datetime.now(UTC).isoformat(),
+            status="completed",
+        ),
+    )
 
 
 def test_claim_once_unless_persistent(api: Any, workflow: Any) -> None:
@@ -168,9 +214,7 @@ def test_claim_once_unless_persistent(api: Any, workflow: Any) -> None:
     assert pending(api, wf) == [every]
 
 
-def test_concurrent_claims_have_one_winner(
-    api: Any, server: ServerProcess, workflow: Any
-) -> None:
+def test_concurrent_claims_have_one_winner(api: Any, server: ServerProcess, workflow: Any) -> None:
     wf = workflow.id
     target = api.create_workflow_action(wf, action(wf, "on_workflow_start")).id
     results: list[bool] = []
@@ -200,10 +244,12 @@ def test_claim_errors(api: Any, server: ServerProcess, workflow: Any) -> None:
     status, _ = api_error(lambda: api.claim_action(wf, MISSING, ClaimActionRequest()))
     assert status == 404
     foreign_node = node(api, other)
-    status, _ = api_error(lambda: api.claim_action(
-        wf, mine, ClaimActionRequest(compute_node_id=foreign_node)))
+    status, _ = api_error(
+        lambda: api.claim_action(wf, mine, ClaimActionRequest(compute_node_id=foreign_node))
+    )
     assert status == 422
     assert {x.id: x for x in api.get_workflow_actions(wf)}[mine].executed is False
-    resp = httpx.post(f"{server.url}/workflows/{wf}/actions/{mine}/claim",
-                      json={"compute_node_id": "one"})
+    resp = httpx.post(
+        f"{server.url}/workflows/{wf}/actions/{mine}/claim", json={"compute_node_id": "one"}
+    )
     assert resp.status_code == 422

@@ -62,12 +62,18 @@ def test_served_schema_lists_every_operation(served_schema: Any) -> None:
 def test_no_request_earns_a_server_error(served_schema: Any, label: str) -> None:
     operation = served_schema.find_operation_by_label(label)
     assert operation is not None, f"{label} is not in the served schema"
-    cases = st.one_of(operation.as_strategy(GenerationMode.POSITIVE),
-                      operation.as_strategy(GenerationMode.NEGATIVE))
+    cases = st.one_of(
+        operation.as_strategy(GenerationMode.POSITIVE),
+        operation.as_strategy(GenerationMode.NEGATIVE),
+    )
 
     @given(case=cases)
-    @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     def no_server_error(case: schemathesis.Case) -> None:
         case.call_and_validate(checks=[not_a_server_error], timeout=30)
 

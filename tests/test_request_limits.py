@@ -40,8 +40,9 @@ def new_workflow(url: str) -> int:
 
 
 def post(url: str, content: bytes | Iterator[bytes]) -> httpx.Response:
-    return httpx.post(url, content=content, headers={"content-type": "application/json"},
-                      timeout=60)
+    return httpx.post(
+        url, content=content, headers={"content-type": "application/json"}, timeout=60
+    )
 
 
 def test_body_over_2_mib_to_an_ordinary_route_is_413(server: ServerProcess) -> None:
@@ -50,7 +51,7 @@ def test_body_over_2_mib_to_an_ordinary_route_is_413(server: ServerProcess) -> N
 
 def test_chunked_body_over_2_mib_is_413_too(server: ServerProcess) -> None:
     body = workflow_body(3 * MIB)
-    chunks = (body[i:i + 64 * 1024] for i in range(0, len(body), 64 * 1024))
+    chunks = (body[i : i + 64 * 1024] for i in range(0, len(body), 64 * 1024))
     assert_413(post(f"{server.url}/workflows", chunks))
 
 
@@ -63,8 +64,11 @@ def test_body_under_2_mib_passes_the_size_limit(server: ServerProcess) -> None:
 
 def test_server_keeps_serving_after_refusing_a_body(server: ServerProcess) -> None:
     with httpx.Client(timeout=60) as http:
-        refused = http.post(f"{server.url}/workflows", content=workflow_body(3 * MIB),
-                            headers={"content-type": "application/json"})
+        refused = http.post(
+            f"{server.url}/workflows",
+            content=workflow_body(3 * MIB),
+            headers={"content-type": "application/json"},
+        )
         assert refused.status_code == 413
         assert http.get(f"{server.url}/ping").status_code == 200
 

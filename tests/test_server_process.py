@@ -20,8 +20,11 @@ SERVER = str(BIN / "torc-server")
 
 def clean_env(workdir: Path, **extra: str) -> dict[str, str]:
     """The caller's environment without any Torc settings, with an empty user config dir."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.upper().startswith("TORC_") and k != "DATABASE_URL"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.upper().startswith("TORC_") and k != "DATABASE_URL"
+    }
     return {**env, "XDG_CONFIG_HOME": str(workdir / "xdg"), **extra}
 
 
@@ -30,8 +33,14 @@ def launch(workdir: Path, *args: str, env: dict[str, str] | None = None) -> Serv
     workdir.mkdir(parents=True, exist_ok=True)
     stderr_path = workdir / "server.stderr"
     with open(stderr_path, "w") as err:
-        proc = subprocess.Popen([SERVER, "run", *args], stdout=subprocess.PIPE, stderr=err,
-                                text=True, cwd=workdir, env=env or clean_env(workdir))
+        proc = subprocess.Popen(
+            [SERVER, "run", *args],
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+            cwd=workdir,
+            env=env or clean_env(workdir),
+        )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if not line.startswith("TORC_SERVER_PORT="):
@@ -39,17 +48,27 @@ def launch(workdir: Path, *args: str, env: dict[str, str] | None = None) -> Serv
         proc.wait()
         raise AssertionError(f"first line {line!r}; stderr: {stderr_path.read_text()}")
     server = ServerProcess(proc, int(line.removeprefix("TORC_SERVER_PORT=")), "", stderr_path)
-    wait_until(lambda: httpx.get(server.url + "/ping", timeout=2).status_code == 200,
-               timeout=20, what="torc-server answering /ping")
+    wait_until(
+        lambda: httpx.get(server.url + "/ping", timeout=2).status_code == 200,
+        timeout=20,
+        what="torc-server answering /ping",
+    )
     return server
 
 
-def run_to_exit(workdir: Path, *args: str, env: dict[str, str] | None = None
-                ) -> subprocess.CompletedProcess[str]:
+def run_to_exit(
+    workdir: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run a torc-server expected to refuse to start."""
     workdir.mkdir(parents=True, exist_ok=True)
-    return subprocess.run([SERVER, "run", *args], capture_output=True, text=True, cwd=workdir,
-                          env=env or clean_env(workdir), timeout=30)
+    return subprocess.run(
+        [SERVER, "run", *args],
+        capture_output=True,
+        text=True,
+        cwd=workdir,
+        env=env or clean_env(workdir),
+        timeout=30,
+    )
 
 
 def free_port() -> int:
@@ -83,7 +102,10 @@ def workflow_names(db: Path) -> list[str]:
 def test_port_zero_announces_the_port_on_the_first_stdout_line(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [SERVER, "run", "--port", "0", "--host", "127.0.0.1", "--database", ":memory:"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=tmp_path,
         env=clean_env(tmp_path),
     )
     try:
@@ -93,8 +115,9 @@ def test_port_zero_announces_the_port_on_the_first_stdout_line(tmp_path: Path) -
         port = int(first.strip().removeprefix("TORC_SERVER_PORT="))
         assert port > 0
         url = f"http://127.0.0.1:{port}/torc-service/v1"
-        version = wait_until(lambda: httpx.get(url + "/version", timeout=2).json(), timeout=20,
-                             what="GET /version")
+        version = wait_until(
+            lambda: httpx.get(url + "/version", timeout=2).json(), timeout=20, what="GET /version"
+        )
         assert version["api_version"] == "0.21.0"
     finally:
         proc.terminate()
@@ -119,8 +142,9 @@ def test_a_port_in_use_is_an_error_not_a_hang(tmp_path: Path) -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        done = run_to_exit(tmp_path, "--host", "127.0.0.1", "--port", str(port),
-                           "--database", ":memory:")
+        done = run_to_exit(
+            tmp_path, "--host", "127.0.0.1", "--port", str(port), "--database", ":memory:"
+        )
     assert done.returncode != 0
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
     assert "Traceback" not in done.stderr
@@ -168,8 +192,12 @@ def test_user_config_then_project_file_then_env_then_flags(tmp_path: Path) -> No
         assert server.stop() == 0
 
     write_layers(tmp_path / "env", port)
-    env = clean_env(tmp_path / "env", TORC_SERVER__THREADS="4", TORC_SERVER__PORT="0",
-                    TORC_SERVER__COMPLETION_CHECK_INTERVAL_SECS="13")
+    env = clean_env(
+        tmp_path / "env",
+        TORC_SERVER__THREADS="4",
+        TORC_SERVER__PORT="0",
+        TORC_SERVER__COMPLETION_CHECK_INTERVAL_SECS="13",
+    )
     server = launch(tmp_path / "env", env=env)
     try:
         assert "threads=4 (database pool 6)" in settings_line(server)
@@ -307,8 +335,10 @@ def test_a_request_in_flight_at_sigterm_is_finished(tmp_path: Path) -> None:
     db = tmp_path / "torc.db"
     server = start_server(tmp_path, database=str(db))
     body = json.dumps({"name": "in-flight", "user": "tester"}).encode()
-    head = (f"POST /torc-service/v1/workflows HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+    head = (
+        f"POST /torc-service/v1/workflows HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
     with socket.create_connection(("127.0.0.1", server.port), timeout=20) as conn:
         conn.sendall(head + body[:10])
         # The server handles ready sockets in order: once it has answered a later request on

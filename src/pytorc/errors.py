@@ -1,6 +1,7 @@
 """The exception tree shared by server, client and CLI.
 
-TorcError -> NotFound 404 | Conflict 409 | InvalidInput 422 | PayloadTooLarge 413 | ApiError (client: any status)
+TorcError -> NotFound 404 | Conflict 409 | InvalidInput 422 | PayloadTooLarge 413
+          | ApiError (client side: any status)
 
 Each exception carries the HTTP status the server answers with; one handler renders them all as
 the wire's ErrorResponse body. Bad input is always a 4xx.

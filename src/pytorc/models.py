@@ -75,8 +75,8 @@ class VersionResponse(WireModel):
 
 class ErrorResponse(WireModel):
     error: Any
-    errorNum: int | None = None  # noqa: N815 - wire name
-    errorMessage: str | None = None  # noqa: N815 - wire name
+    errorNum: int | None = None
+    errorMessage: str | None = None
     code: int | None = None
 
 

@@ -29,7 +29,7 @@ class UnitError(ValueError):
 
 
 def memory_bytes(text: str) -> int:
-    """Bytes in a memory string: binary units k/m/g/t (optionally with a trailing b); bare = bytes."""
+    """Bytes in a memory string: binary units k/m/g/t (optional trailing b); bare = bytes."""
     m = _MEMORY.match(text)
     if m is None:
         raise UnitError(
@@ -55,7 +55,7 @@ def duration_seconds(text: str) -> float:
 
 def format_duration(seconds: float) -> str:
     """An ISO-8601 duration for `seconds`, e.g. 5400 -> 'PT1H30M'."""
-    total = int(round(seconds))
+    total = round(seconds)
     days, rest = divmod(total, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)

@@ -27,9 +27,7 @@ def create_app(settings: ServerSettings, db: Database) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(
-            sweep.run_forever(db, settings.completion_check_interval_secs)
-        )
+        task = asyncio.create_task(sweep.run_forever(db, settings.completion_check_interval_secs))
         try:
             yield
         finally:

@@ -46,7 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"torc-server {__version__}")
     sub = parser.add_subparsers(dest="command")
     run = sub.add_parser(
-        "run", help="run the server (the default)", epilog=EPILOG,
+        "run",
+        help="run the server (the default)",
+        epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_run_flags(run)
@@ -63,7 +65,10 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
         "-t", "--threads", type=int, help="worker threads; DB pool = max(threads,2)+2 (default 1)"
     )
     p.add_argument(
-        "-c", "--completion-check-interval-secs", type=float, dest="completion_check_interval_secs",
+        "-c",
+        "--completion-check-interval-secs",
+        type=float,
+        dest="completion_check_interval_secs",
         help="seconds between safety-net sweeps for unblockable jobs (default 30; env "
         "TORC_COMPLETION_CHECK_INTERVAL_SECS)",
     )
@@ -180,8 +185,12 @@ def serve(settings: ServerSettings) -> None:
         log.info(
             "settings: threads=%d (database pool %d) completion_check_interval_secs=%g "
             "max_request_body_mb=%g log_level=%s log_dir=%s",
-            settings.threads, pool_size(settings.threads), settings.completion_check_interval_secs,
-            settings.max_request_body_mb, settings.log_level, settings.logging.log_dir,
+            settings.threads,
+            pool_size(settings.threads),
+            settings.completion_check_interval_secs,
+            settings.max_request_body_mb,
+            settings.log_level,
+            settings.logging.log_dir,
         )
         debug = settings.log_level in ("debug", "trace")
         config = uvicorn.Config(

@@ -47,7 +47,9 @@ def order_by(sort_by: str | None, reverse: bool | None, allowed: Iterable[str], 
     """An ORDER BY clause from an allowlisted column; unknown columns are a 422."""
     column = sort_by or "id"
     if column not in allowed and column != "id":
-        raise InvalidInput(f"cannot sort by {column!r}; choose one of: {', '.join(sorted(allowed))}")
+        raise InvalidInput(
+            f"cannot sort by {column!r}; choose one of: {', '.join(sorted(allowed))}"
+        )
     direction = "DESC" if reverse else "ASC"
     tiebreak = f", {table}.id {direction}" if column != "id" else ""
     return f" ORDER BY {table}.{column} {direction}{tiebreak}"

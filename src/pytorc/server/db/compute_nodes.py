@@ -11,9 +11,23 @@ from pytorc.models import ComputeNodeModel
 from pytorc.server.db.common import Row, dumps, loads, opt_bool, page, require
 
 _COLUMNS = (
-    "hostname", "pid", "start_time", "duration_seconds", "is_active", "num_cpus", "memory_gb",
-    "num_gpus", "num_nodes", "time_limit", "scheduler_config_id", "compute_node_type",
-    "scheduler", "peak_memory_bytes", "avg_memory_bytes", "peak_cpu_percent", "avg_cpu_percent",
+    "hostname",
+    "pid",
+    "start_time",
+    "duration_seconds",
+    "is_active",
+    "num_cpus",
+    "memory_gb",
+    "num_gpus",
+    "num_nodes",
+    "time_limit",
+    "scheduler_config_id",
+    "compute_node_type",
+    "scheduler",
+    "peak_memory_bytes",
+    "avg_memory_bytes",
+    "peak_cpu_percent",
+    "avg_cpu_percent",
     "sample_count",
 )
 SORTABLE = (*(c for c in _COLUMNS if c != "scheduler"), "workflow_id")
@@ -108,7 +122,14 @@ def list_page(
         where.append("json_extract(compute_node.scheduler, '$.scheduler_id') = :scn")
         params["scn"] = scheduled_compute_node_id
     return page(
-        conn, table="compute_node", where=" AND ".join(where), params=params, offset=offset,
-        limit=limit, sort_by=sort_by, reverse_sort=reverse_sort, sortable=SORTABLE,
+        conn,
+        table="compute_node",
+        where=" AND ".join(where),
+        params=params,
+        offset=offset,
+        limit=limit,
+        sort_by=sort_by,
+        reverse_sort=reverse_sort,
+        sortable=SORTABLE,
         to_item=to_dict,
     )

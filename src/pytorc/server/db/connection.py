@@ -138,9 +138,7 @@ def apply_migrations(conn: sqlite3.Connection) -> list[str]:
         try:
             for statement in _statements(sql):
                 conn.execute(statement)
-            conn.execute(
-                "INSERT INTO schema_migration VALUES (?, datetime('now'))", (name,)
-            )
+            conn.execute("INSERT INTO schema_migration VALUES (?, datetime('now'))", (name,))
         except BaseException:
             conn.execute("ROLLBACK")
             raise

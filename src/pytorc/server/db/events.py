@@ -84,7 +84,14 @@ def list_page(
         where.append("event.timestamp > :after")
         params["after"] = after_timestamp
     return page(
-        conn, table="event", where=" AND ".join(where), params=params, offset=offset,
-        limit=limit, sort_by=sort_by, reverse_sort=reverse_sort, sortable=SORTABLE,
+        conn,
+        table="event",
+        where=" AND ".join(where),
+        params=params,
+        offset=offset,
+        limit=limit,
+        sort_by=sort_by,
+        reverse_sort=reverse_sort,
+        sortable=SORTABLE,
         to_item=to_dict,
     )

@@ -67,7 +67,14 @@ def list_page(
     conn: sqlite3.Connection, workflow_id: int, *, offset: int, limit: int | None
 ) -> dict[str, Any]:
     return page(
-        conn, table="failure_handler", where="failure_handler.workflow_id = :wf",
-        params={"wf": workflow_id}, offset=offset, limit=limit, sort_by=None, reverse_sort=None,
-        sortable=(), to_item=to_dict,
+        conn,
+        table="failure_handler",
+        where="failure_handler.workflow_id = :wf",
+        params={"wf": workflow_id},
+        offset=offset,
+        limit=limit,
+        sort_by=None,
+        reverse_sort=None,
+        sortable=(),
+        to_item=to_dict,
     )

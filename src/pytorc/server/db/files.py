@@ -29,7 +29,9 @@ VALUES (:workflow_id, :name, :path, :st_mtime) RETURNING *
 
 def create(conn: sqlite3.Connection, file: FileModel) -> dict[str, Any]:
     require(conn, "workflow", file.workflow_id)
-    row = conn.execute(_INSERT, file.model_dump(include={"workflow_id", "name", "path", "st_mtime"}))
+    row = conn.execute(
+        _INSERT, file.model_dump(include={"workflow_id", "name", "path", "st_mtime"})
+    )
     return to_dict(row.fetchone())
 
 
@@ -37,7 +39,11 @@ def create_many(conn: sqlite3.Connection, files: list[FileModel]) -> list[dict[s
     for wf in {f.workflow_id for f in files}:
         require(conn, "workflow", wf)
     return [
-        to_dict(conn.execute(_INSERT, f.model_dump(include={"workflow_id", "name", "path", "st_mtime"})).fetchone())
+        to_dict(
+            conn.execute(
+                _INSERT, f.model_dump(include={"workflow_id", "name", "path", "st_mtime"})
+            ).fetchone()
+        )
         for f in files
     ]
 
@@ -49,7 +55,8 @@ def get(conn: sqlite3.Connection, id: int) -> dict[str, Any]:
 def update(conn: sqlite3.Connection, id: int, file: FileModel) -> dict[str, Any]:
     require(conn, "file", id)
     row = conn.execute(
-        "UPDATE file SET name = :name, path = :path, st_mtime = :st_mtime WHERE id = :id RETURNING *",
+        "UPDATE file SET name = :name, path = :path, st_mtime = :st_mtime"
+        " WHERE id = :id RETURNING *",
         {"id": id, "name": file.name, "path": file.path, "st_mtime": file.st_mtime},
     ).fetchone()
     return to_dict(row)
@@ -89,6 +96,14 @@ def list_page(
         op = "IN" if is_output else "NOT IN"
         where.append(f"file.id {op} (SELECT file_id FROM job_output_file WHERE workflow_id = :wf)")
     return page(
-        conn, table="file", where=" AND ".join(where), params=params, offset=offset, limit=limit,
-        sort_by=sort_by, reverse_sort=reverse_sort, sortable=SORTABLE, to_item=to_dict,
+        conn,
+        table="file",
+        where=" AND ".join(where),
+        params=params,
+        offset=offset,
+        limit=limit,
+        sort_by=sort_by,
+        reverse_sort=reverse_sort,
+        sortable=SORTABLE,
+        to_item=to_dict,
     )

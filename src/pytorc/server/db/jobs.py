@@ -108,8 +108,9 @@ VALUES (:workflow_id, :name, :command, 0, :invocation_script, :cancel_on_blockin
 """
 
 
-def _check_refs(conn: sqlite3.Connection, workflow_id: int, table: str, kind: str,
-                ids: set[int]) -> None:
+def _check_refs(
+    conn: sqlite3.Connection, workflow_id: int, table: str, kind: str, ids: set[int]
+) -> None:
     """Every id must name a row of `table` in this workflow."""
     if not ids:
         return
@@ -149,22 +150,39 @@ def create_many(conn: sqlite3.Connection, jobs: Sequence[JobModel]) -> list[dict
                 continue
             ids = {i for j in group for i in (getattr(j, field) or [])}
             _check_refs(conn, wf, table, kind, ids)
-        _check_refs(conn, wf, "resource_requirements", "resource requirements",
-                    {j.resource_requirements_id for j in group if j.resource_requirements_id is not None})
-        _check_refs(conn, wf, "slurm_scheduler", "slurm scheduler",
-                    {j.scheduler_id for j in group if j.scheduler_id is not None})
-        _check_refs(conn, wf, "failure_handler", "failure handler",
-                    {j.failure_handler_id for j in group if j.failure_handler_id is not None})
-        _check_refs(conn, wf, "job", "job",
-                    {i for j in group for i in (j.depends_on_job_ids or [])})
+        _check_refs(
+            conn,
+            wf,
+            "resource_requirements",
+            "resource requirements",
+            {j.resource_requirements_id for j in group if j.resource_requirements_id is not None},
+        )
+        _check_refs(
+            conn,
+            wf,
+            "slurm_scheduler",
+            "slurm scheduler",
+            {j.scheduler_id for j in group if j.scheduler_id is not None},
+        )
+        _check_refs(
+            conn,
+            wf,
+            "failure_handler",
+            "failure handler",
+            {j.failure_handler_id for j in group if j.failure_handler_id is not None},
+        )
+        _check_refs(
+            conn, wf, "job", "job", {i for j in group for i in (j.depends_on_job_ids or [])}
+        )
     out = []
     for job in jobs:
-        params = {
+        params: dict[str, Any] = {
             "workflow_id": job.workflow_id,
             "name": job.name,
             "command": job.command,
             "invocation_script": job.invocation_script,
-            "cancel_on_blocking_job_failure": 1 if job.cancel_on_blocking_job_failure is None
+            "cancel_on_blocking_job_failure": 1
+            if job.cancel_on_blocking_job_failure is None
             else int(job.cancel_on_blocking_job_failure),
             "supports_termination": int(bool(job.supports_termination)),
             "resource_requirements_id": job.resource_requirements_id or defaults[job.workflow_id],
@@ -173,7 +191,8 @@ def create_many(conn: sqlite3.Connection, jobs: Sequence[JobModel]) -> list[dict
             "attempt_id": job.attempt_id or 1,
             "schedule_compute_nodes": dumps(
                 job.schedule_compute_nodes.model_dump(exclude_none=True)
-                if job.schedule_compute_nodes else None
+                if job.schedule_compute_nodes
+                else None
             ),
             "priority": job.priority or 0,
             "env": dumps(job.env),
@@ -182,19 +201,26 @@ def create_many(conn: sqlite3.Connection, jobs: Sequence[JobModel]) -> list[dict
         job_id = conn.execute(_INSERT, params).lastrowid
         assert job_id is not None
         set_relations(conn, job_id, job.workflow_id, job, replace=False)
-        item = {**params, "id": job_id, "status": JobStatus.UNINITIALIZED.value,
-                "cancel_on_blocking_job_failure": bool(params["cancel_on_blocking_job_failure"]),
-                "supports_termination": bool(params["supports_termination"]),
-                "schedule_compute_nodes": loads(params["schedule_compute_nodes"]),
-                "env": job.env, "compute_node_id": None, "start_time": None}
+        item = {
+            **params,
+            "id": job_id,
+            "status": JobStatus.UNINITIALIZED.value,
+            "cancel_on_blocking_job_failure": bool(params["cancel_on_blocking_job_failure"]),
+            "supports_termination": bool(params["supports_termination"]),
+            "schedule_compute_nodes": loads(params["schedule_compute_nodes"]),
+            "env": job.env,
+            "compute_node_id": None,
+            "start_time": None,
+        }
         for field in RELATIONS:
             item[field] = sorted(set(getattr(job, field) or []))
         out.append(item)
     return out
 
 
-def set_relations(conn: sqlite3.Connection, job_id: int, workflow_id: int, job: JobModel,
-                  replace: bool) -> None:
+def set_relations(
+    conn: sqlite3.Connection, job_id: int, workflow_id: int, job: JobModel, replace: bool
+) -> None:
     """Write the relation lists the model sets (all of them when creating)."""
     for field, (table, column) in RELATIONS.items():
         ids = getattr(job, field)
@@ -213,13 +239,20 @@ def set_relations(conn: sqlite3.Connection, job_id: int, workflow_id: int, job: 
 # --- updates ------------------------------------------------------------------------------
 
 _UPDATABLE = (
-    "name", "command", "invocation_script", "resource_requirements_id", "scheduler_id",
-    "failure_handler_id", "priority", "cancel_on_blocking_job_failure", "supports_termination",
+    "name",
+    "command",
+    "invocation_script",
+    "resource_requirements_id",
+    "scheduler_id",
+    "failure_handler_id",
+    "priority",
+    "cancel_on_blocking_job_failure",
+    "supports_termination",
 )
 
 
 def update(conn: sqlite3.Connection, id: int, job: JobModel) -> dict[str, Any]:
-    """Edit a job that has not been initialized; its status changes only through the state machine."""
+    """Edit a job not yet initialized; its status changes only through the state machine."""
     row = require(conn, "job", id)
     current = JobStatus.from_code(row["status"])
     if job.status is not None and job.status != current:
@@ -239,23 +272,36 @@ def update(conn: sqlite3.Connection, id: int, job: JobModel) -> dict[str, Any]:
     if job.depends_on_job_ids:
         _check_refs(conn, wf, "job", "job", set(job.depends_on_job_ids))
     if job.resource_requirements_id is not None:
-        _check_refs(conn, wf, "resource_requirements", "resource requirements",
-                    {job.resource_requirements_id})
+        _check_refs(
+            conn,
+            wf,
+            "resource_requirements",
+            "resource requirements",
+            {job.resource_requirements_id},
+        )
     values: dict[str, Any] = {}
     for col in _UPDATABLE:
         if col in job.model_fields_set or col in ("name", "command"):
             value = getattr(job, col)
-            if col in ("cancel_on_blocking_job_failure", "supports_termination") and value is not None:
+            if (
+                col in ("cancel_on_blocking_job_failure", "supports_termination")
+                and value is not None
+            ):
                 value = int(value)
-            if value is None and col in ("priority", "cancel_on_blocking_job_failure",
-                                         "supports_termination", "resource_requirements_id"):
+            if value is None and col in (
+                "priority",
+                "cancel_on_blocking_job_failure",
+                "supports_termination",
+                "resource_requirements_id",
+            ):
                 continue
             values[col] = value
     for col in ("env", "schedule_compute_nodes"):
         if col in job.model_fields_set:
             value = getattr(job, col)
-            values[col] = dumps(value.model_dump(exclude_none=True) if hasattr(value, "model_dump")
-                                else value)
+            values[col] = dumps(
+                value.model_dump(exclude_none=True) if hasattr(value, "model_dump") else value
+            )
     assignments = ", ".join(f"{c} = :{c}" for c in values)
     conn.execute(f"UPDATE job SET {assignments} WHERE id = :id", {**values, "id": id})
     set_relations(conn, id, wf, job, replace=True)
@@ -308,8 +354,16 @@ def list_page(
         where.append("instr(job.command, :command) > 0")
         params["command"] = command
     result = page(
-        conn, table="job", where=" AND ".join(where), params=params, offset=offset, limit=limit,
-        sort_by=sort_by, reverse_sort=reverse_sort, sortable=SORTABLE, to_item=to_dict,
+        conn,
+        table="job",
+        where=" AND ".join(where),
+        params=params,
+        offset=offset,
+        limit=limit,
+        sort_by=sort_by,
+        reverse_sort=reverse_sort,
+        sortable=SORTABLE,
+        to_item=to_dict,
         select="job.*",
     )
     if include_relationships and result["items"]:

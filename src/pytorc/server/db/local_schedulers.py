@@ -86,7 +86,14 @@ def list_page(
         where.append("local_scheduler.num_cpus = :num_cpus")
         params["num_cpus"] = num_cpus
     return page(
-        conn, table="local_scheduler", where=" AND ".join(where), params=params, offset=offset,
-        limit=limit, sort_by=sort_by, reverse_sort=reverse_sort, sortable=SORTABLE,
+        conn,
+        table="local_scheduler",
+        where=" AND ".join(where),
+        params=params,
+        offset=offset,
+        limit=limit,
+        sort_by=sort_by,
+        reverse_sort=reverse_sort,
+        sortable=SORTABLE,
         to_item=to_dict,
     )

@@ -60,7 +60,8 @@ _VIEWS: dict[str, tuple[str, tuple[str, ...]]] = {
            UNION
            SELECT j.id, j.name, CAST(json_extract(cn.scheduler, '$.slurm_job_id') AS TEXT)
              FROM job j JOIN compute_node cn ON cn.id = j.compute_node_id
-            WHERE j.workflow_id = :wf AND json_extract(cn.scheduler, '$.slurm_job_id') IS NOT NULL""",
+            WHERE j.workflow_id = :wf
+              AND json_extract(cn.scheduler, '$.slurm_job_id') IS NOT NULL""",
         ("job_id", "job_name", "slurm_job_id"),
     ),
 }
@@ -140,7 +141,8 @@ def missing_user_data(conn: sqlite3.Connection, workflow_id: int) -> list[int]:
     return [
         r[0]
         for r in conn.execute(
-            """SELECT DISTINCT u.id FROM user_data u JOIN job_input_user_data i ON i.user_data_id = u.id
+            """SELECT DISTINCT u.id FROM user_data u
+                 JOIN job_input_user_data i ON i.user_data_id = u.id
                 WHERE u.workflow_id = :wf AND u.data IS NULL
                   AND NOT EXISTS (SELECT 1 FROM job_output_user_data o WHERE o.user_data_id = u.id)
                 ORDER BY 1""",

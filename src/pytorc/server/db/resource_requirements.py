@@ -201,7 +201,14 @@ def list_page(
             where.append(f"resource_requirements.{column} = :{column}")
             params[column] = value
     return page(
-        conn, table="resource_requirements", where=" AND ".join(where), params=params,
-        offset=offset, limit=limit, sort_by=_SORT_ALIASES.get(sort_by or "", sort_by),
-        reverse_sort=reverse_sort, sortable=SORTABLE, to_item=to_dict,
+        conn,
+        table="resource_requirements",
+        where=" AND ".join(where),
+        params=params,
+        offset=offset,
+        limit=limit,
+        sort_by=_SORT_ALIASES.get(sort_by or "", sort_by),
+        reverse_sort=reverse_sort,
+        sortable=SORTABLE,
+        to_item=to_dict,
     )

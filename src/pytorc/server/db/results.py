@@ -13,13 +13,29 @@ from pytorc.models import JobStatus, ResultModel
 from pytorc.server.db.common import Row, page, require, require_in_workflow
 
 SORTABLE = (
-    "job_id", "run_id", "attempt_id", "compute_node_id", "return_code", "exec_time_minutes",
-    "completion_time", "status", "peak_memory_bytes", "avg_memory_bytes", "peak_cpu_percent",
-    "avg_cpu_percent", "workflow_id",
+    "job_id",
+    "run_id",
+    "attempt_id",
+    "compute_node_id",
+    "return_code",
+    "exec_time_minutes",
+    "completion_time",
+    "status",
+    "peak_memory_bytes",
+    "avg_memory_bytes",
+    "peak_cpu_percent",
+    "avg_cpu_percent",
+    "workflow_id",
 )
 _MEASURES = (
-    "compute_node_id", "return_code", "exec_time_minutes", "completion_time", "peak_memory_bytes",
-    "avg_memory_bytes", "peak_cpu_percent", "avg_cpu_percent",
+    "compute_node_id",
+    "return_code",
+    "exec_time_minutes",
+    "completion_time",
+    "peak_memory_bytes",
+    "avg_memory_bytes",
+    "peak_cpu_percent",
+    "avg_cpu_percent",
 )
 # Every read of a result names its job; the subquery is one primary-key lookup per row.
 _SELECT = "result.*, (SELECT name FROM job WHERE job.id = result.job_id) AS job_name"
@@ -175,7 +191,15 @@ def list_page(
             where.append(f"result.{column} = :{column}")
             params[column] = value
     return page(
-        conn, table="result", where=" AND ".join(where), params=params, offset=offset,
-        limit=limit, sort_by=sort_by, reverse_sort=reverse_sort, sortable=SORTABLE,
-        to_item=to_dict, select=_SELECT,
+        conn,
+        table="result",
+        where=" AND ".join(where),
+        params=params,
+        offset=offset,
+        limit=limit,
+        sort_by=sort_by,
+        reverse_sort=reverse_sort,
+        sortable=SORTABLE,
+        to_item=to_dict,
+        select=_SELECT,
     )

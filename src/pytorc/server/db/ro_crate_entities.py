@@ -86,7 +86,14 @@ def list_page(
         where.append("ro_crate_entity.entity_id = :entity_id")
         params["entity_id"] = entity_id
     return page(
-        conn, table="ro_crate_entity", where=" AND ".join(where), params=params, offset=offset,
-        limit=limit, sort_by=sort_by, reverse_sort=reverse_sort, sortable=SORTABLE,
+        conn,
+        table="ro_crate_entity",
+        where=" AND ".join(where),
+        params=params,
+        offset=offset,
+        limit=limit,
+        sort_by=sort_by,
+        reverse_sort=reverse_sort,
+        sortable=SORTABLE,
         to_item=to_dict,
     )

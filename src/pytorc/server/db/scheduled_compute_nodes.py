@@ -91,14 +91,24 @@ def list_page(
 ) -> dict[str, Any]:
     where = ["scheduled_compute_node.workflow_id = :wf"]
     params: dict[str, Any] = {"wf": workflow_id}
-    filters = {"scheduler_id": scheduler_id, "scheduler_config_id": scheduler_config_id,
-               "status": status}
+    filters = {
+        "scheduler_id": scheduler_id,
+        "scheduler_config_id": scheduler_config_id,
+        "status": status,
+    }
     for column, value in filters.items():
         if value is not None:
             where.append(f"scheduled_compute_node.{column} = :{column}")
             params[column] = value
     return page(
-        conn, table="scheduled_compute_node", where=" AND ".join(where), params=params,
-        offset=offset, limit=limit, sort_by=sort_by, reverse_sort=reverse_sort,
-        sortable=SORTABLE, to_item=to_dict,
+        conn,
+        table="scheduled_compute_node",
+        where=" AND ".join(where),
+        params=params,
+        offset=offset,
+        limit=limit,
+        sort_by=sort_by,
+        reverse_sort=reverse_sort,
+        sortable=SORTABLE,
+        to_item=to_dict,
     )

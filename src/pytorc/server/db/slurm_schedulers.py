@@ -10,8 +10,17 @@ from pytorc.models import SlurmSchedulerModel
 from pytorc.server.db.common import Row, page, require
 
 _COLUMNS = (
-    "name", "account", "gres", "mem", "nodes", "ntasks_per_node", "partition", "qos", "tmp",
-    "walltime", "extra",
+    "name",
+    "account",
+    "gres",
+    "mem",
+    "nodes",
+    "ntasks_per_node",
+    "partition",
+    "qos",
+    "tmp",
+    "walltime",
+    "extra",
 )
 SORTABLE = (*_COLUMNS, "workflow_id")
 
@@ -74,7 +83,14 @@ def list_page(
     reverse_sort: bool | None,
 ) -> dict[str, Any]:
     return page(
-        conn, table="slurm_scheduler", where="slurm_scheduler.workflow_id = :wf",
-        params={"wf": workflow_id}, offset=offset, limit=limit, sort_by=sort_by,
-        reverse_sort=reverse_sort, sortable=SORTABLE, to_item=to_dict,
+        conn,
+        table="slurm_scheduler",
+        where="slurm_scheduler.workflow_id = :wf",
+        params={"wf": workflow_id},
+        offset=offset,
+        limit=limit,
+        sort_by=sort_by,
+        reverse_sort=reverse_sort,
+        sortable=SORTABLE,
+        to_item=to_dict,
     )

@@ -9,8 +9,16 @@ from pytorc.models import SlurmStatsModel
 from pytorc.server.db.common import Row, page, require, require_in_workflow
 
 _COLUMNS = (
-    "job_id", "run_id", "attempt_id", "slurm_job_id", "max_rss_bytes", "max_vm_size_bytes",
-    "max_disk_read_bytes", "max_disk_write_bytes", "ave_cpu_seconds", "node_list",
+    "job_id",
+    "run_id",
+    "attempt_id",
+    "slurm_job_id",
+    "max_rss_bytes",
+    "max_vm_size_bytes",
+    "max_disk_read_bytes",
+    "max_disk_write_bytes",
+    "ave_cpu_seconds",
+    "node_list",
 )
 _INSERT = f"""
 INSERT INTO slurm_stats (workflow_id, {", ".join(_COLUMNS)})
@@ -47,6 +55,14 @@ def list_page(
             where.append(f"slurm_stats.{column} = :{column}")
             params[column] = value
     return page(
-        conn, table="slurm_stats", where=" AND ".join(where), params=params, offset=offset,
-        limit=limit, sort_by=None, reverse_sort=None, sortable=(), to_item=to_dict,
+        conn,
+        table="slurm_stats",
+        where=" AND ".join(where),
+        params=params,
+        offset=offset,
+        limit=limit,
+        sort_by=None,
+        reverse_sort=None,
+        sortable=(),
+        to_item=to_dict,
     )

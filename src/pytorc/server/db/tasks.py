@@ -9,8 +9,14 @@ from pytorc.models import TaskStatus
 from pytorc.server.db.common import Row, require
 
 _COLUMNS = (
-    "id", "workflow_id", "operation", "status", "created_at_ms", "started_at_ms",
-    "finished_at_ms", "error",
+    "id",
+    "workflow_id",
+    "operation",
+    "status",
+    "created_at_ms",
+    "started_at_ms",
+    "finished_at_ms",
+    "error",
 )
 _ACTIVE = """
 SELECT * FROM task WHERE workflow_id = :wf AND status IN (:queued, :running)

@@ -117,12 +117,16 @@ def list_page(
     where = ["user_data.workflow_id = :wf"]
     params: dict[str, Any] = {"wf": workflow_id}
     if consumer_job_id is not None:
-        where.append("user_data.id IN"
-                     " (SELECT user_data_id FROM job_input_user_data WHERE job_id = :consumer)")
+        where.append(
+            "user_data.id IN"
+            " (SELECT user_data_id FROM job_input_user_data WHERE job_id = :consumer)"
+        )
         params["consumer"] = consumer_job_id
     if producer_job_id is not None:
-        where.append("user_data.id IN"
-                     " (SELECT user_data_id FROM job_output_user_data WHERE job_id = :producer)")
+        where.append(
+            "user_data.id IN"
+            " (SELECT user_data_id FROM job_output_user_data WHERE job_id = :producer)"
+        )
         params["producer"] = producer_job_id
     if name is not None:
         where.append("user_data.name = :name")
@@ -131,7 +135,14 @@ def list_page(
         where.append("user_data.is_ephemeral = :eph")
         params["eph"] = int(is_ephemeral)
     return page(
-        conn, table="user_data", where=" AND ".join(where), params=params, offset=offset,
-        limit=limit, sort_by=sort_by, reverse_sort=reverse_sort, sortable=SORTABLE,
+        conn,
+        table="user_data",
+        where=" AND ".join(where),
+        params=params,
+        offset=offset,
+        limit=limit,
+        sort_by=sort_by,
+        reverse_sort=reverse_sort,
+        sortable=SORTABLE,
         to_item=to_dict,
     )

@@ -40,16 +40,25 @@ def _codes(*statuses: JobStatus) -> str:
 # Statuses a listed job must have reached for each job trigger to count it.
 _REACHED = {
     "on_jobs_ready": _codes(
-        JobStatus.READY, JobStatus.PENDING, JobStatus.RUNNING, JobStatus.COMPLETED,
-        JobStatus.FAILED, JobStatus.CANCELED, JobStatus.TERMINATED,
+        JobStatus.READY,
+        JobStatus.PENDING,
+        JobStatus.RUNNING,
+        JobStatus.COMPLETED,
+        JobStatus.FAILED,
+        JobStatus.CANCELED,
+        JobStatus.TERMINATED,
     ),
     "on_jobs_complete": _codes(
         JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED, JobStatus.TERMINATED
     ),
 }
 _UNFINISHED = _codes(
-    JobStatus.UNINITIALIZED, JobStatus.BLOCKED, JobStatus.READY, JobStatus.PENDING,
-    JobStatus.RUNNING, JobStatus.PENDING_FAILED,
+    JobStatus.UNINITIALIZED,
+    JobStatus.BLOCKED,
+    JobStatus.READY,
+    JobStatus.PENDING,
+    JobStatus.RUNNING,
+    JobStatus.PENDING_FAILED,
 )
 _INITIALIZED = f"""
 SELECT EXISTS (SELECT 1 FROM job WHERE workflow_id = ? AND status != {JobStatus.UNINITIALIZED.code})
@@ -108,7 +117,7 @@ def check_config(action_type: str, config: Any) -> None:
         commands = config.get("commands")
         if set(config) != {"commands"} or not isinstance(commands, list) or not commands:
             raise InvalidInput(
-                "run_commands needs action_config {\"commands\": [...]} with at least one command"
+                'run_commands needs action_config {"commands": [...]} with at least one command'
             )
         if not all(isinstance(c, str) for c in commands):
             raise InvalidInput("run_commands: every command must be a string")
@@ -178,8 +187,9 @@ def create(
 
 
 def list_all(conn: sqlite3.Connection, workflow_id: int) -> list[dict[str, Any]]:
-    rows = conn.execute("SELECT * FROM workflow_action WHERE workflow_id = ? ORDER BY id",
-                        (workflow_id,))
+    rows = conn.execute(
+        "SELECT * FROM workflow_action WHERE workflow_id = ? ORDER BY id", (workflow_id,)
+    )
     return [to_dict(r) for r in rows]
 
 

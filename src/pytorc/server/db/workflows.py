@@ -33,8 +33,16 @@ _PLAIN_COLUMNS = (
 )
 EDITABLE = (*_PLAIN_COLUMNS, *_JSON_COLUMNS, *_BOOL_COLUMNS, "use_pending_failed")
 
-DEFAULT_RR = {"name": "default", "num_cpus": 1, "num_gpus": 0, "num_nodes": 1,
-              "memory": "1m", "runtime": "P0DT1M", "memory_bytes": 1024 * 1024, "runtime_s": 60.0}
+DEFAULT_RR = {
+    "name": "default",
+    "num_cpus": 1,
+    "num_gpus": 0,
+    "num_nodes": 1,
+    "memory": "1m",
+    "runtime": "P0DT1M",
+    "memory_bytes": 1024 * 1024,
+    "runtime_s": 60.0,
+}
 
 
 def to_dict(row: Row) -> dict[str, Any]:
@@ -74,9 +82,12 @@ def create(conn: sqlite3.Connection, wf: WorkflowModel) -> dict[str, Any]:
     values["access_groups"] = dumps(wf.access_groups)
     cols = ", ".join(values)
     marks = ", ".join(f":{c}" for c in values)
-    row = conn.execute(f"INSERT INTO workflow ({cols}) VALUES ({marks}) RETURNING *", values).fetchone()
+    row = conn.execute(
+        f"INSERT INTO workflow ({cols}) VALUES ({marks}) RETURNING *", values
+    ).fetchone()
     conn.execute(
-        "INSERT INTO resource_requirements (workflow_id, name, num_cpus, num_gpus, num_nodes, memory,"
+        "INSERT INTO resource_requirements (workflow_id, name, num_cpus, num_gpus, num_nodes,"
+        " memory,"
         " runtime, memory_bytes, runtime_s) VALUES (:wf, :name, :num_cpus, :num_gpus, :num_nodes,"
         " :memory, :runtime, :memory_bytes, :runtime_s)",
         {"wf": row["id"], **DEFAULT_RR},
@@ -102,7 +113,7 @@ def get(conn: sqlite3.Connection, id: int) -> dict[str, Any]:
 
 
 def update(conn: sqlite3.Connection, id: int, wf: WorkflowModel) -> dict[str, Any]:
-    """Overwrite the editable fields the body sets; run_id, is_canceled, is_archived are read-only."""
+    """Overwrite the editable fields the body sets; run_id, is_canceled, is_archived are not."""
     require(conn, "workflow", id)
     given = {f for f in wf.model_fields_set if f in EDITABLE}
     given |= {"name", "user"}
@@ -131,7 +142,8 @@ def list_page(
     sort_by: str | None,
     reverse_sort: bool | None,
 ) -> dict[str, Any]:
-    where, params = ["1"], {}
+    where: list[str] = ["1"]
+    params: dict[str, Any] = {}
     for col, value in (("name", name), ("user", user), ("description", description)):
         if value is not None:
             where.append(f"workflow.{col} = :{col}")
@@ -140,8 +152,16 @@ def list_page(
         where.append("workflow.is_archived = :is_archived")
         params["is_archived"] = int(is_archived)
     return page(
-        conn, table="workflow", where=" AND ".join(where), params=params, offset=offset,
-        limit=limit, sort_by=sort_by, reverse_sort=reverse_sort, sortable=SORTABLE, to_item=to_dict,
+        conn,
+        table="workflow",
+        where=" AND ".join(where),
+        params=params,
+        offset=offset,
+        limit=limit,
+        sort_by=sort_by,
+        reverse_sort=reverse_sort,
+        sortable=SORTABLE,
+        to_item=to_dict,
     )
 
 
@@ -161,8 +181,14 @@ def status_counts(conn: sqlite3.Connection, id: int) -> dict[str, int]:
 
 _UNDONE = ",".join(
     str(s.code)
-    for s in (JobStatus.UNINITIALIZED, JobStatus.BLOCKED, JobStatus.READY, JobStatus.PENDING,
-              JobStatus.RUNNING, JobStatus.PENDING_FAILED)
+    for s in (
+        JobStatus.UNINITIALIZED,
+        JobStatus.BLOCKED,
+        JobStatus.READY,
+        JobStatus.PENDING,
+        JobStatus.RUNNING,
+        JobStatus.PENDING_FAILED,
+    )
 )
 
 

@@ -34,9 +34,15 @@ def list_compute_nodes(
         require(conn, "workflow", workflow_id)
         return ok(
             compute_nodes.list_page(
-                conn, workflow_id, hostname=hostname, is_active=is_active,
-                scheduled_compute_node_id=scheduled_compute_node_id, offset=offset, limit=limit,
-                sort_by=sort_by, reverse_sort=reverse_sort,
+                conn,
+                workflow_id,
+                hostname=hostname,
+                is_active=is_active,
+                scheduled_compute_node_id=scheduled_compute_node_id,
+                offset=offset,
+                limit=limit,
+                sort_by=sort_by,
+                reverse_sort=reverse_sort,
             )
         )
 

@@ -35,8 +35,14 @@ def list_events(
         require(conn, "workflow", workflow_id)
         return ok(
             events.list_page(
-                conn, workflow_id, category=category, after_timestamp=after_timestamp,
-                offset=offset, limit=limit, sort_by=sort_by, reverse_sort=reverse_sort,
+                conn,
+                workflow_id,
+                category=category,
+                after_timestamp=after_timestamp,
+                offset=offset,
+                limit=limit,
+                sort_by=sort_by,
+                reverse_sort=reverse_sort,
             )
         )
 

@@ -41,8 +41,15 @@ def list_files(
         require(conn, "workflow", workflow_id)
         return ok(
             files.list_page(
-                conn, workflow_id, produced_by_job_id=produced_by_job_id, name=name, path=path,
-                is_output=is_output, offset=offset, limit=limit, sort_by=sort_by,
+                conn,
+                workflow_id,
+                produced_by_job_id=produced_by_job_id,
+                name=name,
+                path=path,
+                is_output=is_output,
+                offset=offset,
+                limit=limit,
+                sort_by=sort_by,
                 reverse_sort=reverse_sort,
             )
         )

@@ -54,10 +54,19 @@ def list_jobs(
         require(conn, "workflow", workflow_id)
         return ok(
             jobs.list_page(
-                conn, workflow_id, status=status, needs_file_id=needs_file_id,
-                upstream_job_id=upstream_job_id, include_relationships=include_relationships,
-                active_compute_node_id=active_compute_node_id, origin_is_set=origin_is_set,
-                name=name, command=command, offset=offset, limit=limit, sort_by=sort_by,
+                conn,
+                workflow_id,
+                status=status,
+                needs_file_id=needs_file_id,
+                upstream_job_id=upstream_job_id,
+                include_relationships=include_relationships,
+                active_compute_node_id=active_compute_node_id,
+                origin_is_set=origin_is_set,
+                name=name,
+                command=command,
+                offset=offset,
+                limit=limit,
+                sort_by=sort_by,
                 reverse_sort=reverse_sort,
             )
         )

@@ -33,8 +33,14 @@ def list_local_schedulers(
         require(conn, "workflow", workflow_id)
         return ok(
             local_schedulers.list_page(
-                conn, workflow_id, memory=memory, num_cpus=num_cpus, offset=offset, limit=limit,
-                sort_by=sort_by, reverse_sort=reverse_sort,
+                conn,
+                workflow_id,
+                memory=memory,
+                num_cpus=num_cpus,
+                offset=offset,
+                limit=limit,
+                sort_by=sort_by,
+                reverse_sort=reverse_sort,
             )
         )
 

@@ -38,9 +38,19 @@ def list_resource_requirements(
         require(conn, "workflow", workflow_id)
         return ok(
             rrs.list_page(
-                conn, workflow_id, job_id=job_id, name=name, memory=memory, num_cpus=num_cpus,
-                num_gpus=num_gpus, num_nodes=num_nodes, runtime=runtime, offset=offset,
-                limit=limit, sort_by=sort_by, reverse_sort=reverse_sort,
+                conn,
+                workflow_id,
+                job_id=job_id,
+                name=name,
+                memory=memory,
+                num_cpus=num_cpus,
+                num_gpus=num_gpus,
+                num_nodes=num_nodes,
+                runtime=runtime,
+                offset=offset,
+                limit=limit,
+                sort_by=sort_by,
+                reverse_sort=reverse_sort,
             )
         )
 

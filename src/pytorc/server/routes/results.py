@@ -37,9 +37,18 @@ def list_results(
         require(conn, "workflow", workflow_id)
         return ok(
             results.list_page(
-                conn, workflow_id, job_id=job_id, run_id=run_id, return_code=return_code,
-                status=status, compute_node_id=compute_node_id, all_runs=all_runs,
-                offset=offset, limit=limit, sort_by=sort_by, reverse_sort=reverse_sort,
+                conn,
+                workflow_id,
+                job_id=job_id,
+                run_id=run_id,
+                return_code=return_code,
+                status=status,
+                compute_node_id=compute_node_id,
+                all_runs=all_runs,
+                offset=offset,
+                limit=limit,
+                sort_by=sort_by,
+                reverse_sort=reverse_sort,
             )
         )
 

@@ -52,8 +52,14 @@ def list_ro_crate_entities(
         require(conn, "workflow", id)
         return ok(
             entities.list_page(
-                conn, id, file_id=file_id, entity_id=entity_id, offset=offset, limit=limit,
-                sort_by=sort_by, reverse_sort=reverse_sort,
+                conn,
+                id,
+                file_id=file_id,
+                entity_id=entity_id,
+                offset=offset,
+                limit=limit,
+                sort_by=sort_by,
+                reverse_sort=reverse_sort,
             )
         )
 

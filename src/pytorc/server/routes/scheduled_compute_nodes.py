@@ -34,9 +34,15 @@ def list_scheduled_compute_nodes(
         require(conn, "workflow", workflow_id)
         return ok(
             scheduled.list_page(
-                conn, workflow_id, scheduler_id=scheduler_id,
-                scheduler_config_id=scheduler_config_id, status=status, offset=offset,
-                limit=limit, sort_by=sort_by, reverse_sort=reverse_sort,
+                conn,
+                workflow_id,
+                scheduler_id=scheduler_id,
+                scheduler_config_id=scheduler_config_id,
+                status=status,
+                offset=offset,
+                limit=limit,
+                sort_by=sort_by,
+                reverse_sort=reverse_sort,
             )
         )
 

@@ -31,7 +31,11 @@ def list_slurm_schedulers(
         require(conn, "workflow", workflow_id)
         return ok(
             slurm_schedulers.list_page(
-                conn, workflow_id, offset=offset, limit=limit, sort_by=sort_by,
+                conn,
+                workflow_id,
+                offset=offset,
+                limit=limit,
+                sort_by=sort_by,
                 reverse_sort=reverse_sort,
             )
         )

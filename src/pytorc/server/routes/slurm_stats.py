@@ -32,7 +32,12 @@ def list_slurm_stats(
         require(conn, "workflow", workflow_id)
         return ok(
             slurm_stats.list_page(
-                conn, workflow_id, job_id=job_id, run_id=run_id, attempt_id=attempt_id,
-                offset=offset, limit=limit,
+                conn,
+                workflow_id,
+                job_id=job_id,
+                run_id=run_id,
+                attempt_id=attempt_id,
+                offset=offset,
+                limit=limit,
             )
         )

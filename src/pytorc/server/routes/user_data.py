@@ -52,9 +52,16 @@ def list_user_data(
         require(conn, "workflow", workflow_id)
         return ok(
             user_data.list_page(
-                conn, workflow_id, consumer_job_id=consumer_job_id,
-                producer_job_id=producer_job_id, name=name, is_ephemeral=is_ephemeral,
-                offset=offset, limit=limit, sort_by=sort_by, reverse_sort=reverse_sort,
+                conn,
+                workflow_id,
+                consumer_job_id=consumer_job_id,
+                producer_job_id=producer_job_id,
+                name=name,
+                is_ephemeral=is_ephemeral,
+                offset=offset,
+                limit=limit,
+                sort_by=sort_by,
+                reverse_sort=reverse_sort,
             )
         )
 

@@ -64,9 +64,16 @@ def initialize_jobs(
             " finished_at_ms) VALUES (?, 'initialize_jobs', 'succeeded', ?, ?, ?)",
             (id, created, created, finished),
         ).lastrowid
-    task = {"id": task_id, "workflow_id": id, "operation": "initialize_jobs",
-            "status": "succeeded", "created_at_ms": created, "started_at_ms": created,
-            "finished_at_ms": finished, "error": None}
+    task = {
+        "id": task_id,
+        "workflow_id": id,
+        "operation": "initialize_jobs",
+        "status": "succeeded",
+        "created_at_ms": created,
+        "started_at_ms": created,
+        "finished_at_ms": finished,
+        "error": None,
+    }
     return JSONResponse(task, status_code=202)
 
 
@@ -110,10 +117,14 @@ def batch_complete_jobs(id: int, body: BatchCompleteJobsRequest, db: Db) -> Json
         for entry in body.completions:
             conn.execute("SAVEPOINT entry")
             try:
-                job = conn.execute("SELECT workflow_id FROM job WHERE id = ?", (entry.job_id,)).fetchone()
+                job = conn.execute(
+                    "SELECT workflow_id FROM job WHERE id = ?", (entry.job_id,)
+                ).fetchone()
                 if job is not None and job[0] != id:
                     raise InvalidInput(f"job {entry.job_id} is not in workflow {id}")
-                completion.complete_job(conn, entry.job_id, entry.status, entry.run_id, entry.result)
+                completion.complete_job(
+                    conn, entry.job_id, entry.status, entry.run_id, entry.result
+                )
             except TorcError as exc:
                 conn.execute("ROLLBACK TO entry")
                 errors.append({"job_id": entry.job_id, "message": str(exc)})
@@ -123,7 +134,9 @@ def batch_complete_jobs(id: int, body: BatchCompleteJobsRequest, db: Db) -> Json
     return ok({"completed": completed, "errors": errors})
 
 
-@router.get("/workflows/{id}/ready_job_requirements", response_model=GetReadyJobRequirementsResponse)
+@router.get(
+    "/workflows/{id}/ready_job_requirements", response_model=GetReadyJobRequirementsResponse
+)
 def get_ready_job_requirements(id: int, db: Db, scheduler_config_id: int | None = None) -> Json:
     with db.reader() as conn:
         return ok(relationships.ready_job_requirements(conn, id, scheduler_config_id))

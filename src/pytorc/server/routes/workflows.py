@@ -44,8 +44,15 @@ def list_workflows(
     with db.snapshot_reader() as conn:
         return ok(
             workflows.list_page(
-                conn, name=name, user=user, description=description, is_archived=is_archived,
-                offset=offset, limit=limit, sort_by=sort_by, reverse_sort=reverse_sort,
+                conn,
+                name=name,
+                user=user,
+                description=description,
+                is_archived=is_archived,
+                offset=offset,
+                limit=limit,
+                sort_by=sort_by,
+                reverse_sort=reverse_sort,
             )
         )
 
@@ -109,5 +116,8 @@ def is_workflow_uninitialized(id: int, db: Db) -> Json:
 def list_job_ids(id: int, db: Db) -> Json:
     with db.reader() as conn:
         require(conn, "workflow", id)
-        ids = [r[0] for r in conn.execute("SELECT id FROM job WHERE workflow_id = ? ORDER BY id", (id,))]
+        ids = [
+            r[0]
+            for r in conn.execute("SELECT id FROM job WHERE workflow_id = ? ORDER BY id", (id,))
+        ]
     return ok({"job_ids": ids, "count": len(ids)})

@@ -43,8 +43,15 @@ def _mark_pending(conn: sqlite3.Connection, ids: list[int]) -> list[dict[str, An
     order = {id: i for i, id in enumerate(ids)}
     rows.sort(key=lambda r: order[r["id"]])
     return jobs.with_relations(
-        conn, rows, ("depends_on_job_ids", "input_file_ids", "output_file_ids",
-                     "input_user_data_ids", "output_user_data_ids")
+        conn,
+        rows,
+        (
+            "depends_on_job_ids",
+            "input_file_ids",
+            "output_file_ids",
+            "input_user_data_ids",
+            "output_user_data_ids",
+        ),
     )
 
 
@@ -94,8 +101,13 @@ class _Free:
 
 def _needs(conn: sqlite3.Connection, workflow_id: int) -> dict[int | None, _Need]:
     needs: dict[int | None, _Need] = {
-        row["id"]: _Need(row["num_cpus"], row["num_gpus"], row["num_nodes"], row["memory_bytes"],
-                         row["runtime_s"])
+        row["id"]: _Need(
+            row["num_cpus"],
+            row["num_gpus"],
+            row["num_nodes"],
+            row["memory_bytes"],
+            row["runtime_s"],
+        )
         for row in conn.execute(
             "SELECT id, num_cpus, num_gpus, num_nodes, memory_bytes, runtime_s"
             " FROM resource_requirements WHERE workflow_id = ?",
@@ -160,8 +172,13 @@ def _pick(
     scheduler: int | None,
     any_sched: bool = False,
 ) -> list[int]:
-    free = _Free(resources.num_cpus, resources.num_gpus, resources.num_nodes,
-                 float(resources.memory_gb) * GIB, time_limit)
+    free = _Free(
+        resources.num_cpus,
+        resources.num_gpus,
+        resources.num_nodes,
+        float(resources.memory_gb) * GIB,
+        time_limit,
+    )
     fitting = {rr for rr, need in needs.items() if free.fits(need)}
     chosen: list[int] = []
     if not fitting:

@@ -18,8 +18,13 @@ from pytorc.server.db import jobs, results
 from pytorc.server.db.common import dumps, require
 
 COMPLETION_STATUSES = frozenset(
-    {JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED, JobStatus.TERMINATED,
-     JobStatus.PENDING_FAILED}
+    {
+        JobStatus.COMPLETED,
+        JobStatus.FAILED,
+        JobStatus.CANCELED,
+        JobStatus.TERMINATED,
+        JobStatus.PENDING_FAILED,
+    }
 )
 _COMPLETABLE = frozenset(
     {JobStatus.READY, JobStatus.PENDING, JobStatus.RUNNING, JobStatus.PENDING_FAILED}
@@ -41,12 +46,17 @@ def release_dependents(conn: sqlite3.Connection, job_id: int, status: JobStatus)
     """
     changed = 0
     work: list[tuple[int, bool]] = [(job_id, status in FAILING)]
-    blocked, ready, canceled = (JobStatus.BLOCKED.code, JobStatus.READY.code,
-                                JobStatus.CANCELED.code)
+    blocked, ready, canceled = (
+        JobStatus.BLOCKED.code,
+        JobStatus.READY.code,
+        JobStatus.CANCELED.code,
+    )
     while work:
         upstream, failing = work.pop()
         to_ready, to_cancel = [], []
-        for dep_id, dep_status, remaining, cancel_on_failure in conn.execute(_DECREMENT, (upstream,)):
+        for dep_id, dep_status, remaining, cancel_on_failure in conn.execute(
+            _DECREMENT, (upstream,)
+        ):
             if dep_status != blocked:
                 continue
             if failing and cancel_on_failure:
@@ -88,8 +98,12 @@ def hold_dependents(conn: sqlite3.Connection, job_id: int) -> int:
     ids = [r[0] for r in rows]
     if not ids:
         return 0
-    keep = (JobStatus.PENDING.code, JobStatus.RUNNING.code, JobStatus.DISABLED.code,
-            JobStatus.UNINITIALIZED.code)
+    keep = (
+        JobStatus.PENDING.code,
+        JobStatus.RUNNING.code,
+        JobStatus.DISABLED.code,
+        JobStatus.UNINITIALIZED.code,
+    )
     conn.execute(
         f"UPDATE job SET status = :blocked, compute_node_id = NULL, start_time = NULL"
         f" WHERE id IN (SELECT value FROM json_each(:ids)) AND status NOT IN {keep}",
@@ -133,7 +147,9 @@ def complete_job(
     job = jobs.require_job(conn, job_id)
     wf = require(conn, "workflow", job["workflow_id"])
     if run_id != wf["run_id"]:
-        raise InvalidInput(f"run_id {run_id} does not match workflow {wf['id']}'s run {wf['run_id']}")
+        raise InvalidInput(
+            f"run_id {run_id} does not match workflow {wf['id']}'s run {wf['run_id']}"
+        )
     if result.job_id != job_id or result.workflow_id != job["workflow_id"]:
         raise InvalidInput(
             f"result names job {result.job_id} of workflow {result.workflow_id}, but the request"
@@ -153,8 +169,10 @@ def complete_job(
     if exists:
         raise InvalidInput(f"job {job_id} already has a result for run {run_id} attempt {attempt}")
     results.insert(conn, result.model_copy(update={"run_id": run_id}), attempt, status)
-    conn.execute("UPDATE job SET compute_node_id = NULL WHERE id = ? AND ? != ?",
-                 (job_id, status.code, JobStatus.PENDING_FAILED.code))
+    conn.execute(
+        "UPDATE job SET compute_node_id = NULL WHERE id = ? AND ? != ?",
+        (job_id, status.code, JobStatus.PENDING_FAILED.code),
+    )
     if canceled_under_runner:
         # The workflow cancel already counted this job as done; record what the runner saw.
         conn.execute("UPDATE job SET status = ? WHERE id = ?", (status.code, job_id))

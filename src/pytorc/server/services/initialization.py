@@ -60,14 +60,19 @@ def check_acyclic(conn: sqlite3.Connection, workflow_id: int) -> None:
                 queue.append(child)
     if seen < len(nodes):
         stuck = sorted(n for n in nodes if indegree[n] > 0)[:10]
-        names = [r[0] for r in conn.execute(
-            "SELECT name FROM job WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
-            (dumps(stuck),),
-        )]
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM job WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+                (dumps(stuck),),
+            )
+        ]
         raise InvalidInput(f"dependency cycle among jobs: {', '.join(names)}")
 
 
-def initialize_jobs(conn: sqlite3.Connection, workflow_id: int, only_uninitialized: bool) -> dict[str, Any]:
+def initialize_jobs(
+    conn: sqlite3.Connection, workflow_id: int, only_uninitialized: bool
+) -> dict[str, Any]:
     """Make the workflow runnable: jobs with unfinished upstream are blocked, the rest ready.
 
     Finished, disabled and active (pending/running) jobs keep their status. With
@@ -116,10 +121,13 @@ def initialize_jobs(conn: sqlite3.Connection, workflow_id: int, only_uninitializ
         " trigger_count = 0 WHERE workflow_id = ?",
         (workflow_id,),
     )
-    counts = dict(conn.execute(
-        "SELECT status, count(*) FROM job WHERE workflow_id = ? AND status IN (1, 2) GROUP BY status",
-        (workflow_id,),
-    ).fetchall())
+    counts = dict(
+        conn.execute(
+            "SELECT status, count(*) FROM job WHERE workflow_id = ? AND status IN (1, 2)"
+            " GROUP BY status",
+            (workflow_id,),
+        ).fetchall()
+    )
     category = "workflow_reinitialized" if only_uninitialized else "workflow_started"
     events.record(conn, workflow_id, category, f"initialized {len(changed)} jobs")
     return {
@@ -131,7 +139,9 @@ def initialize_jobs(conn: sqlite3.Connection, workflow_id: int, only_uninitializ
     }
 
 
-def input_hashes(conn: sqlite3.Connection, workflow_id: int, job_ids: list[int] | None = None) -> dict[int, str]:
+def input_hashes(
+    conn: sqlite3.Connection, workflow_id: int, job_ids: list[int] | None = None
+) -> dict[int, str]:
     """SHA-256 of what defines each job's work: command, script, edges, input user data."""
     if job_ids is None:
         rows = conn.execute(
@@ -139,14 +149,17 @@ def input_hashes(conn: sqlite3.Connection, workflow_id: int, job_ids: list[int] 
         ).fetchall()
     else:
         rows = conn.execute(
-            "SELECT id, command, invocation_script FROM job WHERE id IN (SELECT value FROM json_each(?))",
+            "SELECT id, command, invocation_script FROM job"
+            " WHERE id IN (SELECT value FROM json_each(?))",
             (dumps(job_ids),),
         ).fetchall()
     ids = [r["id"] for r in rows]
     rels = jobs.relations_of(conn, ids)
-    ud_data = dict(conn.execute(
-        "SELECT id, data FROM user_data WHERE workflow_id = ?", (workflow_id,)
-    ).fetchall())
+    ud_data = dict(
+        conn.execute(
+            "SELECT id, data FROM user_data WHERE workflow_id = ?", (workflow_id,)
+        ).fetchall()
+    )
     out = {}
     for row in rows:
         job_id = row["id"]
@@ -155,7 +168,8 @@ def input_hashes(conn: sqlite3.Connection, workflow_id: int, job_ids: list[int] 
             "invocation_script": row["invocation_script"],
             **{field: rels[field].get(job_id, []) for field in jobs.RELATIONS},
             "input_user_data_contents": [
-                {"id": ud, "data": ud_data.get(ud)} for ud in rels["input_user_data_ids"].get(job_id, [])
+                {"id": ud, "data": ud_data.get(ud)}
+                for ud in rels["input_user_data_ids"].get(job_id, [])
             ],
         }
         text = json.dumps(doc, sort_keys=True, separators=(",", ":"))
@@ -167,30 +181,40 @@ def store_input_hashes(conn: sqlite3.Connection, workflow_id: int, job_ids: list
     if not job_ids:
         return
     hashes = input_hashes(conn, workflow_id, job_ids)
-    conn.executemany("UPDATE job SET input_hash = ? WHERE id = ?", [(h, j) for j, h in hashes.items()])
+    conn.executemany(
+        "UPDATE job SET input_hash = ? WHERE id = ?", [(h, j) for j, h in hashes.items()]
+    )
 
 
-def process_changed_job_inputs(conn: sqlite3.Connection, workflow_id: int, dry_run: bool) -> list[str]:
-    """Names of jobs whose inputs changed since their hash was stored; those become uninitialized."""
+def process_changed_job_inputs(
+    conn: sqlite3.Connection, workflow_id: int, dry_run: bool
+) -> list[str]:
+    """Names of jobs whose inputs changed since their hash was stored; they become uninitialized."""
     require(conn, "workflow", workflow_id)
-    stored = dict(conn.execute(
-        "SELECT id, input_hash FROM job WHERE workflow_id = ? AND input_hash IS NOT NULL",
-        (workflow_id,),
-    ).fetchall())
+    stored = dict(
+        conn.execute(
+            "SELECT id, input_hash FROM job WHERE workflow_id = ? AND input_hash IS NOT NULL",
+            (workflow_id,),
+        ).fetchall()
+    )
     current = input_hashes(conn, workflow_id, list(stored))
     changed = sorted(j for j, h in current.items() if stored.get(j) != h)
     if not changed:
         return []
-    names = [r[0] for r in conn.execute(
-        "SELECT name FROM job WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
-        (dumps(changed),),
-    )]
+    names = [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM job WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+            (dumps(changed),),
+        )
+    ]
     if not dry_run:
         conn.execute(
             "UPDATE job SET status = 0 WHERE id IN (SELECT value FROM json_each(?))"
             " AND status NOT IN (3, 4)",
             (dumps(changed),),
         )
-        conn.executemany("UPDATE job SET input_hash = ? WHERE id = ?",
-                         [(current[j], j) for j in changed])
+        conn.executemany(
+            "UPDATE job SET input_hash = ? WHERE id = ?", [(current[j], j) for j in changed]
+        )
     return names

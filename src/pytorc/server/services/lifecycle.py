@@ -16,11 +16,18 @@ def cancel_workflow(conn: sqlite3.Connection, id: int) -> dict[str, Any]:
     require(conn, "workflow", id)
     workflows.set_flag(conn, id, "is_canceled", True)
     n = conn.execute(
-        "UPDATE job SET status = :canceled WHERE workflow_id = :wf AND status IN (:pending, :running)",
-        {"canceled": JobStatus.CANCELED.code, "wf": id, "pending": JobStatus.PENDING.code,
-         "running": JobStatus.RUNNING.code},
+        "UPDATE job SET status = :canceled"
+        " WHERE workflow_id = :wf AND status IN (:pending, :running)",
+        {
+            "canceled": JobStatus.CANCELED.code,
+            "wf": id,
+            "pending": JobStatus.PENDING.code,
+            "running": JobStatus.RUNNING.code,
+        },
     ).rowcount
-    events.record(conn, id, "workflow_canceled", f"workflow {id} canceled; {n} active jobs canceled")
+    events.record(
+        conn, id, "workflow_canceled", f"workflow {id} canceled; {n} active jobs canceled"
+    )
     return {"workflow_id": id, "is_canceled": True, "canceled_jobs": n}
 
 
@@ -33,7 +40,8 @@ def status(conn: sqlite3.Connection, id: int) -> dict[str, Any]:
     ).fetchone()[0]
     sched = dict(
         conn.execute(
-            "SELECT status, count(*) FROM scheduled_compute_node WHERE workflow_id = ? GROUP BY status",
+            "SELECT status, count(*) FROM scheduled_compute_node WHERE workflow_id = ?"
+            " GROUP BY status",
             (id,),
         ).fetchall()
     )
@@ -83,8 +91,8 @@ def reset_status(conn: sqlite3.Connection, id: int, force: bool) -> dict[str, An
 
 
 _RESETTABLE_FAILED = tuple(
-    s.code for s in (JobStatus.FAILED, JobStatus.CANCELED, JobStatus.TERMINATED,
-                     JobStatus.PENDING_FAILED)
+    s.code
+    for s in (JobStatus.FAILED, JobStatus.CANCELED, JobStatus.TERMINATED, JobStatus.PENDING_FAILED)
 )
 
 
@@ -99,8 +107,9 @@ def reset_job_status(conn: sqlite3.Connection, id: int, failed_only: bool) -> di
         ).rowcount
         reset_type = "all"
     else:
-        n = len(conn.execute(
-            f"""
+        n = len(
+            conn.execute(
+                f"""
             WITH RECURSIVE down(id) AS (
                 SELECT id FROM job WHERE workflow_id = :wf AND status IN {_RESETTABLE_FAILED}
                 UNION
@@ -110,8 +119,13 @@ def reset_job_status(conn: sqlite3.Connection, id: int, failed_only: bool) -> di
              WHERE id IN (SELECT id FROM down) AND status NOT IN (0, 3, 4, 9)
             RETURNING id
             """,
-            {"wf": id},
-        ).fetchall())
+                {"wf": id},
+            ).fetchall()
+        )
         reset_type = "failed_only"
-    return {"workflow_id": id, "updated_count": n, "status": JobStatus.UNINITIALIZED.value,
-            "reset_type": reset_type}
+    return {
+        "workflow_id": id,
+        "updated_count": n,
+        "status": JobStatus.UNINITIALIZED.value,
+        "reset_type": reset_type,
+    }

@@ -35,17 +35,19 @@ async def run_forever(db: Database, interval: float) -> None:
 def sweep_once(db: Database) -> int:
     """Ready (or cancel) blocked jobs with no unfinished upstream; returns how many changed."""
     with db.transaction() as conn:
-        suspects = [r[0] for r in conn.execute(
-            "SELECT id FROM job WHERE status = 1 AND num_blocking <= 0"
-        )]
+        suspects = [
+            r[0] for r in conn.execute("SELECT id FROM job WHERE status = 1 AND num_blocking <= 0")
+        ]
         if not suspects:
             return 0
         recount(conn, suspects)
         rows = conn.execute(
             f"""SELECT j.id, j.cancel_on_blocking_job_failure,
-                       EXISTS (SELECT 1 FROM job_depends_on d JOIN job u ON u.id = d.depends_on_job_id
+                       EXISTS (SELECT 1 FROM job_depends_on d
+                                JOIN job u ON u.id = d.depends_on_job_id
                                 WHERE d.job_id = j.id AND u.status IN ({_FAILING})) AS failing
-                  FROM job j WHERE j.id IN (SELECT value FROM json_each(?)) AND j.num_blocking = 0""",
+                  FROM job j
+                 WHERE j.id IN (SELECT value FROM json_each(?)) AND j.num_blocking = 0""",
             (dumps(suspects),),
         ).fetchall()
         for job_id, cancel_on_failure, failing in rows:

@@ -22,7 +22,9 @@ def _job_and_run(conn: sqlite3.Connection, job_id: int, run_id: int) -> tuple[Ro
     return job, wf
 
 
-def start_job(conn: sqlite3.Connection, job_id: int, run_id: int, compute_node_id: int) -> dict[str, Any]:
+def start_job(
+    conn: sqlite3.Connection, job_id: int, run_id: int, compute_node_id: int
+) -> dict[str, Any]:
     """pending -> running on `compute_node_id`; any other status is refused."""
     job, wf = _job_and_run(conn, job_id, run_id)
     current = JobStatus.from_code(job["status"])
@@ -39,7 +41,7 @@ def start_job(conn: sqlite3.Connection, job_id: int, run_id: int, compute_node_i
 def manage_status_change(
     conn: sqlite3.Connection, job_id: int, status: JobStatus, run_id: int
 ) -> dict[str, Any]:
-    """Set a non-completion status by hand; dependents follow (reverting a done job re-blocks them)."""
+    """Set a non-completion status by hand; undoing a done job re-blocks what follows it."""
     if status in COMPLETION_STATUSES:
         raise InvalidInput(
             f"{status.value!r} is a completion status; use complete_job so a result is stored"
@@ -58,7 +60,9 @@ _RETRYABLE = frozenset(
 )
 
 
-def retry_job(conn: sqlite3.Connection, job_id: int, run_id: int, max_retries: int) -> dict[str, Any]:
+def retry_job(
+    conn: sqlite3.Connection, job_id: int, run_id: int, max_retries: int
+) -> dict[str, Any]:
     """Send a failed attempt back to ready as attempt + 1, while attempts remain."""
     job, wf = _job_and_run(conn, job_id, run_id)
     current = JobStatus.from_code(job["status"])
@@ -79,6 +83,12 @@ def retry_job(conn: sqlite3.Connection, job_id: int, run_id: int, max_retries: i
         " start_time = NULL WHERE id = ?",
         (job_id,),
     )
-    events.record(conn, wf["id"], "job_retry", f"job {job['name']} retried",
-                  job_id=job_id, attempt_id=job["attempt_id"] + 1)
+    events.record(
+        conn,
+        wf["id"],
+        "job_retry",
+        f"job {job['name']} retried",
+        job_id=job_id,
+        attempt_id=job["attempt_id"] + 1,
+    )
     return jobs.get(conn, job_id)
