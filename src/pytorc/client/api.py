@@ -1,0 +1,185 @@
+"""TorcClient: the typed HTTP client every pytorc tool uses (CLI, spec upload, runners).
+
+One keep-alive httpx.Client per TorcClient. Connection failures and 429/502/503/504 answers are
+retried with exponential backoff and full jitter until `retry_seconds` have passed, so a
+thousand runners started at once, or a server restart, do not fail a workflow. Requests that may
+have reached the server (a read timeout on a POST) are not replayed, since replaying a claim could
+take jobs twice. Errors become pytorc.errors.ApiError carrying the status and the server's message.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import httpx
+
+from pytorc.errors import ApiError
+
+DEFAULT_URL = "http://localhost:8080/torc-service/v1"
+PAGE_SIZE = 10_000
+_RETRY_STATUS = frozenset({429, 502, 503, 504})
+_IDEMPOTENT = frozenset({"GET", "PUT", "DELETE", "HEAD"})
+
+Json = Any
+Params = Mapping[str, Any]
+
+
+def _message(response: httpx.Response) -> str:
+    """The server's error message (ErrorResponse), or the body's start."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:500] or response.reason_phrase
+    if isinstance(body, dict):
+        for key in ("errorMessage", "message"):
+            if isinstance(body.get(key), str):
+                return str(body[key])
+        error = body.get("error")
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return str(error["message"])
+    return str(body)[:500]
+
+
+class TorcClient:
+    """A client for one torc-server; use as a context manager or call close()."""
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        timeout: float = 60.0,
+        retry_seconds: float = 60.0,
+        auth: tuple[str, str] | None = None,
+    ) -> None:
+        self.base_url = (base_url or os.environ.get("TORC_API_URL") or DEFAULT_URL).rstrip("/")
+        self.retry_seconds = retry_seconds
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, auth=auth)
+
+    def __enter__(self) -> TorcClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # --- transport -------------------------------------------------------------------------
+
+    def request(
+        self, method: str, path: str, *, params: Params | None = None, json: Json = None
+    ) -> Json:
+        """Send one request with retries; the decoded JSON answer, or ApiError."""
+        deadline = time.monotonic() + self.retry_seconds
+        delay = 0.05
+        clean = {k: v for k, v in (params or {}).items() if v is not None}
+        while True:
+            try:
+                response = self._http.request(method, path, params=clean, json=json)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                failure: str = f"cannot reach {self.base_url}: {exc}"
+            except httpx.TransportError as exc:
+                if method not in _IDEMPOTENT:
+                    raise ApiError(0, f"{method} {path} failed in transit: {exc}") from exc
+                failure = f"{method} {path} failed in transit: {exc}"
+            else:
+                if response.status_code < 400:
+                    return response.json() if response.content else None
+                if response.status_code not in _RETRY_STATUS:
+                    raise ApiError(response.status_code, _message(response))
+                failure = f"server answered {response.status_code}: {_message(response)}"
+            if time.monotonic() + delay > deadline:
+                raise ApiError(0, failure)
+            time.sleep(random.uniform(0, delay))  # full jitter spreads a herd of runners
+            delay = min(delay * 2, 10.0)
+
+    def get(self, path: str, **params: Any) -> Json:
+        return self.request("GET", path, params=params)
+
+    def post(self, path: str, json: Json = None, **params: Any) -> Json:
+        return self.request("POST", path, params=params, json=json)
+
+    def put(self, path: str, json: Json = None, **params: Any) -> Json:
+        return self.request("PUT", path, params=params, json=json)
+
+    def delete(self, path: str, **params: Any) -> Json:
+        return self.request("DELETE", path, params=params)
+
+    def iter_pages(self, path: str, **params: Any) -> Iterator[dict[str, Any]]:
+        """Every item of a paginated list endpoint, fetching pages of up to 10,000."""
+        limit = params.pop("limit", None)
+        offset = int(params.pop("offset", 0) or 0)
+        seen = 0
+        while True:
+            size = PAGE_SIZE if limit is None else min(PAGE_SIZE, limit - seen)
+            if size <= 0:
+                return
+            page = self.get(path, offset=offset, limit=size, **params)
+            yield from page["items"]
+            seen += page["count"]
+            offset += page["count"]
+            if not page["has_more"] or page["count"] == 0:
+                return
+
+    # --- system ----------------------------------------------------------------------------
+
+    def ping(self) -> Json:
+        return self.get("/ping")
+
+    def version(self) -> Json:
+        return self.get("/version")
+
+    # --- workflows -------------------------------------------------------------------------
+
+    def create_workflow(self, workflow: dict[str, Any]) -> dict[str, Any]:
+        return dict(self.post("/workflows", workflow))
+
+    def get_workflow(self, workflow_id: int) -> dict[str, Any]:
+        return dict(self.get(f"/workflows/{workflow_id}"))
+
+    def update_workflow(self, workflow_id: int, workflow: dict[str, Any]) -> dict[str, Any]:
+        return dict(self.put(f"/workflows/{workflow_id}", workflow))
+
+    def delete_workflow(self, workflow_id: int) -> dict[str, Any]:
+        return dict(self.delete(f"/workflows/{workflow_id}"))
+
+    def iter_workflows(self, **filters: Any) -> Iterator[dict[str, Any]]:
+        return self.iter_pages("/workflows", **filters)
+
+    def workflow_status(self, workflow_id: int) -> dict[str, Any]:
+        return dict(self.get(f"/workflows/{workflow_id}/status"))
+
+    def is_complete(self, workflow_id: int) -> dict[str, Any]:
+        return dict(self.get(f"/workflows/{workflow_id}/is_complete"))
+
+    def initialize_jobs(self, workflow_id: int, only_uninitialized: bool = False) -> Json:
+        return self.post(
+            f"/workflows/{workflow_id}/initialize_jobs", only_uninitialized=only_uninitialized
+        )
+
+    def cancel_workflow(self, workflow_id: int) -> Json:
+        return self.put(f"/workflows/{workflow_id}/cancel")
+
+    # --- jobs and the records they use ------------------------------------------------------
+
+    def create_jobs(self, jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return list(self.post("/bulk_jobs", {"jobs": jobs})["jobs"])
+
+    def create_files(self, files: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return list(self.post("/bulk_files", {"files": files})["files"])
+
+    def create_user_data(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return list(self.post("/bulk_user_data", {"user_data": items})["user_data"])
+
+    def iter_jobs(self, workflow_id: int, **filters: Any) -> Iterator[dict[str, Any]]:
+        return self.iter_pages("/jobs", workflow_id=workflow_id, **filters)
+
+    def get_job(self, job_id: int) -> dict[str, Any]:
+        return dict(self.get(f"/jobs/{job_id}"))
+
+    def iter_results(self, workflow_id: int, **filters: Any) -> Iterator[dict[str, Any]]:
+        return self.iter_pages("/results", workflow_id=workflow_id, **filters)
