@@ -8,7 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
 from pytorc import __version__
 from pytorc.config import ServerSettings
@@ -47,10 +47,8 @@ def create_app(settings: ServerSettings, db: Database) -> FastAPI:
     app.state.db = db
     app.state.settings = settings
     errors_http.install(app)
-    api = APIRouter(prefix=BASE_PATH)
     for router in ROUTERS:
-        api.include_router(router)
-    app.include_router(api)
+        app.include_router(router, prefix=BASE_PATH)
     bulk_limit = int(settings.max_request_body_mb * 1024 * 1024)
     app.add_middleware(BodyLimit, bulk_limit=bulk_limit)
     return app

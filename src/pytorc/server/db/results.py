@@ -91,15 +91,21 @@ def _refuse_duplicate(conn: sqlite3.Connection, values: dict[str, Any], id: int 
 
 def insert(
     conn: sqlite3.Connection, result: ResultModel, attempt_id: int, status: JobStatus
-) -> dict[str, Any]:
-    """Store a result and make it its job's latest. The caller has checked job and workflow;
-    a second result for the same (job, run, attempt) is a Conflict."""
+) -> int:
+    """Store a result, make it its job's latest, return its id (job completion's hot path).
+
+    The caller has checked job and workflow; a second result for the same (job, run, attempt)
+    is a Conflict (the table's UNIQUE constraint decides, so this costs no extra query).
+    """
     values = result.model_dump(include={"workflow_id", "job_id", "run_id", *_MEASURES})
     values.update(attempt_id=attempt_id, status=status.code)
-    _refuse_duplicate(conn, values, None)
-    id = conn.execute(_INSERT, values).fetchone()[0]
+    try:
+        id = int(conn.execute(_INSERT, values).fetchone()[0])
+    except sqlite3.IntegrityError:
+        _refuse_duplicate(conn, values, None)
+        raise
     conn.execute(_SET_LATEST, {"wf": result.workflow_id, "job": result.job_id, "result": id})
-    return get(conn, id)
+    return id
 
 
 def _check_compute_node(conn: sqlite3.Connection, compute_node_id: int, workflow_id: int) -> None:
@@ -119,7 +125,7 @@ def create(conn: sqlite3.Connection, result: ResultModel) -> dict[str, Any]:
         attempt = conn.execute(
             "SELECT attempt_id FROM job WHERE id = ?", (result.job_id,)
         ).fetchone()[0]
-    return insert(conn, result, attempt, result.status)
+    return get(conn, insert(conn, result, attempt, result.status))
 
 
 def get(conn: sqlite3.Connection, id: int) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from pytorc.server.db.connection import Database
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
     return request.app.state.db  # type: ignore[no-any-return]
 
 

@@ -13,7 +13,7 @@ router = APIRouter(tags=["compute_nodes"])
 
 
 @router.post("/compute_nodes", response_model=ComputeNodeModel)
-def create_compute_node(body: ComputeNodeModel, db: Db) -> Json:
+async def create_compute_node(body: ComputeNodeModel, db: Db) -> Json:
     with db.transaction() as conn:
         return ok(compute_nodes.create(conn, body))
 
@@ -55,13 +55,13 @@ def delete_compute_nodes(workflow_id: int, db: Db) -> Json:
 
 
 @router.get("/compute_nodes/{id}", response_model=ComputeNodeModel)
-def get_compute_node(id: int, db: Db) -> Json:
+async def get_compute_node(id: int, db: Db) -> Json:
     with db.reader() as conn:
         return ok(compute_nodes.get(conn, id))
 
 
 @router.put("/compute_nodes/{id}", response_model=ComputeNodeModel)
-def update_compute_node(id: int, body: ComputeNodeModel, db: Db) -> Json:
+async def update_compute_node(id: int, body: ComputeNodeModel, db: Db) -> Json:
     with db.transaction() as conn:
         return ok(compute_nodes.update(conn, id, body))
 

@@ -63,13 +63,13 @@ def delete_files(workflow_id: int, db: Db) -> Json:
 
 
 @router.get("/files/{id}", response_model=FileModel)
-def get_file(id: int, db: Db) -> Json:
+async def get_file(id: int, db: Db) -> Json:
     with db.reader() as conn:
         return ok(files.get(conn, id))
 
 
 @router.put("/files/{id}", response_model=FileModel)
-def update_file(id: int, body: FileModel, db: Db) -> Json:
+async def update_file(id: int, body: FileModel, db: Db) -> Json:
     with db.transaction() as conn:
         return ok(files.update(conn, id, body))
 

@@ -80,7 +80,7 @@ def delete_jobs(workflow_id: int, db: Db) -> Json:
 
 
 @router.get("/jobs/{id}", response_model=JobModel)
-def get_job(id: int, db: Db) -> Json:
+async def get_job(id: int, db: Db) -> Json:
     with db.reader() as conn:
         return ok(jobs.get(conn, id))
 
@@ -98,24 +98,24 @@ def delete_job(id: int, db: Db) -> Json:
 
 
 @router.put("/jobs/{id}/start_job/{run_id}/{compute_node_id}", response_model=JobModel)
-def start_job(id: int, run_id: int, compute_node_id: int, db: Db) -> Json:
+async def start_job(id: int, run_id: int, compute_node_id: int, db: Db) -> Json:
     with db.transaction() as conn:
         return ok(transitions.start_job(conn, id, run_id, compute_node_id))
 
 
 @router.post("/jobs/{id}/complete_job/{status}/{run_id}", response_model=JobModel)
-def complete_job(id: int, status: JobStatus, run_id: int, body: ResultModel, db: Db) -> Json:
+async def complete_job(id: int, status: JobStatus, run_id: int, body: ResultModel, db: Db) -> Json:
     with db.transaction() as conn:
         return ok(completion.complete_job(conn, id, status, run_id, body))
 
 
 @router.put("/jobs/{id}/manage_status_change/{status}/{run_id}", response_model=JobModel)
-def manage_status_change(id: int, status: JobStatus, run_id: int, db: Db) -> Json:
+async def manage_status_change(id: int, status: JobStatus, run_id: int, db: Db) -> Json:
     with db.transaction() as conn:
         return ok(transitions.manage_status_change(conn, id, status, run_id))
 
 
 @router.post("/jobs/{id}/retry/{run_id}", response_model=JobModel)
-def retry_job(id: int, run_id: int, max_retries: int, db: Db) -> Json:
+async def retry_job(id: int, run_id: int, max_retries: int, db: Db) -> Json:
     with db.transaction() as conn:
         return ok(transitions.retry_job(conn, id, run_id, max_retries))

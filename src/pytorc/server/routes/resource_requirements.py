@@ -64,7 +64,7 @@ def delete_resource_requirements(workflow_id: int, db: Db) -> Json:
 
 
 @router.get("/resource_requirements/{id}", response_model=ResourceRequirementsModel)
-def get_resource_requirements(id: int, db: Db) -> Json:
+async def get_resource_requirements(id: int, db: Db) -> Json:
     with db.reader() as conn:
         return ok(rrs.get(conn, id))
 

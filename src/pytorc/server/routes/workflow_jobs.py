@@ -93,7 +93,7 @@ def reset_job_status(id: int, db: Db, failed_only: bool = False) -> Json:
     "/workflows/{id}/claim_jobs_based_on_resources/{limit}",
     response_model=ClaimJobsBasedOnResources,
 )
-def claim_jobs_based_on_resources(
+async def claim_jobs_based_on_resources(
     id: int, limit: int, body: ComputeNodesResources, db: Db, strict_scheduler_match: bool = False
 ) -> Json:
     with db.transaction() as conn:
@@ -102,13 +102,13 @@ def claim_jobs_based_on_resources(
 
 
 @router.post("/workflows/{id}/claim_next_jobs", response_model=ClaimNextJobsResponse)
-def claim_next_jobs(id: int, db: Db, limit: int = 10) -> Json:
+async def claim_next_jobs(id: int, db: Db, limit: int = 10) -> Json:
     with db.transaction() as conn:
         return ok({"jobs": claiming.claim_next(conn, id, limit)})
 
 
 @router.post("/workflows/{id}/batch_complete_jobs", response_model=BatchCompleteJobsResponse)
-def batch_complete_jobs(id: int, body: BatchCompleteJobsRequest, db: Db) -> Json:
+async def batch_complete_jobs(id: int, body: BatchCompleteJobsRequest, db: Db) -> Json:
     """Complete many jobs in one transaction; each entry succeeds or fails on its own."""
     completed: list[int] = []
     errors: list[dict[str, Any]] = []

@@ -58,7 +58,7 @@ def list_workflows(
 
 
 @router.get("/workflows/{id}", response_model=WorkflowModel)
-def get_workflow(id: int, db: Db) -> Json:
+async def get_workflow(id: int, db: Db) -> Json:
     with db.reader() as conn:
         return ok(workflows.get(conn, id))
 
@@ -96,7 +96,7 @@ def get_workflow_status(id: int, db: Db) -> Json:
 
 
 @router.get("/workflows/{id}/is_complete", response_model=IsCompleteResponse)
-def is_workflow_complete(id: int, db: Db) -> Json:
+async def is_workflow_complete(id: int, db: Db) -> Json:
     with db.reader() as conn:
         complete, canceled = workflows.is_complete(conn, id)
     return ok({"is_complete": complete, "is_canceled": canceled})

@@ -162,20 +162,19 @@ def complete_job(
     if current not in _COMPLETABLE and not canceled_under_runner:
         raise InvalidInput(f"job {job_id} is {current.value} and cannot be completed")
     attempt = job["attempt_id"]
-    exists = conn.execute(
-        "SELECT 1 FROM result WHERE job_id = ? AND run_id = ? AND attempt_id = ?",
-        (job_id, run_id, attempt),
-    ).fetchone()
-    if exists:
-        raise InvalidInput(f"job {job_id} already has a result for run {run_id} attempt {attempt}")
     results.insert(conn, result.model_copy(update={"run_id": run_id}), attempt, status)
-    conn.execute(
-        "UPDATE job SET compute_node_id = NULL WHERE id = ? AND ? != ?",
-        (job_id, status.code, JobStatus.PENDING_FAILED.code),
-    )
+    keep_node = status == JobStatus.PENDING_FAILED  # still needs a decision on that node
+    row = conn.execute(
+        "UPDATE job SET status = ?, compute_node_id = CASE WHEN ? THEN compute_node_id END"
+        " WHERE id = ? RETURNING *",
+        (status.code, keep_node, job_id),
+    ).fetchone()
     if canceled_under_runner:
-        # The workflow cancel already counted this job as done; record what the runner saw.
-        conn.execute("UPDATE job SET status = ? WHERE id = ?", (status.code, job_id))
-    else:
-        set_status(conn, job_id, current, status)
-    return jobs.get(conn, job_id)
+        pass  # the workflow cancel already counted this job as done; keep what the runner saw
+    elif current not in DONE and status in DONE:
+        release_dependents(conn, job_id, status)
+    elif current in DONE and status not in DONE:
+        hold_dependents(conn, job_id)
+    # Relation lists are left out of this answer to keep the hot path short; GET /jobs/{id}
+    # has them.
+    return jobs.to_dict(row)

@@ -31,11 +31,11 @@ def start_job(
     if current != JobStatus.PENDING:
         hint = " (the workflow is canceled)" if wf["is_canceled"] else ""
         raise InvalidInput(f"job {job_id} is {current.value}, not pending, and cannot start{hint}")
-    conn.execute(
-        "UPDATE job SET status = ?, compute_node_id = ?, start_time = ? WHERE id = ?",
+    row = conn.execute(
+        "UPDATE job SET status = ?, compute_node_id = ?, start_time = ? WHERE id = ? RETURNING *",
         (JobStatus.RUNNING.code, compute_node_id, now_iso(), job_id),
-    )
-    return jobs.get(conn, job_id)
+    ).fetchone()
+    return jobs.to_dict(row)  # without relation lists: this is the hot path
 
 
 def manage_status_change(
