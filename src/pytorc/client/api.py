@@ -183,3 +183,37 @@ class TorcClient:
 
     def iter_results(self, workflow_id: int, **filters: Any) -> Iterator[dict[str, Any]]:
         return self.iter_pages("/results", workflow_id=workflow_id, **filters)
+
+    # --- user data, resource requirements, schedulers, failure handlers, actions -----------
+
+    def iter_user_data(self, workflow_id: int, **filters: Any) -> Iterator[dict[str, Any]]:
+        return self.iter_pages("/user_data", workflow_id=workflow_id, **filters)
+
+    def create_resource_requirements(self, rr: dict[str, Any]) -> dict[str, Any]:
+        return dict(self.post("/resource_requirements", rr))
+
+    def update_resource_requirements(self, rr_id: int, rr: dict[str, Any]) -> dict[str, Any]:
+        return dict(self.put(f"/resource_requirements/{rr_id}", rr))
+
+    def iter_resource_requirements(
+        self, workflow_id: int, **filters: Any
+    ) -> Iterator[dict[str, Any]]:
+        return self.iter_pages("/resource_requirements", workflow_id=workflow_id, **filters)
+
+    def create_slurm_scheduler(self, scheduler: dict[str, Any]) -> dict[str, Any]:
+        return dict(self.post("/slurm_schedulers", scheduler))
+
+    def iter_slurm_schedulers(self, workflow_id: int) -> Iterator[dict[str, Any]]:
+        return self.iter_pages("/slurm_schedulers", workflow_id=workflow_id)
+
+    def create_failure_handler(self, handler: dict[str, Any]) -> dict[str, Any]:
+        return dict(self.post("/failure_handlers", handler))
+
+    def iter_failure_handlers(self, workflow_id: int) -> Iterator[dict[str, Any]]:
+        return self.iter_pages(f"/workflows/{workflow_id}/failure_handlers")
+
+    def create_workflow_action(self, workflow_id: int, action: dict[str, Any]) -> dict[str, Any]:
+        return dict(self.post(f"/workflows/{workflow_id}/actions", action))
+
+    def list_workflow_actions(self, workflow_id: int) -> list[dict[str, Any]]:
+        return list(self.get(f"/workflows/{workflow_id}/actions"))
