@@ -1,0 +1,20 @@
+"""Workflow specs: load YAML/JSON/JSON5/KDL files into one model, expand, check, create.
+
+spec = load_spec(Path("sweep.yaml"))        # SpecError: "file: key: problem"
+print(plan(spec).describe())
+create_workflow_from_spec(client, Path("sweep.yaml"))
+"""
+
+from pytorc.spec.build import CreationPlan, create_workflow_from_spec, plan
+from pytorc.spec.errors import SpecError
+from pytorc.spec.load import load_spec
+from pytorc.spec.model import WorkflowSpec
+
+__all__ = [
+    "CreationPlan",
+    "SpecError",
+    "WorkflowSpec",
+    "create_workflow_from_spec",
+    "load_spec",
+    "plan",
+]

@@ -1,0 +1,262 @@
+"""The workflow spec as one validated model, whatever format it was written in.
+
+Keys are Torc's. Every model forbids unknown keys and is strict about types (a string where a
+number belongs is an error, not a coercion), so a typo fails at load time instead of being
+silently ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from pytorc.units import UnitError, duration_seconds, memory_bytes
+
+Name = Annotated[str, Field(min_length=1)]
+Mode = Literal["product", "zip"]
+
+JOB_TRIGGERS = ("on_jobs_ready", "on_jobs_complete")
+# sbatch options a scheduler sets itself; slurm_defaults may not override them.
+SLURM_RESERVED = frozenset(
+    {"partition", "nodes", "walltime", "time", "mem", "gres", "name", "job-name"}
+)
+_SLURM_TIME = re.compile(r"^(\d+-)?\d+(:\d{1,2}){0,2}$")
+
+
+class SpecModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
+
+
+def _check_parameters(value: Any) -> Any:
+    """A parameter is "1:100", "0:1:0.1", "[1,5,10]", a scalar, or a list of scalars."""
+    if value is None:
+        return value
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a mapping of parameter names to values, got {value!r}")
+    for name, v in value.items():
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise ValueError(f"parameter name {name!r} is not an identifier")
+        if not (_is_scalar(v) or (isinstance(v, list) and all(_is_scalar(x) for x in v))):
+            raise ValueError(
+                f"parameter {name!r}: expected a string such as '1:10' or '[a,b]', a number, "
+                f"or a list of them, got {v!r}"
+            )
+    return value
+
+
+Parameters = Annotated[dict[str, Any] | None, BeforeValidator(_check_parameters)]
+
+
+class Parameterized(SpecModel):
+    """Keys shared by the records that parameters expand (jobs, files, user data)."""
+
+    parameters: Parameters = None
+    parameter_mode: Mode = "product"
+    use_parameters: list[Name] | None = None
+
+
+class JobSpec(Parameterized):
+    name: Name
+    command: Name
+    invocation_script: str | None = None
+    depends_on: list[Name] = Field(default_factory=list)
+    depends_on_regexes: list[Name] = Field(default_factory=list)
+    input_files: list[Name] = Field(default_factory=list)
+    input_file_regexes: list[Name] = Field(default_factory=list)
+    output_files: list[Name] = Field(default_factory=list)
+    output_file_regexes: list[Name] = Field(default_factory=list)
+    input_user_data: list[Name] = Field(default_factory=list)
+    input_user_data_regexes: list[Name] = Field(default_factory=list)
+    output_user_data: list[Name] = Field(default_factory=list)
+    output_user_data_regexes: list[Name] = Field(default_factory=list)
+    resource_requirements: Name | None = None
+    scheduler: Name | None = None
+    failure_handler: Name | None = None
+    priority: Annotated[int, Field(ge=0)] = 0
+    # None: the workflow-level default, which is true unless the spec says otherwise.
+    cancel_on_blocking_job_failure: bool | None = None
+    supports_termination: bool = False
+
+
+class FileSpec(Parameterized):
+    name: Name
+    path: Name
+    st_mtime: float | None = None
+
+
+class UserDataSpec(Parameterized):
+    name: Name
+    data: Any = None
+    is_ephemeral: bool = False
+
+
+class ResourceRequirementsSpec(SpecModel):
+    name: Name
+    num_cpus: Annotated[int, Field(ge=0)]
+    memory: str
+    num_gpus: Annotated[int, Field(ge=0)] = 0
+    num_nodes: Annotated[int, Field(ge=1)] = 1
+    runtime: str = "PT1H"
+
+    @field_validator("memory")
+    @classmethod
+    def _memory(cls, value: str) -> str:
+        try:
+            memory_bytes(value)
+        except UnitError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("runtime")
+    @classmethod
+    def _runtime(cls, value: str) -> str:
+        try:
+            duration_seconds(value)
+        except UnitError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+
+class FailureRuleSpec(SpecModel):
+    exit_codes: list[int] = Field(default_factory=list)
+    match_all_exit_codes: bool = False
+    recovery_script: str | None = None
+    max_retries: Annotated[int, Field(ge=0)] = 3
+
+    @model_validator(mode="after")
+    def _matches_something(self) -> FailureRuleSpec:
+        if not self.exit_codes and not self.match_all_exit_codes:
+            raise ValueError("a rule needs exit_codes or match_all_exit_codes: true")
+        return self
+
+
+class FailureHandlerSpec(SpecModel):
+    name: Name
+    rules: Annotated[list[FailureRuleSpec], Field(min_length=1)]
+
+
+class SlurmSchedulerSpec(SpecModel):
+    name: Name
+    account: Name
+    partition: str | None = None
+    nodes: Annotated[int, Field(ge=1)] = 1
+    walltime: str = "01:00:00"
+    mem: str | None = None
+    gres: str | None = None
+    qos: str | None = None
+    ntasks_per_node: Annotated[int, Field(ge=1)] | None = None
+    tmp: str | None = None
+    extra: str | None = None
+
+    @field_validator("walltime")
+    @classmethod
+    def _walltime(cls, value: str) -> str:
+        if not _SLURM_TIME.match(value):
+            raise ValueError(
+                f"invalid walltime {value!r}: expected Slurm time such as '04:00:00' or "
+                "'1-12:00:00'"
+            )
+        return value
+
+
+class WorkflowActionSpec(SpecModel):
+    trigger_type: Literal[
+        "on_workflow_start",
+        "on_workflow_complete",
+        "on_jobs_ready",
+        "on_jobs_complete",
+        "on_worker_start",
+        "on_worker_complete",
+    ]
+    action_type: Literal["run_commands", "schedule_nodes"]
+    jobs: list[Name] = Field(default_factory=list)
+    job_name_regexes: list[Name] = Field(default_factory=list)
+    commands: list[Name] = Field(default_factory=list)
+    scheduler: Name | None = None
+    scheduler_type: Literal["slurm", "local"] = "slurm"
+    num_allocations: Annotated[int, Field(ge=1)] = 1
+    start_one_worker_per_node: bool = False
+    max_parallel_jobs: Annotated[int, Field(ge=1)] | None = None
+    persistent: bool = False
+
+    @model_validator(mode="after")
+    def _complete(self) -> WorkflowActionSpec:
+        if self.action_type == "run_commands" and not self.commands:
+            raise ValueError("a run_commands action needs at least one command in commands")
+        if self.action_type == "schedule_nodes" and self.scheduler is None:
+            raise ValueError("a schedule_nodes action needs a scheduler")
+        if self.trigger_type in JOB_TRIGGERS and not (self.jobs or self.job_name_regexes):
+            raise ValueError(f"trigger {self.trigger_type} needs jobs or job_name_regexes")
+        return self
+
+
+class ResourceMonitorSpec(SpecModel):
+    enabled: bool = True
+    granularity: Literal["summary", "time_series"] = "summary"
+    sample_interval_seconds: Annotated[int, Field(ge=1)] = 5
+    generate_plots: bool = False
+
+
+class WorkflowSpec(SpecModel):
+    name: Name
+    user: str | None = None  # ignored on create, as in Torc: the caller's user owns it
+    description: str | None = None
+    project: str | None = None
+    metadata: dict[str, Any] | None = None
+    parameters: Parameters = None
+    jobs: Annotated[list[JobSpec], Field(min_length=1)]
+    files: list[FileSpec] = Field(default_factory=list)
+    user_data: list[UserDataSpec] = Field(default_factory=list)
+    resource_requirements: list[ResourceRequirementsSpec] = Field(default_factory=list)
+    failure_handlers: list[FailureHandlerSpec] = Field(default_factory=list)
+    slurm_schedulers: list[SlurmSchedulerSpec] = Field(default_factory=list)
+    slurm_defaults: dict[str, Any] | None = None
+    resource_monitor: ResourceMonitorSpec | None = None
+    actions: list[WorkflowActionSpec] = Field(default_factory=list)
+    cancel_on_blocking_job_failure: bool = True
+    use_pending_failed: bool = False
+    compute_node_expiration_buffer_seconds: Annotated[int, Field(ge=0)] | None = None
+    compute_node_wait_for_new_jobs_seconds: Annotated[int, Field(ge=0)] | None = None
+    compute_node_ignore_workflow_completion: bool | None = None
+    compute_node_wait_for_healthy_database_minutes: Annotated[int, Field(ge=0)] | None = None
+    compute_node_min_time_for_new_jobs_seconds: Annotated[int, Field(ge=0)] | None = None
+
+    @field_validator("metadata", mode="before")
+    @classmethod
+    def _metadata(cls, value: Any) -> Any:
+        # Torc 0.12 stored metadata as a JSON string; 0.35 as an object. Accept both.
+        if not isinstance(value, str):
+            return value
+        try:
+            parsed = json.loads(value)
+        except ValueError as exc:
+            raise ValueError(f"metadata string is not JSON: {exc}") from None
+        if not isinstance(parsed, dict):
+            raise ValueError("metadata must be an object (or a JSON string holding one)")
+        return parsed
+
+    @field_validator("slurm_defaults")
+    @classmethod
+    def _slurm_defaults(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        for key, option in (value or {}).items():
+            if key.lower() in SLURM_RESERVED:
+                raise ValueError(
+                    f"{key!r} is set by each slurm_scheduler and may not be a slurm default"
+                )
+            if not isinstance(option, str | int | float):
+                raise ValueError(f"{key!r}: expected a string, number or boolean, got {option!r}")
+        return value
