@@ -54,9 +54,11 @@ class TorcClient:
         timeout: float = 60.0,
         retry_seconds: float = 60.0,
         auth: tuple[str, str] | None = None,
+        page_size: int = PAGE_SIZE,
     ) -> None:
         self.base_url = (base_url or os.environ.get("TORC_API_URL") or DEFAULT_URL).rstrip("/")
         self.retry_seconds = retry_seconds
+        self.page_size = page_size
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout, auth=auth)
 
     def __enter__(self) -> TorcClient:
@@ -110,12 +112,12 @@ class TorcClient:
         return self.request("DELETE", path, params=params)
 
     def iter_pages(self, path: str, **params: Any) -> Iterator[dict[str, Any]]:
-        """Every item of a paginated list endpoint, fetching pages of up to 10,000."""
+        """Every item of a paginated list endpoint after `offset`, at most `limit`, page by page."""
         limit = params.pop("limit", None)
         offset = int(params.pop("offset", 0) or 0)
         seen = 0
         while True:
-            size = PAGE_SIZE if limit is None else min(PAGE_SIZE, limit - seen)
+            size = self.page_size if limit is None else min(self.page_size, limit - seen)
             if size <= 0:
                 return
             page = self.get(path, offset=offset, limit=size, **params)
@@ -183,6 +185,55 @@ class TorcClient:
 
     def iter_results(self, workflow_id: int, **filters: Any) -> Iterator[dict[str, Any]]:
         return self.iter_pages("/results", workflow_id=workflow_id, **filters)
+
+    # --- records by id, workflow maintenance (used by the CLI and change detection) ----------
+
+    def get_file(self, file_id: int) -> dict[str, Any]:
+        return dict(self.get(f"/files/{file_id}"))
+
+    def update_file(self, file_id: int, file: dict[str, Any]) -> dict[str, Any]:
+        return dict(self.put(f"/files/{file_id}", file))
+
+    def iter_files(self, workflow_id: int, **filters: Any) -> Iterator[dict[str, Any]]:
+        return self.iter_pages("/files", workflow_id=workflow_id, **filters)
+
+    def get_resource_requirements(self, rr_id: int) -> dict[str, Any]:
+        return dict(self.get(f"/resource_requirements/{rr_id}"))
+
+    def iter_compute_nodes(self, workflow_id: int, **filters: Any) -> Iterator[dict[str, Any]]:
+        return self.iter_pages("/compute_nodes", workflow_id=workflow_id, **filters)
+
+    def iter_job_dependencies(self, workflow_id: int) -> Iterator[dict[str, Any]]:
+        return self.iter_pages(f"/workflows/{workflow_id}/job_dependencies")
+
+    def iter_job_file_relationships(self, workflow_id: int) -> Iterator[dict[str, Any]]:
+        return self.iter_pages(f"/workflows/{workflow_id}/job_file_relationships")
+
+    def iter_job_user_data_relationships(self, workflow_id: int) -> Iterator[dict[str, Any]]:
+        return self.iter_pages(f"/workflows/{workflow_id}/job_user_data_relationships")
+
+    def reset_workflow_status(self, workflow_id: int, force: bool = False) -> dict[str, Any]:
+        """Start a new run (bumps run_id); refused while jobs are active, unless forced."""
+        return dict(self.post(f"/workflows/{workflow_id}/reset_status", force=force))
+
+    def reset_job_status(self, workflow_id: int, failed_only: bool = False) -> dict[str, Any]:
+        return dict(
+            self.post(f"/workflows/{workflow_id}/reset_job_status", failed_only=failed_only)
+        )
+
+    def process_changed_job_inputs(self, workflow_id: int, dry_run: bool = False) -> list[str]:
+        """Names of jobs whose input hash changed (reset to uninitialized unless dry_run)."""
+        answer = self.post(f"/workflows/{workflow_id}/process_changed_job_inputs", dry_run=dry_run)
+        return list(answer["reinitialized_jobs"])
+
+    def required_existing_files(self, workflow_id: int) -> list[int]:
+        return list(self.get(f"/workflows/{workflow_id}/required_existing_files")["files"])
+
+    def missing_user_data(self, workflow_id: int) -> list[int]:
+        return list(self.get(f"/workflows/{workflow_id}/missing_user_data")["user_data"])
+
+    def manage_status_change(self, job_id: int, status: str, run_id: int) -> dict[str, Any]:
+        return dict(self.put(f"/jobs/{job_id}/manage_status_change/{status}/{run_id}"))
 
     # --- user data, resource requirements, schedulers, failure handlers, actions -----------
 
