@@ -1,0 +1,235 @@
+"""`torc jobs ...`: create, list, inspect, change and delete jobs."""
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from pytorc.cli import output
+from pytorc.cli.common import (
+    Limit,
+    Offset,
+    ReverseSort,
+    SortBy,
+    WorkflowArg,
+    confirm,
+    group,
+    paging,
+    resolve_workflow_id,
+    split_ids,
+    state,
+)
+from pytorc.errors import InvalidInput
+
+app = group("Create, list, inspect, change and delete jobs.")
+
+COLUMNS = ("id", "name", "status", "priority", "attempt_id", "compute_node_id", "command")
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option("-n", "--name", help="Job name.")],
+    command: Annotated[str, typer.Option("-c", "--command", help="Command (bash -c).")],
+    workflow_id: WorkflowArg = None,
+    resource_requirements_id: Annotated[
+        int | None, typer.Option("-r", "--resource-requirements-id", help="Resources it needs.")
+    ] = None,
+    blocking_job_ids: Annotated[
+        list[str] | None,
+        typer.Option("-b", "--blocking-job-ids", help="Jobs it waits for (ids, repeatable)."),
+    ] = None,
+    input_file_ids: Annotated[
+        list[str] | None,
+        typer.Option("-i", "--input-file-ids", help="Files it reads (ids, repeatable)."),
+    ] = None,
+    output_file_ids: Annotated[
+        list[str] | None,
+        typer.Option("-o", "--output-file-ids", help="Files it writes (ids, repeatable)."),
+    ] = None,
+) -> None:
+    """Add one job to a workflow.
+
+    Example: torc jobs create 3 -n post -c 'python post.py' -b 10,11 -i 4
+    """
+    st = state(ctx)
+    wf_id = resolve_workflow_id(st, workflow_id)
+    body: dict[str, Any] = {
+        "workflow_id": wf_id,
+        "name": name,
+        "command": command,
+        "resource_requirements_id": resource_requirements_id,
+        "depends_on_job_ids": split_ids(blocking_job_ids),
+        "input_file_ids": split_ids(input_file_ids),
+        "output_file_ids": split_ids(output_file_ids),
+    }
+    job = st.client.post("/jobs", body)
+    output.message(st.format, f"created job {job['id']} ({job['name']})", job)
+
+
+@app.command("create-from-file")
+def create_from_file(
+    ctx: typer.Context,
+    workflow_id: Annotated[int, typer.Argument(help="Workflow id.")],
+    file: Annotated[Path, typer.Argument(help="Text file: one command per line; # comments.")],
+    cpus_per_job: Annotated[int, typer.Option("--cpus-per-job", min=1)] = 1,
+    memory_per_job: Annotated[str, typer.Option("--memory-per-job", help="e.g. 512m, 8g")] = "1m",
+    runtime_per_job: Annotated[
+        str, typer.Option("--runtime-per-job", help="ISO 8601, e.g. PT30M")
+    ] = "P0DT1M",
+) -> None:
+    """Create one job per line of a file, named job<N> after the jobs already there.
+
+    All of them share one new resource-requirements record with the given amounts.
+
+    Example: torc jobs create-from-file 3 commands.txt --cpus-per-job 4 --memory-per-job 8g
+    """
+    st = state(ctx)
+    try:
+        lines = file.read_text().splitlines()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {file}: {exc.strerror}") from None
+    commands = [
+        line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")
+    ]
+    if not commands:
+        raise InvalidInput(f"{file} holds no commands")
+    existing = int(st.client.get("/jobs", workflow_id=workflow_id, limit=1)["total_count"])
+    rr = st.client.post(
+        "/resource_requirements",
+        {
+            "workflow_id": workflow_id,
+            "name": f"{file.stem}_{existing + 1}",
+            "num_cpus": cpus_per_job,
+            "memory": memory_per_job,
+            "runtime": runtime_per_job,
+        },
+    )
+    jobs = st.client.create_jobs(
+        [
+            {
+                "workflow_id": workflow_id,
+                "name": f"job{existing + n}",
+                "command": cmd,
+                "resource_requirements_id": rr["id"],
+            }
+            for n, cmd in enumerate(commands, start=1)
+        ]
+    )
+    output.message(st.format, f"created {len(jobs)} jobs in workflow {workflow_id}", jobs)
+
+
+@app.command("list")
+def list_jobs(
+    ctx: typer.Context,
+    workflow_id: WorkflowArg = None,
+    status: Annotated[str | None, typer.Option("-s", "--status", help="Only this status.")] = None,
+    upstream_job_id: Annotated[
+        int | None, typer.Option("--upstream-job-id", help="Only jobs waiting for this job.")
+    ] = None,
+    include_relationships: Annotated[
+        bool,
+        typer.Option("--include-relationships", help="Add dependency and file/user-data ids."),
+    ] = False,
+    limit: Limit = None,
+    offset: Offset = 0,
+    sort_by: SortBy = None,
+    reverse_sort: ReverseSort = False,
+) -> None:
+    """List a workflow's jobs.
+
+    Example: torc jobs list 3 -s failed
+    """
+    st = state(ctx)
+    wf_id = resolve_workflow_id(st, workflow_id)
+    items = st.client.iter_jobs(
+        wf_id,
+        status=status,
+        upstream_job_id=upstream_job_id,
+        include_relationships=include_relationships or None,
+        **paging(limit, offset, sort_by, reverse_sort),
+    )
+    columns: tuple[str, ...] = COLUMNS
+    if include_relationships:
+        columns = (*COLUMNS[:-1], "depends_on_job_ids", "input_file_ids", "output_file_ids")
+    output.records(st.format, items, columns)
+
+
+@app.command("get")
+def get(ctx: typer.Context, job_id: Annotated[int, typer.Argument(help="Job id.")]) -> None:
+    """Show one job, with its dependencies and files.
+
+    Example: torc -f json jobs get 42
+    """
+    st = state(ctx)
+    output.record(st.format, st.client.get_job(job_id))
+
+
+@app.command("update")
+def update(
+    ctx: typer.Context,
+    job_id: Annotated[int, typer.Argument(help="Job id.")],
+    name: Annotated[str | None, typer.Option("-n", "--name", help="New name.")] = None,
+    command: Annotated[str | None, typer.Option("-c", "--command", help="New command.")] = None,
+    runtime: Annotated[
+        str | None, typer.Option("--runtime", help="New runtime on its resource requirements.")
+    ] = None,
+    resource_requirements_id: Annotated[
+        int | None, typer.Option("--resource-requirements-id", help="Use these resources.")
+    ] = None,
+    priority: Annotated[
+        int | None, typer.Option("--priority", min=0, help="Higher is claimed first.")
+    ] = None,
+) -> None:
+    """Change a job that has not been initialized yet.
+
+    Example: torc jobs update 42 -c 'python work.py --fast' --runtime PT2H
+    """
+    st = state(ctx)
+    job = st.client.get_job(job_id)
+    if runtime is not None:
+        rr_id = resource_requirements_id or job.get("resource_requirements_id")
+        if rr_id is None:
+            raise InvalidInput(f"job {job_id} has no resource requirements to set a runtime on")
+        rr = st.client.get_resource_requirements(rr_id)
+        st.client.put(f"/resource_requirements/{rr_id}", {**rr, "runtime": runtime})
+    changes = {
+        "name": name,
+        "command": command,
+        "resource_requirements_id": resource_requirements_id,
+        "priority": priority,
+    }
+    job.update({k: v for k, v in changes.items() if v is not None})
+    updated = st.client.put(f"/jobs/{job_id}", job)
+    output.message(st.format, f"updated job {job_id}", updated)
+
+
+@app.command("delete")
+def delete(
+    ctx: typer.Context,
+    job_ids: Annotated[list[int], typer.Argument(help="Job ids.")],
+) -> None:
+    """Delete jobs.
+
+    Example: torc jobs delete 42 43
+    """
+    st = state(ctx)
+    deleted = [st.client.delete(f"/jobs/{i}") for i in job_ids]
+    output.message(st.format, [f"deleted job {j['id']} ({j['name']})" for j in deleted], deleted)
+
+
+@app.command("delete-all")
+def delete_all(
+    ctx: typer.Context,
+    workflow_id: WorkflowArg = None,
+    no_prompts: Annotated[bool, typer.Option("--no-prompts", help="Do not ask.")] = False,
+) -> None:
+    """Delete every job of a workflow.
+
+    Example: torc jobs delete-all 3 --no-prompts
+    """
+    st = state(ctx)
+    wf_id = resolve_workflow_id(st, workflow_id)
+    confirm(f"Delete all jobs of workflow {wf_id}?", no_prompts)
+    answer = st.client.delete("/jobs", workflow_id=wf_id)
+    output.message(st.format, f"deleted {answer['count']} jobs", answer)

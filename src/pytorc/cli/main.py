@@ -1,0 +1,183 @@
+"""The `torc` command: global options, the command groups, and the one place errors are printed.
+
+Only Typer and our light modules load at start-up; each command imports what it needs (httpx,
+pydantic, Rich) when it runs, so `torc --help` stays fast.
+"""
+
+import sys
+from typing import Annotated
+
+import typer
+
+from pytorc import API_VERSION, __version__
+from pytorc.cli import (
+    compute_nodes,
+    events,
+    explain,
+    files,
+    job_dependencies,
+    jobs,
+    output,
+    resource_requirements,
+    results,
+    user_data,
+    workflows,
+)
+from pytorc.cli import config as config_cli
+from pytorc.cli.common import CliState, OutputFormat, state
+from pytorc.errors import ApiError, TorcError
+
+app = typer.Typer(
+    name="torc",
+    help="Torc: run workflows of dependent jobs on a laptop or an HPC cluster.",
+    no_args_is_help=True,
+    rich_markup_mode=None,  # Rich-formatted help costs ~0.15 s of start-up on every call
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(workflows.app, name="workflows")
+app.add_typer(jobs.app, name="jobs")
+app.add_typer(files.app, name="files")
+app.add_typer(user_data.app, name="user-data")
+app.add_typer(resource_requirements.app, name="resource-requirements")
+app.add_typer(results.app, name="results")
+app.add_typer(events.app, name="events")
+app.add_typer(compute_nodes.app, name="compute-nodes")
+app.add_typer(job_dependencies.app, name="job-dependencies")
+app.add_typer(config_cli.app, name="config")
+app.command("explain")(explain.explain)
+
+SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"torc {__version__} (API {API_VERSION})")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url",
+            envvar="TORC_API_URL",
+            help="Server URL [default: config client.api_url, http://localhost:8080/torc-service/v1]",
+            show_default=False,
+        ),
+    ] = None,
+    fmt: Annotated[
+        OutputFormat | None,
+        typer.Option("-f", "--format", help="Output format [default: config client.format]"),
+    ] = None,
+    log_level: Annotated[
+        str | None,
+        typer.Option("--log-level", help="error, warn, info, debug or trace (default: config)."),
+    ] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(
+            "--password", envvar="TORC_PASSWORD", help="Password for $USER when auth is on."
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Torc: run workflows of dependent jobs on a laptop or an HPC cluster."""
+    st = CliState(url_flag=url, format_flag=fmt.value if fmt else None, password=password)
+    ctx.obj = st
+    ctx.call_on_close(st.close)
+    if log_level:
+        import logging
+
+        level = {"warn": "WARNING", "trace": "DEBUG"}.get(log_level.lower(), log_level.upper())
+        logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+@app.command("ping")
+def ping(ctx: typer.Context) -> None:
+    """Check that the server answers, and show its version.
+
+    Example: torc --url http://login1:8080/torc-service/v1 ping
+    """
+    st = state(ctx)
+    answer = st.client.ping()
+    version = st.client.version()
+    data = {**answer, **(version if isinstance(version, dict) else {"version": version})}
+    output.message(st.format, f"{st.url}: {answer.get('status')} ({data.get('version')})", data)
+
+
+@app.command("completions")
+def completions(
+    shell: Annotated[str, typer.Argument(help="bash, zsh, fish or powershell.")],
+) -> None:
+    """Print a shell completion script.
+
+    Example: torc completions bash > ~/.local/share/bash-completion/completions/torc
+    """
+    from typer._completion_shared import get_completion_script
+
+    if shell not in SHELLS:
+        raise TorcError(f"no completions for shell {shell!r}; choose one of: {', '.join(SHELLS)}")
+    name = "pwsh" if shell == "powershell" else shell
+    script = get_completion_script(prog_name="torc", complete_var="_TORC_COMPLETE", shell=name)
+    typer.echo(script)
+
+
+def _error_line(exc: Exception) -> str:
+    text = str(exc).strip().replace("\n", " ") or type(exc).__name__
+    if isinstance(exc, ApiError) and exc.status == 0:
+        text += (
+            "; set the server URL with --url, TORC_API_URL or api_url in the [client] section"
+            " of a config file (see torc config paths)"
+        )
+    return f"error: {text}"
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Errors that are the user's to fix: printed as one line, never as a traceback."""
+    kinds: list[type[Exception]] = [TorcError]
+    for module, name in (("pytorc.config", "ConfigError"), ("pytorc.spec", "SpecError")):
+        kind = getattr(sys.modules.get(module), name, None)  # only loaded modules can raise
+        if isinstance(kind, type) and issubclass(kind, Exception):
+            kinds.append(kind)
+    return tuple(kinds)
+
+
+def main() -> None:
+    """Run the CLI; user errors become one `error: ...` line on stderr and exit status 1."""
+    _enable_completion_if_asked()
+    try:
+        code = app(standalone_mode=False, prog_name="torc")
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        code = 1
+    except typer.TyperException as exc:  # usage errors from the argument parser
+        message = exc.format_message()
+        if message.startswith("Usage:"):  # a group called without a command: its help
+            typer.echo(message, err=True)
+        else:
+            typer.echo(f"error: {message.strip()}", err=True)
+        code = exc.exit_code
+    except Exception as exc:
+        if not isinstance(exc, _user_errors()):
+            raise
+        typer.echo(_error_line(exc), err=True)
+        code = 1
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _enable_completion_if_asked() -> None:
+    """A shell asking for completions: register Typer's completion classes first."""
+    import os
+
+    if os.environ.get("_TORC_COMPLETE"):
+        from typer.completion import get_completion_inspect_parameters
+
+        get_completion_inspect_parameters()  # registers the shell classes as a side effect
