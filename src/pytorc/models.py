@@ -700,3 +700,39 @@ class RoCrateEntityModel(WireModel):
 class DeleteRoCrateEntitiesResponse(WireModel):
     deleted_count: int
     message: str
+
+
+# --- pytorc extensions (same base path; documented in the OpenAPI schema) -------------------
+
+
+class JobStart(WireModel):
+    job_id: I64
+    start_time: Name | None = None
+
+
+class ClaimRequest(WireModel):
+    """What to claim after the reports: up to `limit` jobs, by count or fitting `resources`."""
+
+    limit: Annotated[StrictInt, Field(ge=0, le=10_000)]
+    resources: ComputeNodesResources | None = None
+    strict_scheduler_match: StrictBool = False
+
+
+class ExchangeJobsRequest(WireModel):
+    """One runner round trip: report starts and completions, then claim more."""
+
+    run_id: I64
+    compute_node_id: I64
+    started: list[JobStart] = []
+    completions: list[JobCompletionEntry] = []
+    claim: ClaimRequest | None = None
+
+
+class ExchangeJobsResponse(WireModel):
+    started: list[int]
+    completed: list[int]
+    errors: list[JobCompletionError]
+    jobs: list[JobModel]
+    reason: str | None = None
+    is_complete: bool
+    is_canceled: bool

@@ -8,13 +8,14 @@ from typing import Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from pytorc.errors import InvalidInput, TorcError
 from pytorc.models import (
     BatchCompleteJobsRequest,
     BatchCompleteJobsResponse,
     ClaimJobsBasedOnResources,
     ClaimNextJobsResponse,
     ComputeNodesResources,
+    ExchangeJobsRequest,
+    ExchangeJobsResponse,
     GetReadyJobRequirementsResponse,
     JobDependencyModel,
     JobFileRelationshipModel,
@@ -31,7 +32,7 @@ from pytorc.models import (
 from pytorc.server.db import relationships
 from pytorc.server.db.common import require
 from pytorc.server.routes.common import Db, Json, ok
-from pytorc.server.services import claiming, completion, initialization, lifecycle
+from pytorc.server.services import claiming, exchange, initialization, lifecycle
 
 router = APIRouter(tags=["workflows"])
 
@@ -110,28 +111,24 @@ async def claim_next_jobs(id: int, db: Db, limit: int = 10) -> Json:
 @router.post("/workflows/{id}/batch_complete_jobs", response_model=BatchCompleteJobsResponse)
 async def batch_complete_jobs(id: int, body: BatchCompleteJobsRequest, db: Db) -> Json:
     """Complete many jobs in one transaction; each entry succeeds or fails on its own."""
-    completed: list[int] = []
-    errors: list[dict[str, Any]] = []
     with db.transaction() as conn:
         require(conn, "workflow", id)
-        for entry in body.completions:
-            conn.execute("SAVEPOINT entry")
-            try:
-                job = conn.execute(
-                    "SELECT workflow_id FROM job WHERE id = ?", (entry.job_id,)
-                ).fetchone()
-                if job is not None and job[0] != id:
-                    raise InvalidInput(f"job {entry.job_id} is not in workflow {id}")
-                completion.complete_job(
-                    conn, entry.job_id, entry.status, entry.run_id, entry.result
-                )
-            except TorcError as exc:
-                conn.execute("ROLLBACK TO entry")
-                errors.append({"job_id": entry.job_id, "message": str(exc)})
-            else:
-                completed.append(entry.job_id)
-            conn.execute("RELEASE entry")
+        completed, errors = exchange.complete_many(conn, id, body.completions)
     return ok({"completed": completed, "errors": errors})
+
+
+@router.post(
+    "/workflows/{id}/exchange_jobs",
+    response_model=ExchangeJobsResponse,
+    summary="Report starts and completions, then claim more (pytorc extension)",
+)
+async def exchange_jobs(id: int, body: ExchangeJobsRequest, db: Db) -> Json:
+    """One runner round trip: mark `started` jobs running, apply `completions` (each on its own,
+    as batch_complete_jobs), then claim up to `claim.limit` jobs (by count, or fitting
+    `claim.resources`). Answers with what was applied, per-job errors, the claimed jobs and the
+    workflow's is_complete / is_canceled, so a runner needs no other request on its hot path."""
+    with db.transaction() as conn:
+        return ok(exchange.exchange(conn, id, body))
 
 
 @router.get(
