@@ -37,6 +37,7 @@ CASES: list[tuple[str, str, str, str, str]] = [
     ("unknown-format", "s.toml", "name = 'x'", "(file)", "unknown spec format '.toml'"),
     ("yaml-duplicate-key", "s.yaml", "name: x\nname: y\n" + OK_JOB, "line 2", "given twice"),
     ("json-duplicate-key", "s.json", '{"name": "x", "name": "y"}', "name", "given twice"),
+    ("json5-duplicate-key", "s.json5", "{name: 'x', name: 'y'}", "name", "given twice"),
     # --- unknown keys, in each format
     (
         "yaml-unknown-job-key",
@@ -489,6 +490,13 @@ def test_interrupt_during_upload_deletes_the_workflow(
     with failing, pytest.raises(KeyboardInterrupt):
         create_workflow_from_spec(failing, write(tmp_path, "sweep.yaml", SWEEP))
     assert workflow_ids(client) == before
+
+
+def test_an_unreachable_server_is_an_api_error_not_a_spec_error(tmp_path: Path) -> None:
+    offline = TorcClient("http://127.0.0.1:9/torc-service/v1", retry_seconds=0)
+    with offline, pytest.raises(ApiError, match="cannot reach") as info:
+        create_workflow_from_spec(offline, write(tmp_path, "s.yaml", SWEEP))
+    assert not isinstance(info.value, SpecError)
 
 
 def test_dry_run_sends_nothing(tmp_path: Path) -> None:

@@ -290,6 +290,40 @@ def test_implied_dependencies_hold_on_the_server(client: TorcClient, tmp_path: P
     assert {("summarize", "clean"), ("report", "clean"), ("report", "summarize")} <= edges
 
 
+ANCHORS = """
+name: anchors
+jobs:
+  - &common
+    name: a
+    command: echo common
+    priority: 2
+  - <<: *common
+    name: b
+    priority: 5
+"""
+
+
+def test_yaml_anchors_and_merge_keys(tmp_path: Path) -> None:
+    jobs = load_spec(write(tmp_path, ANCHORS)).jobs
+    assert [(j.name, j.command, j.priority) for j in jobs] == [
+        ("a", "echo common", 2),
+        ("b", "echo common", 5),
+    ]
+
+
+def test_yaml_is_read_as_yaml_1_2(tmp_path: Path) -> None:
+    spec = load_spec(
+        write(
+            tmp_path,
+            "name: no\nmetadata: {date: 2024-01-01, octal: 010, t: True}\n"
+            "jobs:\n  - {name: 'a{i}', command: x, parameters: {i: 1:10}}\n",
+        )
+    )
+    assert spec.name == "no"
+    assert spec.metadata == {"date": "2024-01-01", "octal": 10, "t": True}
+    assert len(spec.jobs) == 10  # 1:10 is a range, not the sexagesimal number 70
+
+
 DEFAULT_RR = """
 name: default-rr
 resource_requirements:

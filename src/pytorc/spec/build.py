@@ -142,8 +142,12 @@ def create_workflow_from_spec(
     if dry_run:
         return plan(spec).to_dict()
     owner = user or os.environ.get("USER") or getpass.getuser()
-    with _refusal(file, "(workflow)"):
+    try:
         workflow = client.create_workflow(workflow_body(spec, owner))
+    except ApiError as exc:
+        if exc.status == 0:  # no server to talk to: not the spec's fault, and nothing to undo
+            raise
+        raise SpecError(file, "(workflow)", f"server answered {exc.status}: {exc}") from None
     workflow_id = int(workflow["id"])
     try:
         _Upload(client, spec, workflow_id, file).run()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +29,26 @@ def load_spec(path: Path) -> WorkflowSpec:
     The result is concrete: no parameters or regexes remain, every job lists the exact names
     of the jobs, files and user data it uses, and the job graph has no cycle."""
     file = str(path)
-    spec = validate(read_data(Path(path)), file)
-    expanded, origins = expand_spec(spec, file)
-    return resolve(expanded, file, origins)
+    with _gc_paused():
+        spec = validate(read_data(Path(path)), file)
+        expanded, origins = expand_spec(spec, file)
+        return resolve(expanded, file, origins)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a spec expands.
+
+    Expanding a sweep allocates tens of thousands of long-lived models; each allocation burst
+    triggers collections that rescan them all, which doubled the load time of a 10,000-job
+    sweep. Nothing here makes reference cycles, so reference counting still frees everything."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def validate(data: Any, file: str) -> WorkflowSpec:
@@ -80,6 +99,8 @@ class _Yaml12Loader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor` may be overridden
+                continue
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise _DuplicateKey(str(key), key_node.start_mark.line + 1)
@@ -160,11 +181,12 @@ def _json(text: str, file: str) -> Any:
 
 def _json5(text: str, file: str) -> Any:
     try:
-        return json5.loads(text, object_pairs_hook=_no_duplicates)
-    except _DuplicateKey as exc:
-        raise SpecError(file, exc.key, "key given twice in one object") from None
+        return json5.loads(text, allow_duplicate_keys=False)
     except ValueError as exc:
         message = str(exc)
+        duplicate = re.match(r'Duplicate key "(.*)" found', message)
+        if duplicate:
+            raise SpecError(file, duplicate[1], "key given twice in one object") from None
         found = re.match(r"<string>:(\d+) (.*)", message)
         if found:
             raise SpecError(file, f"line {found[1]}", f"JSON5 syntax error: {found[2]}") from None
