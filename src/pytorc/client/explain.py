@@ -16,7 +16,7 @@ from pytorc.units import duration_seconds, memory_bytes
 
 _DONE = frozenset({"completed", "failed", "canceled", "terminated", "disabled"})
 _FAILING = frozenset({"failed", "canceled", "terminated"})
-_MAX_WALK = 10_000  # upstream jobs visited when looking for the head of a waiting chain
+_MAX_WALK = 500  # upstream jobs fetched (one GET each) when following a chain; bounds the cost
 
 
 def explain_job(client: TorcClient, job_id: int) -> dict[str, Any]:
