@@ -10,6 +10,8 @@ import getpass
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
@@ -37,6 +39,8 @@ class CliState:
     url_flag: str | None = None
     format_flag: str | None = None
     password: str | None = None
+    standalone: bool = False
+    database: str | None = None
     _settings: Settings | None = None
     _client: TorcClient | None = None
 
@@ -68,6 +72,30 @@ class CliState:
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
+
+    def url_configured(self) -> bool:
+        """Did the user name a server (flag, TORC_API_URL, or api_url in config/env)?"""
+        return self.url_flag is not None or "api_url" in self.settings.client.model_fields_set
+
+    @contextmanager
+    def server_for_run(self) -> Iterator[None]:
+        """Run against a private server when asked (-s), or when none is named and none answers.
+
+        The private server keeps its database in ./torc_output/torc.db (or --db PATH).
+        """
+        from pytorc.client.standalone import StandaloneServer, server_answers
+
+        wanted = self.standalone or (not self.url_configured() and not server_answers(self.url))
+        if not wanted:
+            yield
+            return
+        with StandaloneServer(self.database) as server:
+            self.close()
+            self._client = None
+            self.url_flag = server.url
+            yield
+            self.close()
+            self._client = None
 
 
 def state(ctx: typer.Context) -> CliState:

@@ -24,6 +24,7 @@ from pytorc.cli import (
     workflows,
 )
 from pytorc.cli import config as config_cli
+from pytorc.cli import run as run_cli
 from pytorc.cli.common import CliState, OutputFormat, state
 from pytorc.errors import ApiError, TorcError
 
@@ -46,6 +47,8 @@ app.add_typer(compute_nodes.app, name="compute-nodes")
 app.add_typer(job_dependencies.app, name="job-dependencies")
 app.add_typer(config_cli.app, name="config")
 app.command("explain")(explain.explain)
+app.command("run")(run_cli.run)
+workflows.app.command("run")(run_cli.run)
 
 SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
 
@@ -82,13 +85,33 @@ def root(
             "--password", envvar="TORC_PASSWORD", help="Password for $USER when auth is on."
         ),
     ] = None,
+    standalone: Annotated[
+        bool,
+        typer.Option(
+            "-s", "--standalone", help="Start a private torc-server for this command (DB: --db)."
+        ),
+    ] = False,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Database of the private server [default: torc_output/torc.db]; "
+            ":memory: keeps it in memory.",
+        ),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version."),
     ] = False,
 ) -> None:
     """Torc: run workflows of dependent jobs on a laptop or an HPC cluster."""
-    st = CliState(url_flag=url, format_flag=fmt.value if fmt else None, password=password)
+    st = CliState(
+        url_flag=url,
+        format_flag=fmt.value if fmt else None,
+        password=password,
+        standalone=standalone,
+        database=db,
+    )
     ctx.obj = st
     ctx.call_on_close(st.close)
     if log_level:

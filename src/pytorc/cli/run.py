@@ -1,0 +1,238 @@
+"""`torc run SPEC_OR_ID` and `torc workflows run`: create if needed, initialize, run locally."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from pytorc.cli import output
+from pytorc.cli.common import CliState, state, user_name
+from pytorc.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from pytorc.client.api import TorcClient
+    from pytorc.runner.loop import RunSummary
+
+SPEC_SUFFIXES = (".yaml", ".yml", ".json", ".json5", ".kdl")
+
+MaxParallel = Annotated[
+    int | None,
+    typer.Option(
+        "--max-parallel-jobs",
+        min=1,
+        help="Run at most N jobs at once, ignoring resource requirements.",
+    ),
+]
+NumCpus = Annotated[
+    int | None, typer.Option("--num-cpus", min=1, help="CPUs to offer (default: detected).")
+]
+MemoryGb = Annotated[
+    float | None, typer.Option("--memory-gb", min=0.001, help="Memory to offer in GiB.")
+]
+NumGpus = Annotated[int | None, typer.Option("--num-gpus", min=0, help="GPUs to offer.")]
+PollInterval = Annotated[
+    float | None,
+    typer.Option(
+        "-p",
+        "--poll-interval",
+        min=0.001,
+        help="Seconds between checks when no job is claimable [default: config, 5].",
+    ),
+]
+OutputDir = Annotated[
+    Path | None,
+    typer.Option(
+        "-o", "--output-dir", help="Job stdout/stderr and logs [default: config, output]."
+    ),
+]
+
+
+def is_spec_path(text: str) -> bool:
+    return text.lower().endswith(SPEC_SUFFIXES) or Path(text).is_file()
+
+
+def run(
+    ctx: typer.Context,
+    spec_or_id: Annotated[str, typer.Argument(help="A workflow spec file, or a workflow id.")],
+    max_parallel_jobs: MaxParallel = None,
+    num_cpus: NumCpus = None,
+    memory_gb: MemoryGb = None,
+    num_gpus: NumGpus = None,
+    poll_interval: PollInterval = None,
+    output_dir: OutputDir = None,
+    skip_checks: Annotated[bool, typer.Option("--skip-checks", help="Skip spec checks.")] = False,
+) -> None:
+    """Run a workflow on this machine: create it from a spec file (or take an id), initialize
+    it if needed, then claim and run its jobs until all are done. Exits 1 if any job failed.
+
+    Example: torc run sweep.yaml --max-parallel-jobs 4 -o out
+    """
+    st = state(ctx)
+    with st.server_for_run():
+        workflow_id = _prepare(st, spec_or_id)
+        summary = execute(
+            st,
+            workflow_id,
+            max_parallel_jobs,
+            num_cpus,
+            memory_gb,
+            num_gpus,
+            poll_interval,
+            output_dir,
+        )
+    if summary:
+        raise typer.Exit(1)
+
+
+def _prepare(st: CliState, spec_or_id: str) -> int:
+    client = st.client
+    if is_spec_path(spec_or_id):
+        from pytorc.spec import create_workflow_from_spec
+
+        path = Path(spec_or_id)
+        if not path.is_file():
+            raise InvalidInput(f"spec file {spec_or_id} does not exist")
+        created = create_workflow_from_spec(client, path, user=user_name())
+        workflow_id = int(created["id"])
+        client.initialize_jobs(workflow_id)
+        return workflow_id
+    try:
+        workflow_id = int(spec_or_id)
+    except ValueError:
+        raise InvalidInput(f"{spec_or_id!r} is neither a spec file nor a workflow id") from None
+    if client.get(f"/workflows/{workflow_id}/is_uninitialized")["is_uninitialized"]:
+        client.initialize_jobs(workflow_id)
+    return workflow_id
+
+
+def execute(
+    st: CliState,
+    workflow_id: int,
+    max_parallel_jobs: int | None,
+    num_cpus: int | None,
+    memory_gb: float | None,
+    num_gpus: int | None,
+    poll_interval: float | None,
+    output_dir: Path | None,
+) -> int:
+    """Run the local runner with a progress display; the number of jobs that did not succeed."""
+    from pytorc.runner.loop import JobRunner, RunnerOptions
+    from pytorc.runner.resources import detect
+
+    run_cfg = st.settings.client.run
+    options = RunnerOptions(
+        output_dir=(output_dir or Path(run_cfg.output_dir)).resolve(),
+        resources=detect(
+            num_cpus or run_cfg.num_cpus,
+            memory_gb or run_cfg.memory_gb,
+            num_gpus if num_gpus is not None else run_cfg.num_gpus,
+        ),
+        max_parallel_jobs=max_parallel_jobs or run_cfg.max_parallel_jobs,
+        poll_interval=poll_interval or run_cfg.poll_interval,
+    )
+    client = _runner_client(st)
+    started = time.monotonic()
+    with _Progress(client, workflow_id, enabled=st.format == "table") as progress:
+        summary = JobRunner(client, workflow_id, options, listener=progress.event).run()
+    status = client.workflow_status(workflow_id)
+    _print_summary(st.format, summary, status, time.monotonic() - started, options.output_dir)
+    counts = status["jobs_by_status"]
+    return int(counts["failed"] + counts["canceled"] + counts["terminated"])
+
+
+def _runner_client(st: CliState) -> TorcClient:
+    """A client that rides out server restarts: the CLI's own gives up after a few seconds."""
+    from pytorc.client.api import TorcClient
+
+    return TorcClient(st.client.base_url, retry_seconds=300.0)
+
+
+def _print_summary(
+    fmt: str, summary: RunSummary, status: dict[str, Any], seconds: float, out: Path
+) -> None:
+    counts = {k: v for k, v in status["jobs_by_status"].items() if v}
+    ran = summary.completed + summary.failed + summary.canceled + summary.terminated
+    data = {
+        "workflow_id": summary.workflow_id,
+        "exit_reason": summary.exit_reason,
+        "jobs_run_here": ran,
+        "completed": summary.completed,
+        "failed": summary.failed,
+        "canceled": summary.canceled,
+        "terminated": summary.terminated,
+        "seconds": round(seconds, 3),
+        "jobs_per_second": round(ran / seconds, 1) if seconds > 0 else None,
+        "jobs_by_status": status["jobs_by_status"],
+        "is_complete": status["is_complete"],
+        "output_dir": str(out),
+    }
+    lines = [
+        f"workflow {summary.workflow_id}: {summary.exit_reason}",
+        f"ran {ran} jobs here in {seconds:.2f} s ({data['jobs_per_second']} jobs/s): "
+        f"{summary.completed} completed, {summary.failed} failed, "
+        f"{summary.canceled} canceled, {summary.terminated} terminated",
+        "workflow jobs by status: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
+        f"job output: {out / 'job_stdio'}",
+    ]
+    output.message(fmt, lines, data)
+
+
+class _Progress:
+    """A Rich progress bar on stderr: done / running / failed, rate and ETA."""
+
+    def __init__(self, client: TorcClient, workflow_id: int, enabled: bool) -> None:
+        from rich.console import Console
+
+        self.console = Console(stderr=True)
+        self.enabled = enabled and self.console.is_terminal
+        self.counts = {"running": 0, "done": 0, "failed": 0}
+        if not self.enabled:
+            return
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        counts = client.workflow_status(workflow_id)["jobs_by_status"]
+        total = sum(counts.values()) - counts["disabled"]
+        already = sum(counts[s] for s in ("completed", "failed", "canceled", "terminated"))
+        self.bar = Progress(
+            TextColumn("[bold]jobs"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[detail]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=False,
+        )
+        self.task = self.bar.add_task("jobs", total=total, completed=already, detail="")
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
+            self.bar.stop()
+
+    def event(self, kind: str, job: dict[str, Any]) -> None:
+        if kind == "started":
+            self.counts["running"] += 1
+            return
+        self.counts["running"] -= 1
+        self.counts["done"] += 1
+        if kind != "completed":
+            self.counts["failed"] += 1
+        if self.enabled:
+            detail = f"running {self.counts['running']}  failed {self.counts['failed']}"
+            self.bar.update(self.task, advance=1, detail=detail)

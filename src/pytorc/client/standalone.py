@@ -1,0 +1,99 @@
+"""A private torc-server for one command (`torc -s run spec.yaml`): started, used, stopped."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+from pytorc.errors import TorcError
+
+DEFAULT_DB = Path("torc_output") / "torc.db"
+
+
+def _server_command() -> str:
+    beside = Path(sys.executable).parent / "torc-server"
+    return str(beside) if beside.exists() else "torc-server"
+
+
+class StandaloneServer:
+    """torc-server on a free loopback port with its own database; a context manager."""
+
+    def __init__(self, database: str | None = None, startup_timeout: float = 30.0) -> None:
+        self.database = database or str(DEFAULT_DB)
+        self.startup_timeout = startup_timeout
+        self.proc: subprocess.Popen[str] | None = None
+        self.url = ""
+
+    def __enter__(self) -> StandaloneServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def start(self) -> str:
+        if self.database != ":memory:":
+            Path(self.database).parent.mkdir(parents=True, exist_ok=True)
+        cmd = [
+            _server_command(),
+            "run",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--database",
+            self.database,
+            "--completion-check-interval-secs",
+            "5",
+        ]
+        self.proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # a Ctrl-C at the terminal is ours to handle, not its
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line.startswith("TORC_SERVER_PORT="):
+            err = self.proc.stderr.read() if self.proc.stderr else ""
+            self.proc.wait()
+            raise TorcError(f"the standalone torc-server did not start: {err.strip()[-500:]}")
+        self.url = f"http://127.0.0.1:{int(line.split('=', 1)[1])}/torc-service/v1"
+        deadline = time.monotonic() + self.startup_timeout
+        while True:
+            try:
+                if httpx.get(self.url + "/ping", timeout=2).status_code == 200:
+                    return self.url
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                self.stop()
+                raise TorcError(f"the standalone torc-server at {self.url} did not answer")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+def server_answers(url: str, timeout: float = 1.0) -> bool:
+    try:
+        return httpx.get(url.rstrip("/") + "/ping", timeout=timeout).status_code == 200
+    except httpx.HTTPError:
+        return False

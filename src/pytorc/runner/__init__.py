@@ -1,0 +1,1 @@
+"""The job runner shared by `torc run` and `torc-slurm-job-runner`."""

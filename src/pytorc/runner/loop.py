@@ -1,0 +1,452 @@
+"""JobRunner: claim jobs that fit, run them, report results, until the workflow is done.
+
+Two threads share the work. The main thread spawns jobs and reaps them through pidfds with
+select() (no busy-waiting). A reporter thread talks to the server: one exchange_jobs round trip
+carries every start and completion since the last one and claims more jobs, so HTTP latency
+overlaps with running jobs instead of adding to each. With a job limit (`max_parallel_jobs`) the
+runner keeps a few spare claimed jobs, so a finished job is replaced by a local spawn.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import selectors
+import signal
+import socket
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pytorc.client.api import TorcClient
+from pytorc.errors import ApiError
+from pytorc.runner.process import JobProcess, job_argv, spawn, terminate
+from pytorc.runner.resources import Resources
+from pytorc.units import UnitError, memory_bytes
+
+log = logging.getLogger(__name__)
+
+GIB = 1024**3
+MIB = 1024**2
+STOP_CLAIMING_BEFORE_END = 60.0
+REPORT_DELAY = 0.05  # longest a finished job's result waits for company before it is sent
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class RunnerOptions:
+    output_dir: Path
+    resources: Resources
+    max_parallel_jobs: int | None = None
+    poll_interval: float = 5.0
+    idle_timeout: float | None = None  # None: the workflow's compute_node_wait_for_new_jobs_seconds
+    end_time: float | None = None  # epoch seconds: kill and report jobs before this
+    termination_grace: float = 3.0
+    heartbeat: float = 1.0  # at most this long between server contacts while jobs run
+    compute_node_type: str = "local"
+    scheduler: dict[str, Any] | None = None
+    scheduler_config_id: int | None = None
+
+
+@dataclass
+class RunSummary:
+    workflow_id: int
+    compute_node_id: int = 0
+    completed: int = 0
+    failed: int = 0
+    canceled: int = 0
+    terminated: int = 0
+    exit_reason: str = ""
+    job_statuses: dict[int, str] = field(default_factory=dict)
+
+
+Listener = Callable[[str, dict[str, Any]], None]
+
+
+class JobRunner:
+    """Runs one workflow's jobs on this machine until it is complete, canceled or time is up."""
+
+    def __init__(
+        self,
+        client: TorcClient,
+        workflow_id: int,
+        options: RunnerOptions,
+        listener: Listener | None = None,
+    ) -> None:
+        self.client = client
+        self.workflow_id = workflow_id
+        self.opts = options
+        self.listener = listener or (lambda event, data: None)
+        self.summary = RunSummary(workflow_id)
+        # Shared between the threads; guarded by self.cond.
+        self.cond = threading.Condition()
+        self.running: dict[int, JobProcess] = {}
+        self.queue: deque[dict[str, Any]] = deque()
+        self.starts: list[dict[str, Any]] = []
+        self.completions: list[dict[str, Any]] = []
+        self.claim_exhausted = False
+        self.in_flight = False
+        self.is_complete = False
+        self.is_canceled = False
+        self.reporter_error: BaseException | None = None
+        self.closing = False
+        # Main thread only.
+        self.selector = selectors.DefaultSelector()
+        self.wake_r, self.wake_w = os.pipe()
+        os.set_blocking(self.wake_r, False)
+        self.stop_signal = 0
+        self.rr: dict[int, tuple[int, float, int]] = {}
+        self.files: dict[int, dict[str, Any]] = {}
+        self.env_base = dict(os.environ)
+        self.stdio_dir = options.output_dir / "job_stdio"
+        # Claimed jobs held per slot: enough that one round trip covers several short jobs.
+        slots = options.max_parallel_jobs or 1
+        self.prefetch = slots + min(max(4 * slots, 32), 256)
+
+    # --- setup and teardown ----------------------------------------------------------------------
+
+    def run(self) -> RunSummary:
+        """Register, run until done, deregister. SIGTERM/SIGINT stop it cleanly."""
+        wf = self.client.get_workflow(self.workflow_id)
+        self.run_id = int(wf["run_id"])
+        self.stdio_dir.mkdir(parents=True, exist_ok=True)
+        idle_timeout = self.opts.idle_timeout
+        if idle_timeout is None:
+            idle_timeout = float(wf.get("compute_node_wait_for_new_jobs_seconds") or 0)
+        self.node_id = self._register()
+        self.summary.compute_node_id = self.node_id
+        for rr in self.client.iter_pages("/resource_requirements", workflow_id=self.workflow_id):
+            self.rr[rr["id"]] = self._parse_rr(rr)
+        previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+        self.selector.register(self.wake_r, selectors.EVENT_READ, None)
+        reporter = threading.Thread(target=self._report_loop, name="torc-reporter", daemon=True)
+        # Hand-offs between the two threads wait for the GIL; the 5 ms default would add up to
+        # 5 ms to every chained job.
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(0.0005)
+        reporter.start()
+        started_at = time.monotonic()
+        try:
+            self.summary.exit_reason = self._main_loop(idle_timeout)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            sys.setswitchinterval(switch)
+            if self.running:
+                self._stop_all("terminated")
+            with self.cond:
+                self.closing = True
+                self.cond.notify_all()
+            reporter.join(timeout=60)
+            self.selector.close()
+            os.close(self.wake_r)
+            os.close(self.wake_w)
+            self._deregister(time.monotonic() - started_at)
+        return self.summary
+
+    def _register(self) -> int:
+        res = self.opts.resources
+        node = self.client.post("/compute_nodes", {
+            "workflow_id": self.workflow_id, "hostname": socket.gethostname(),
+            "pid": os.getpid(), "start_time": now_iso(), "is_active": True,
+            "num_cpus": res.num_cpus, "memory_gb": float(res.memory_gb),
+            "num_gpus": res.num_gpus, "num_nodes": res.num_nodes,
+            "compute_node_type": self.opts.compute_node_type, "scheduler": self.opts.scheduler,
+            "scheduler_config_id": self.opts.scheduler_config_id,
+        })
+        self.node = node
+        return int(node["id"])
+
+    def _deregister(self, seconds: float) -> None:
+        try:
+            self.client.put(f"/compute_nodes/{self.node_id}",
+                            {**self.node, "is_active": False, "duration_seconds": seconds})
+        except ApiError as exc:
+            log.warning("could not mark compute node %s inactive: %s", self.node_id, exc)
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        self.stop_signal = signum
+        os.write(self.wake_w, b"s")
+
+    @staticmethod
+    def _parse_rr(rr: dict[str, Any]) -> tuple[int, float, int]:
+        try:
+            mem = float(memory_bytes(rr["memory"]))
+        except (UnitError, KeyError, TypeError):
+            mem = float(MIB)
+        return int(rr.get("num_cpus") or 1), mem, int(rr.get("num_gpus") or 0)
+
+    def _needs(self, job: dict[str, Any]) -> tuple[int, float, int]:
+        """(cpus, memory bytes, gpus) a job holds while it runs."""
+        rr_id = job.get("resource_requirements_id")
+        if rr_id is None:
+            return 1, float(MIB), 0
+        if rr_id not in self.rr:
+            self.rr[rr_id] = self._parse_rr(self.client.get(f"/resource_requirements/{rr_id}"))
+        return self.rr[rr_id]
+
+    # --- the main thread: spawn and reap ----------------------------------------------------------
+
+    def _main_loop(self, idle_timeout: float) -> str:
+        idle_since = time.monotonic()
+        while True:
+            if self.stop_signal:
+                self._stop_all("terminated")
+                return f"stopped by {signal.Signals(self.stop_signal).name}"
+            if self.opts.end_time is not None and time.time() >= self.opts.end_time:
+                self._stop_all("terminated")
+                return "reached its end time"
+            with self.cond:
+                if self.reporter_error is not None:
+                    raise self.reporter_error
+                if self.is_canceled:
+                    canceled = True
+                else:
+                    canceled = False
+                    self._start_queued()
+                    if self.running or self.queue or self.starts or self.completions:
+                        idle_since = time.monotonic()
+                    elif self.is_complete and not self.in_flight:
+                        return "workflow complete"
+                self.cond.notify_all()
+            if canceled:
+                self._stop_all("canceled")
+                return "workflow canceled"
+            if idle_timeout and time.monotonic() - idle_since > idle_timeout:
+                return f"idle for {idle_timeout:g} s with no claimable jobs"
+            self._wait(self.opts.heartbeat if self.running else min(self.opts.poll_interval, 1.0))
+
+    def _start_queued(self) -> None:
+        """Start queued jobs while they fit (caller holds the lock)."""
+        while self.queue and self._has_room(self.queue[0]):
+            self._start(self.queue.popleft())
+
+    def _has_room(self, job: dict[str, Any]) -> bool:
+        if self.opts.max_parallel_jobs is not None:
+            return len(self.running) < self.opts.max_parallel_jobs
+        cpus, mem, gpus = self._free(include_queue=False)
+        need = self._needs(job)
+        return need[0] <= cpus and need[1] <= mem and need[2] <= gpus
+
+    def _start(self, job: dict[str, Any]) -> None:
+        wf, jid, attempt = self.workflow_id, job["id"], job.get("attempt_id") or 1
+        stem = f"job_wf{wf}_j{jid}_r{self.run_id}_a{attempt}"
+        env = dict(self.env_base)
+        env.update({
+            "TORC_API_URL": self.client.base_url, "TORC_WORKFLOW_ID": str(wf),
+            "TORC_JOB_ID": str(jid), "TORC_JOB_NAME": job["name"],
+            "TORC_OUTPUT_DIR": str(self.opts.output_dir), "TORC_ATTEMPT_ID": str(attempt),
+        })
+        if job.get("env"):
+            env.update(job["env"])
+        start_time = now_iso()
+        self.starts.append({"job_id": jid, "start_time": start_time})
+        try:
+            proc = spawn(job, job_argv(job["command"], job.get("invocation_script")), env,
+                         self.stdio_dir / f"{stem}.o", self.stdio_dir / f"{stem}.e", start_time)
+        except OSError as exc:
+            log.error("job %s could not start: %s", job["name"], exc)
+            self._report(job, "failed", 127, 0.0, None)
+            return
+        self.running[jid] = proc
+        if proc.pidfd >= 0:
+            self.selector.register(proc.pidfd, selectors.EVENT_READ, proc)
+        self.listener("started", job)
+
+    def _wait(self, timeout: float) -> None:
+        """Sleep until a job ends, the reporter brings news, a signal arrives, or `timeout`."""
+        ended: list[JobProcess] = []
+        for key, _ in self.selector.select(timeout):
+            if key.data is None:
+                try:
+                    while os.read(self.wake_r, 4096):
+                        pass
+                except BlockingIOError:
+                    pass
+            else:
+                ended.append(key.data)
+        with self.cond:
+            for proc in list(self.running.values()):
+                if proc.pidfd < 0 and proc not in ended and proc.reap():
+                    ended.append(proc)  # no pidfd on this system: caught by a WNOHANG reap
+        for proc in ended:
+            proc.reap(block=True)
+            checked = self._check_outputs(proc)
+            with self.cond:
+                self._finish(proc, checked)
+                self.cond.notify_all()
+
+    def _check_outputs(self, proc: JobProcess) -> str | None:
+        """'failed' if a successful job left a declared output file unwritten."""
+        if proc.returncode != 0 or not proc.job.get("output_file_ids"):
+            return None
+        missing = []
+        for fid in proc.job["output_file_ids"]:
+            record = self.files.get(fid) or self.client.get(f"/files/{fid}")
+            self.files[fid] = record
+            path = Path(record["path"])
+            if not path.exists():
+                missing.append(record["path"])
+                continue
+            record["st_mtime"] = path.stat().st_mtime
+            self.client.put(f"/files/{fid}", {k: record[k] for k in
+                                              ("workflow_id", "name", "path", "st_mtime")})
+        if missing:
+            names = ", ".join(missing)
+            log.error("job %s exited 0 but did not write %s", proc.job["name"], names)
+            return "failed"
+        return None
+
+    def _finish(self, proc: JobProcess, status: str | None = None) -> None:
+        """Record a reaped job's result (caller holds the lock)."""
+        self.running.pop(proc.job_id, None)
+        if proc.pidfd >= 0:
+            self.selector.unregister(proc.pidfd)
+            proc.close_fd()
+        rc = proc.returncode if proc.returncode is not None else -9
+        if status is None:
+            status = "completed" if rc == 0 else "failed"
+        elif status == "failed" and rc == 0:
+            rc = 1
+        self._report(proc.job, status, rc, proc.ended - proc.started, proc.rusage)
+
+    def _report(
+        self, job: dict[str, Any], status: str, rc: int, seconds: float, rusage: Any
+    ) -> None:
+        result: dict[str, Any] = {
+            "job_id": job["id"], "workflow_id": self.workflow_id, "run_id": self.run_id,
+            "compute_node_id": self.node_id, "return_code": rc,
+            "exec_time_minutes": seconds / 60.0, "completion_time": now_iso(), "status": status,
+        }
+        if rusage is not None:
+            result["peak_memory_bytes"] = int(rusage.ru_maxrss) * 1024
+            if seconds > 0:
+                cpu = rusage.ru_utime + rusage.ru_stime
+                result["avg_cpu_percent"] = round(100.0 * cpu / seconds, 2)
+        self.completions.append({"job_id": job["id"], "run_id": self.run_id, "status": status,
+                                 "result": result, "queued_at": time.monotonic()})
+        self.summary.job_statuses[job["id"]] = status
+        setattr(self.summary, status, getattr(self.summary, status) + 1)
+        self.listener(status, {**job, "return_code": rc})
+
+    def _stop_all(self, status: str) -> None:
+        """Kill every running job (SIGTERM, grace, SIGKILL to the group) and report it."""
+        with self.cond:
+            procs = list(self.running.values())
+            self.queue.clear()  # claimed, never started; a reset makes them ready again
+        terminate(procs, self.opts.termination_grace)
+        with self.cond:
+            for proc in procs:
+                self._finish(proc, status)
+            self.cond.notify_all()
+
+    # --- the reporter thread: one round trip per batch -----------------------------------------
+
+    def _free(self, include_queue: bool = True) -> tuple[int, float, int]:
+        res = self.opts.resources
+        cpus, mem, gpus = res.num_cpus, res.memory_gb * GIB, res.num_gpus
+        held = [p.job for p in self.running.values()]
+        if include_queue:
+            held += list(self.queue)
+        for job in held:
+            c, m, g = self._needs(job)
+            cpus, mem, gpus = cpus - c, mem - m, gpus - g
+        return cpus, mem, gpus
+
+    def _claim_body(self) -> dict[str, Any] | None:
+        """What to claim now, from the current running jobs and queue (caller holds the lock)."""
+        if self.is_canceled or self.closing:
+            return None
+        end = self.opts.end_time
+        if end is not None and time.time() >= end - STOP_CLAIMING_BEFORE_END:
+            return None
+        held = len(self.running) + len(self.queue)
+        if self.opts.max_parallel_jobs is not None:
+            limit = self.prefetch - held
+            return {"limit": limit} if limit > 0 else None
+        cpus, mem, gpus = self._free()
+        if cpus <= 0 or mem < 0.1 * GIB:
+            return None
+        resources: dict[str, Any] = {
+            "num_cpus": cpus, "memory_gb": mem / GIB, "num_gpus": gpus,
+            "num_nodes": self.opts.resources.num_nodes,
+            "scheduler_config_id": self.opts.scheduler_config_id,
+        }
+        if self.opts.end_time is not None:
+            minutes = max(1, int((self.opts.end_time - time.time()) // 60))
+            resources["time_limit"] = f"PT{minutes}M"
+        return {"limit": min(cpus, 10_000), "resources": resources}
+
+    def _starving(self) -> bool:
+        """True when a slot is, or is about to be, idle for want of a claimed job."""
+        if self.opts.max_parallel_jobs is None:
+            return not self.queue
+        return len(self.queue) < self.opts.max_parallel_jobs
+
+    def _should_send(self, claim: dict[str, Any] | None, last_contact: float) -> bool:
+        """Send now, or let more reports gather so one round trip carries several jobs."""
+        if self.closing:
+            return True
+        since = time.monotonic() - last_contact
+        if since >= (self.opts.heartbeat if self.running else self.opts.poll_interval):
+            return True
+        if claim is not None and self._starving():
+            return True
+        oldest = self.completions[0]["queued_at"] if self.completions else None
+        return oldest is not None and time.monotonic() - oldest >= REPORT_DELAY
+
+    def _report_loop(self) -> None:
+        last_contact = 0.0
+        while True:
+            with self.cond:
+                while True:
+                    # A completion may release dependents, so it always carries a claim.
+                    fresh = bool(self.completions) or not self.claim_exhausted
+                    claim = self._claim_body() if fresh else None
+                    news = bool(self.starts or self.completions)
+                    if self._should_send(claim, last_contact):
+                        break
+                    self.cond.wait(timeout=REPORT_DELAY if news else self.opts.heartbeat)
+                if self.closing and not news:
+                    return
+                if claim is None and not self.closing:
+                    self.claim_exhausted = False  # a heartbeat asks again
+                    claim = self._claim_body()
+                starts, completions = self.starts, self.completions
+                self.starts, self.completions = [], []
+                self.in_flight = True
+            body = {"run_id": self.run_id, "compute_node_id": self.node_id, "started": starts,
+                    "completions": [_wire(c) for c in completions], "claim": claim}
+            try:
+                answer = self.client.post(f"/workflows/{self.workflow_id}/exchange_jobs", body)
+            except BaseException as exc:  # handed to the main thread, which raises it
+                with self.cond:
+                    self.reporter_error = exc
+                    self.in_flight = False
+                os.write(self.wake_w, b"e")
+                return
+            last_contact = time.monotonic()
+            for error in answer["errors"]:
+                log.warning("server refused a report for job %s: %s",
+                            error["job_id"], error["message"])
+            with self.cond:
+                self.in_flight = False
+                self.queue.extend(answer["jobs"])
+                # Fewer jobs than asked for: nothing else is ready until something completes.
+                self.claim_exhausted = claim is not None and len(answer["jobs"]) < claim["limit"]
+                self.is_complete = bool(answer["is_complete"])
+                self.is_canceled = bool(answer["is_canceled"])
+            os.write(self.wake_w, b"r")
+
+
+def _wire(completion: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in completion.items() if k != "queued_at"}
