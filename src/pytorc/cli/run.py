@@ -1,7 +1,5 @@
 """`torc run SPEC_OR_ID` and `torc workflows run`: create if needed, initialize, run locally."""
 
-from __future__ import annotations
-
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -143,7 +141,7 @@ def execute(
     return int(counts["failed"] + counts["canceled"] + counts["terminated"])
 
 
-def _runner_client(st: CliState) -> TorcClient:
+def _runner_client(st: CliState) -> "TorcClient":
     """A client that rides out server restarts: the CLI's own gives up after a few seconds."""
     from pytorc.client.api import TorcClient
 
@@ -151,7 +149,7 @@ def _runner_client(st: CliState) -> TorcClient:
 
 
 def _print_summary(
-    fmt: str, summary: RunSummary, status: dict[str, Any], seconds: float, out: Path
+    fmt: str, summary: "RunSummary", status: dict[str, Any], seconds: float, out: Path
 ) -> None:
     counts = {k: v for k, v in status["jobs_by_status"].items() if v}
     ran = summary.completed + summary.failed + summary.canceled + summary.terminated
@@ -183,7 +181,7 @@ def _print_summary(
 class _Progress:
     """A Rich progress bar on stderr: done / running / failed, rate and ETA."""
 
-    def __init__(self, client: TorcClient, workflow_id: int, enabled: bool) -> None:
+    def __init__(self, client: "TorcClient", workflow_id: int, enabled: bool) -> None:
         from rich.console import Console
 
         self.console = Console(stderr=True)
@@ -216,7 +214,7 @@ class _Progress:
         )
         self.task = self.bar.add_task("jobs", total=total, completed=already, detail="")
 
-    def __enter__(self) -> _Progress:
+    def __enter__(self) -> "_Progress":
         if self.enabled:
             self.bar.start()
         return self
