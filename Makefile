@@ -6,6 +6,7 @@
 #   make lint       ruff check
 #   make typecheck  mypy --strict on src/pytorc
 #   make bench      benchmarks/claim_throughput.py (BENCH_ARGS="--jobs 20000" to change it)
+#   make bench-spec benchmarks/spec_create.py: create 10,000-job sweeps from spec files
 #   make clean      remove .venv and every cache and build product
 
 SHELL := /bin/bash
@@ -18,7 +19,7 @@ BENCH_ARGS ?=
 # single-host cluster here (see /work/shared/slurm); nothing needs them yet.
 # SLURM_PACKAGES := slurm-wlm slurm-client munge
 
-.PHONY: venv demo test lint typecheck bench clean
+.PHONY: venv demo test lint typecheck bench bench-spec clean
 
 venv: $(BIN)/python
 
@@ -59,6 +60,9 @@ typecheck: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/claim_throughput.py $(BENCH_ARGS)
+
+bench-spec: $(VENV)/.installed
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/spec_create.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
