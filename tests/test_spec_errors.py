@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from cli_helpers import torc
 from helpers import ServerProcess
 from pytorc.client.api import TorcClient
 from pytorc.errors import ApiError
@@ -421,6 +422,52 @@ def test_malformed_spec_creates_nothing(
     before = workflow_ids(client)
     with pytest.raises(SpecError):
         create_workflow_from_spec(client, write(tmp_path, name, content))
+    assert workflow_ids(client) == before
+
+
+# One case of each kind the issue names, through the real `torc` command.
+CLI_CASES = [
+    c
+    for c in CASES
+    if c[0]
+    in {
+        "yaml-syntax",
+        "json-syntax",
+        "json5-syntax",
+        "kdl-syntax",
+        "yaml-unknown-job-key",
+        "kdl-unknown-node",
+        "missing-command",
+        "duplicate-jobs",
+        "cycle",
+        "unknown-job",
+        "unknown-file",
+        "bad-regex",
+        "bad-memory",
+        "bad-runtime",
+        "empty-list",
+    }
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "name", "content", "key", "problem"), CLI_CASES, ids=[c[0] for c in CLI_CASES]
+)
+def test_torc_workflows_create_exits_1_with_one_line(
+    server: ServerProcess,
+    client: TorcClient,
+    tmp_path: Path,
+    case: str,
+    name: str,
+    content: str,
+    key: str,
+    problem: str,
+) -> None:
+    path = write(tmp_path, name, content)
+    before = workflow_ids(client)
+    proc = torc(server.url, "workflows", "create", str(path), cwd=tmp_path, expect=1)
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith(f"error: {path}: {key}: ") and problem in line, line
     assert workflow_ids(client) == before
 
 
