@@ -1,0 +1,408 @@
+"""`torc run` end to end: real server, real CLI process, real bash jobs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from helpers import ServerProcess, wait_until
+
+TORC = str(Path(sys.executable).parent / "torc")
+
+
+def _spec(tmp_path: Path, spec: dict[str, Any], name: str = "spec.json") -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(spec))
+    return path
+
+
+def _run(
+    server: ServerProcess, tmp_path: Path, spec: Path, *flags: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            TORC,
+            "--url",
+            server.url,
+            "-f",
+            "json",
+            "run",
+            str(spec),
+            "-o",
+            str(tmp_path / "out"),
+            "-p",
+            "0.1",
+            *flags,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=timeout,
+    )
+
+
+def _jobs(server: ServerProcess, workflow_id: int) -> dict[str, dict[str, Any]]:
+    items = httpx.get(f"{server.url}/jobs", params={"workflow_id": workflow_id}).json()["items"]
+    return {j["name"]: j for j in items}
+
+
+def _summary(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    assert proc.stdout, proc.stderr
+    return dict(json.loads(proc.stdout))
+
+
+def test_diamond_runs_in_dependency_order_and_records_outputs(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    spec = _spec(
+        tmp_path,
+        {
+            "name": "diamond",
+            "files": [
+                {"name": n, "path": str(tmp_path / f"{n}.txt")} for n in ("a", "l", "r", "j")
+            ],
+            "jobs": [
+                {"name": "prep", "command": "echo prep > ${files.output.a}"},
+                {
+                    "name": "left",
+                    "command": "cat ${files.input.a} > ${files.output.l}; echo L >> "
+                    "${files.output.l}",
+                },
+                {
+                    "name": "right",
+                    "command": "cat ${files.input.a} > ${files.output.r}; echo R >> "
+                    "${files.output.r}",
+                },
+                {
+                    "name": "join",
+                    "command": "cat ${files.input.l} ${files.input.r} > ${files.output.j}",
+                },
+            ],
+        },
+    )
+    proc = _run(server, tmp_path, spec, "--max-parallel-jobs", "2")
+    assert proc.returncode == 0, proc.stderr
+    summary = _summary(proc)
+    assert summary["completed"] == 4 and summary["is_complete"]
+    assert (tmp_path / "j.txt").read_text() == "prep\nL\nprep\nR\n"
+    files = httpx.get(f"{server.url}/files", params={"workflow_id": summary["workflow_id"]}).json()[
+        "items"
+    ]
+    assert all(f["st_mtime"] for f in files)  # the runner recorded each output's mtime
+
+
+def test_sweep_of_1000_jobs_on_two_slots_completes_every_job_once(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    spec = _spec(
+        tmp_path,
+        {
+            "name": "sweep",
+            "jobs": [{"name": "j{i}", "command": "true", "parameters": {"i": "1:1000"}}],
+        },
+    )
+    proc = _run(server, tmp_path, spec, "--max-parallel-jobs", "2")
+    assert proc.returncode == 0, proc.stderr
+    wf = _summary(proc)["workflow_id"]
+    results = httpx.get(f"{server.url}/results", params={"workflow_id": wf}).json()
+    assert results["total_count"] == 1000
+    assert {r["return_code"] for r in results["items"]} == {0}
+    assert len({r["job_id"] for r in results["items"]}) == 1000
+
+
+def test_failed_job_cancels_its_dependents_and_the_run_exits_nonzero(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    spec = _spec(
+        tmp_path,
+        {
+            "name": "failing",
+            "jobs": [
+                {"name": "root", "command": "exit 3"},
+                {"name": "child", "command": "true", "depends_on": ["root"]},
+                {"name": "grandchild", "command": "true", "depends_on": ["child"]},
+                {"name": "other", "command": "true"},
+            ],
+        },
+    )
+    proc = _run(server, tmp_path, spec)
+    assert proc.returncode == 1
+    summary = _summary(proc)
+    jobs = _jobs(server, summary["workflow_id"])
+    assert {n: j["status"] for n, j in jobs.items()} == {
+        "root": "failed",
+        "child": "canceled",
+        "grandchild": "canceled",
+        "other": "completed",
+    }
+    result = httpx.get(
+        f"{server.url}/results",
+        params={"workflow_id": summary["workflow_id"], "job_id": jobs["root"]["id"]},
+    ).json()["items"][0]
+    assert result["return_code"] == 3
+
+
+def test_a_job_that_skips_its_declared_output_fails(server: ServerProcess, tmp_path: Path) -> None:
+    spec = _spec(
+        tmp_path,
+        {
+            "name": "outputs",
+            "files": [
+                {"name": "made", "path": str(tmp_path / "made.txt")},
+                {"name": "skipped", "path": str(tmp_path / "skipped.txt")},
+            ],
+            "jobs": [
+                {"name": "writer", "command": "touch ${files.output.made}"},
+                {"name": "liar", "command": "echo ${files.output.skipped} > /dev/null"},
+            ],
+        },
+    )
+    proc = _run(server, tmp_path, spec)
+    assert proc.returncode == 1
+    jobs = _jobs(server, _summary(proc)["workflow_id"])
+    assert jobs["writer"]["status"] == "completed" and jobs["liar"]["status"] == "failed"
+
+
+def test_jobs_get_torc_environment_and_their_own_stdio_files(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    spec = _spec(
+        tmp_path,
+        {
+            "name": "env",
+            "jobs": [
+                {
+                    "name": "show",
+                    "command": "echo $TORC_JOB_NAME $TORC_WORKFLOW_ID $TORC_JOB_ID "
+                    "$TORC_ATTEMPT_ID $TORC_API_URL; echo oops >&2",
+                }
+            ],
+        },
+    )
+    proc = _run(server, tmp_path, spec)
+    assert proc.returncode == 0, proc.stderr
+    wf = _summary(proc)["workflow_id"]
+    job = _jobs(server, wf)["show"]
+    stem = tmp_path / "out" / "job_stdio" / f"job_wf{wf}_j{job['id']}_r1_a1"
+    assert Path(f"{stem}.o").read_text().split() == [
+        "show",
+        str(wf),
+        str(job["id"]),
+        "1",
+        server.url,
+    ]
+    assert Path(f"{stem}.e").read_text() == "oops\n"
+
+
+def test_jobs_needing_more_memory_than_the_runner_has_are_never_claimed(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    spec = _spec(
+        tmp_path,
+        {
+            "name": "memory",
+            "compute_node_wait_for_new_jobs_seconds": 2,
+            "resource_requirements": [
+                {"name": "huge", "num_cpus": 1, "memory": "512g"},
+                {"name": "small", "num_cpus": 1, "memory": "100m"},
+            ],
+            "jobs": [
+                {"name": "big", "command": "true", "resource_requirements": "huge"},
+                {"name": "nap", "command": "sleep 3", "resource_requirements": "small"},
+            ],
+        },
+    )
+    runner = subprocess.Popen(
+        [
+            TORC,
+            "--url",
+            server.url,
+            "-f",
+            "json",
+            "run",
+            str(spec),
+            "-o",
+            str(tmp_path / "out"),
+            "-p",
+            "0.1",
+            "--memory-gb",
+            "2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    wf = wait_until(
+        lambda: next(
+            (
+                w["id"]
+                for w in httpx.get(f"{server.url}/workflows").json()["items"]
+                if w["name"] == "memory"
+            ),
+            None,
+        ),
+        timeout=30,
+        what="the workflow to exist",
+    )
+    wait_until(
+        lambda: _jobs(server, wf)["nap"]["status"] == "running", timeout=30, what="nap running"
+    )
+    big = _jobs(server, wf)["big"]["id"]
+    explained = subprocess.run(
+        [TORC, "--url", server.url, "explain", str(big)], capture_output=True, text=True
+    )
+    assert explained.returncode == 0, explained.stderr
+    assert "memory" in explained.stdout.lower()
+    out, err = runner.communicate(timeout=60)
+    assert runner.returncode == 0, err
+    jobs = _jobs(server, wf)
+    assert jobs["nap"]["status"] == "completed" and jobs["big"]["status"] == "ready"
+    assert "idle" in json.loads(out)["exit_reason"]
+
+
+def test_cancel_from_another_shell_kills_running_jobs_within_5_seconds(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    spec = _spec(
+        tmp_path,
+        {
+            "name": "to-cancel",
+            "jobs": [
+                {"name": f"long{i}", "command": f"echo $$ > {tmp_path}/pid{i}; exec sleep 120"}
+                for i in range(2)
+            ],
+        },
+    )
+    runner = subprocess.Popen(
+        [
+            TORC,
+            "--url",
+            server.url,
+            "-f",
+            "json",
+            "run",
+            str(spec),
+            "-o",
+            str(tmp_path / "out"),
+            "-p",
+            "0.1",
+            "--max-parallel-jobs",
+            "2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    pid_files = [tmp_path / f"pid{i}" for i in range(2)]
+    wait_until(
+        lambda: all(p.exists() and p.read_text().strip() for p in pid_files),
+        timeout=30,
+        what="both jobs running",
+    )
+    pids = [int(p.read_text()) for p in pid_files]
+    wf = next(
+        w["id"]
+        for w in httpx.get(f"{server.url}/workflows").json()["items"]
+        if w["name"] == "to-cancel"
+    )
+    started = time.monotonic()
+    cancel = subprocess.run(
+        [TORC, "--url", server.url, "workflows", "cancel", str(wf)], capture_output=True, text=True
+    )
+    assert cancel.returncode == 0, cancel.stderr
+    runner.communicate(timeout=30)
+    for pid in pids:
+        wait_until(lambda pid=pid: not _alive(pid), timeout=5, what=f"job process {pid} gone")
+    assert time.monotonic() - started < 5
+    assert {j["status"] for j in _jobs(server, wf).values()} == {"canceled"}
+
+
+def test_sigterm_to_the_runner_terminates_its_jobs(server: ServerProcess, tmp_path: Path) -> None:
+    spec = _spec(
+        tmp_path,
+        {
+            "name": "to-term",
+            "jobs": [{"name": "long", "command": f"echo $$ > {tmp_path}/pid; exec sleep 120"}],
+        },
+    )
+    runner = subprocess.Popen(
+        [
+            TORC,
+            "--url",
+            server.url,
+            "-f",
+            "json",
+            "run",
+            str(spec),
+            "-o",
+            str(tmp_path / "out"),
+            "-p",
+            "0.1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    pid_file = tmp_path / "pid"
+    wait_until(
+        lambda: pid_file.exists() and pid_file.read_text().strip(),
+        timeout=30,
+        what="the job running",
+    )
+    runner.send_signal(signal.SIGTERM)
+    out, _ = runner.communicate(timeout=30)
+    assert runner.returncode == 1
+    assert not _alive(int(pid_file.read_text()))
+    wf = json.loads(out)["workflow_id"]
+    assert _jobs(server, wf)["long"]["status"] == "terminated"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie of an exited child still answers kill(0); read its state.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("flags", [["-s"], []], ids=["asked", "no-server-configured"])
+def test_standalone_mode_needs_no_server(tmp_path: Path, flags: list[str]) -> None:
+    spec = _spec(
+        tmp_path,
+        {
+            "name": "alone",
+            "jobs": [
+                {"name": "a", "command": "true"},
+                {"name": "b", "command": "true", "depends_on": ["a"]},
+            ],
+        },
+    )
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    env.pop("TORC_API_URL", None)
+    proc = subprocess.run(
+        [TORC, *flags, "-f", "json", "run", str(spec), "-o", "out"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["completed"] == 2
+    assert (tmp_path / "torc_output" / "torc.db").exists()
