@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pytorc.client.api import TorcClient
 from pytorc.errors import ApiError
@@ -55,6 +55,7 @@ class RunnerOptions:
     compute_node_type: str = "local"
     scheduler: dict[str, Any] | None = None
     scheduler_config_id: int | None = None
+    monitor: JobMonitor | None = None  # samples each job's process tree (CPU %, RSS)
 
 
 @dataclass
@@ -70,6 +71,18 @@ class RunSummary:
 
 
 Listener = Callable[[str, dict[str, Any]], None]
+
+
+class JobMonitor(Protocol):
+    """Resource sampling of running jobs; one instance serves the whole runner."""
+
+    def add(self, job_id: int, pid: int) -> None: ...
+
+    def remove(self, job_id: int) -> dict[str, Any]:
+        """Stop watching; the result fields it measured (peak/avg memory bytes, CPU %)."""
+        ...
+
+    def close(self) -> None: ...
 
 
 class JobRunner:
@@ -260,6 +273,8 @@ class JobRunner:
         self.running[jid] = proc
         if proc.pidfd >= 0:
             self.selector.register(proc.pidfd, selectors.EVENT_READ, proc)
+        if self.opts.monitor is not None:
+            self.opts.monitor.add(jid, proc.pid)
         self.listener("started", job)
 
     def _wait(self, timeout: float) -> None:
@@ -317,10 +332,17 @@ class JobRunner:
             status = "completed" if rc == 0 else "failed"
         elif status == "failed" and rc == 0:
             rc = 1
-        self._report(proc.job, status, rc, proc.ended - proc.started, proc.rusage)
+        measured = self.opts.monitor.remove(proc.job_id) if self.opts.monitor else {}
+        self._report(proc.job, status, rc, proc.ended - proc.started, proc.rusage, measured)
 
     def _report(
-        self, job: dict[str, Any], status: str, rc: int, seconds: float, rusage: Any
+        self,
+        job: dict[str, Any],
+        status: str,
+        rc: int,
+        seconds: float,
+        rusage: Any,
+        measured: dict[str, Any] | None = None,
     ) -> None:
         result: dict[str, Any] = {
             "job_id": job["id"], "workflow_id": self.workflow_id, "run_id": self.run_id,
@@ -332,6 +354,8 @@ class JobRunner:
             if seconds > 0:
                 cpu = rusage.ru_utime + rusage.ru_stime
                 result["avg_cpu_percent"] = round(100.0 * cpu / seconds, 2)
+        if measured:
+            result.update({k: v for k, v in measured.items() if v is not None})
         self.completions.append({"job_id": job["id"], "run_id": self.run_id, "status": status,
                                  "result": result, "queued_at": time.monotonic()})
         self.summary.job_statuses[job["id"]] = status
