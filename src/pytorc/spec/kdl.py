@@ -59,18 +59,19 @@ def parse(text: str, file: str) -> list[Any]:
 
 
 def _error_line(text: str) -> int:
-    """The first line whose prefix fails for a reason other than running out of text.
+    """The line a KDL syntax error is on.
 
-    ckdl reports no position, so try growing prefixes: a cut document fails with "end of data",
-    a broken one with something else from the broken line on."""
+    ckdl reports no position, so look at prefixes: the error is on the line after the longest
+    prefix that still parses, or only fails for running out of text ("end of data")."""
     lines = text.splitlines(keepends=True)
-    for n in range(1, len(lines) + 1):
+    for n in range(len(lines) - 1, 0, -1):
         try:
             ckdl.parse("".join(lines[:n]), version="any")
         except ckdl.ParseError as exc:
-            if "end of" not in str(exc).lower():
-                return n
-    return len(lines)
+            if "end of data" not in str(exc).lower():
+                continue
+        return min(n + 1, len(lines))
+    return 1
 
 
 def to_data(nodes: list[Any], model: type[BaseModel], file: str) -> dict[str, Any]:
