@@ -33,6 +33,13 @@ CASES: list[tuple[str, str, str, str, str]] = [
         "KDL syntax error",
     ),
     ("kdl-unclosed", "s.kdl", 'name "x"\njob "a" {\n', "line 2", "KDL syntax error"),
+    (
+        "kdl-after-multiline-string",
+        "s.kdl",
+        'name "x"\ndescription """\n  two\n  lines\n  """\njob "a" {\n    command (\n}\n',
+        "line 7",
+        "KDL syntax error",
+    ),
     ("empty-file", "s.yaml", "", "(top level)", "expected a mapping of spec keys, got nothing"),
     ("top-level-list", "s.json", "[1, 2]", "(top level)", "got list"),
     ("unknown-format", "s.toml", "name = 'x'", "(file)", "unknown spec format '.toml'"),

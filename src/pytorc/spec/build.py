@@ -308,7 +308,7 @@ class _Upload:
             name = getattr(job, key)
             # A job naming "default" without redefining it means the server's default.
             if name is not None and name in ids[kind]:
-                body[f"{key}_id" if key != "scheduler" else "scheduler_id"] = ids[kind][name]
+                body[f"{key}_id"] = ids[kind][name]
         return body
 
     def actions(self) -> None:

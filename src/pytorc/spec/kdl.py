@@ -62,11 +62,17 @@ def _error_line(text: str) -> int:
     """The line a KDL syntax error is on.
 
     ckdl reports no position, so look at prefixes: the error is on the line after the longest
-    prefix that still parses, or only fails for running out of text ("end of data")."""
+    prefix that still parses, or only fails for running out of text ("end of data"). A document
+    is KDL 1 or KDL 2, and the other version's parser stops early at the first construct it
+    lacks, so the version that gets further is the one the document was written in."""
     lines = text.splitlines(keepends=True)
+    return max(_error_line_in(lines, version) for version in (1, 2))
+
+
+def _error_line_in(lines: list[str], version: int) -> int:
     for n in range(len(lines) - 1, 0, -1):
         try:
-            ckdl.parse("".join(lines[:n]), version="any")
+            ckdl.parse("".join(lines[:n]), version=version)
         except ckdl.ParseError as exc:
             if "end of data" not in str(exc).lower():
                 continue
