@@ -22,6 +22,7 @@ from pytorc.errors import InvalidInput
 
 if TYPE_CHECKING:
     from pytorc.client.api import TorcClient
+    from pytorc.client.standalone import StandaloneServer
     from pytorc.config import Settings
 
 CLI_RETRY_SECONDS = 3.0  # a person is waiting: give up on an unreachable server quickly
@@ -43,6 +44,7 @@ class CliState:
     database: str | None = None
     _settings: Settings | None = None
     _client: TorcClient | None = None
+    _server: StandaloneServer | None = None
 
     @property
     def settings(self) -> Settings:
@@ -65,13 +67,27 @@ class CliState:
         if self._client is None:
             from pytorc.client.api import TorcClient
 
+            if self.standalone and self._server is None:
+                self._start_private_server()
             auth = (user_name(), self.password) if self.password else None
             self._client = TorcClient(self.url, retry_seconds=CLI_RETRY_SECONDS, auth=auth)
         return self._client
 
+    def _start_private_server(self) -> None:
+        from pytorc.client.standalone import StandaloneServer
+
+        server = StandaloneServer(self.database)
+        server.start()
+        self._server = server
+        self.url_flag = server.url
+
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
+            self._client = None
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
 
     def url_configured(self) -> bool:
         """Did the user name a server (flag, TORC_API_URL, or api_url in config/env)?"""
@@ -79,23 +95,18 @@ class CliState:
 
     @contextmanager
     def server_for_run(self) -> Iterator[None]:
-        """Run against a private server when asked (-s), or when none is named and none answers.
+        """`torc run` uses a private server when asked (-s), or when none is named and none answers.
 
         The private server keeps its database in ./torc_output/torc.db (or --db PATH).
         """
-        from pytorc.client.standalone import StandaloneServer, server_answers
+        if not self.standalone and not self.url_configured():
+            from pytorc.client.standalone import server_answers
 
-        wanted = self.standalone or (not self.url_configured() and not server_answers(self.url))
-        if not wanted:
+            self.standalone = not server_answers(self.url)
+        try:
             yield
-            return
-        with StandaloneServer(self.database) as server:
+        finally:
             self.close()
-            self._client = None
-            self.url_flag = server.url
-            yield
-            self.close()
-            self._client = None
 
 
 def state(ctx: typer.Context) -> CliState:
