@@ -5,8 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
 from pytorc.models import (
     BatchCompleteJobsRequest,
@@ -121,12 +123,30 @@ async def batch_complete_jobs(id: int, body: BatchCompleteJobsRequest, db: Db) -
     "/workflows/{id}/exchange_jobs",
     response_model=ExchangeJobsResponse,
     summary="Report starts and completions, then claim more (pytorc extension)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": ExchangeJobsRequest.model_json_schema(
+                        ref_template="#/components/schemas/{model}"
+                    )
+                }
+            },
+        }
+    },
 )
-async def exchange_jobs(id: int, body: ExchangeJobsRequest, db: Db) -> Json:
+async def exchange_jobs(id: int, request: Request, db: Db) -> Json:
     """One runner round trip: mark `started` jobs running, apply `completions` (each on its own,
     as batch_complete_jobs), then claim up to `claim.limit` jobs (by count, or fitting
     `claim.resources`). Answers with what was applied, per-job errors, the claimed jobs and the
     workflow's is_complete / is_canceled, so a runner needs no other request on its hot path."""
+    # Parsed by pydantic-core straight from bytes: FastAPI's generic body path measured 1.5 ms
+    # more per call on this, the runner's only hot-path request.
+    try:
+        body = ExchangeJobsRequest.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from None
     with db.transaction() as conn:
         return ok(exchange.exchange(conn, id, body))
 
