@@ -5,7 +5,10 @@
 #   make test       install pytorc[dev] into .venv, then ruff, mypy and the full pytest suite
 #   make lint       ruff check
 #   make typecheck  mypy --strict on src/pytorc
-#   make bench      benchmarks/claim_throughput.py (BENCH_ARGS="--jobs 20000" to change it)
+#   make bench      the peer benchmark (torc run beside xargs, Parsl, HyperQueue, Dask) and
+#                   benchmarks/claim_throughput.py; reports land in benchmarks/results/
+#   make bench-claims  only claim_throughput.py (BENCH_ARGS="--jobs 20000" to change it)
+#   make bench-peers   only the peer benchmark (PEER_ARGS="--quick" for a short run)
 #   make bench-spec benchmarks/spec_create.py: create 10,000-job sweeps from spec files
 #   make clean      remove .venv and every cache and build product
 
@@ -14,12 +17,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 BENCH_ARGS ?=
+PEER_ARGS ?=
 
 # Slurm: the tests that need a cluster will install Debian's slurm-wlm packages and start a
 # single-host cluster here (see /work/shared/slurm); nothing needs them yet.
 # SLURM_PACKAGES := slurm-wlm slurm-client munge
 
-.PHONY: venv demo test lint typecheck bench bench-spec clean
+.PHONY: venv demo test lint typecheck bench bench-claims bench-peers bench-spec clean
 
 venv: $(BIN)/python
 
@@ -58,8 +62,13 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy src/pytorc
 
-bench: $(VENV)/.installed
+bench: bench-peers bench-claims
+
+bench-claims: $(VENV)/.installed
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/claim_throughput.py $(BENCH_ARGS)
+
+bench-peers:
+	bash benchmarks/peers.sh $(PEER_ARGS)
 
 bench-spec: $(VENV)/.installed
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/spec_create.py $(BENCH_ARGS)
