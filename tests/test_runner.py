@@ -25,24 +25,50 @@ def _spec(tmp_path: Path, spec: dict[str, Any], name: str = "spec.json") -> Path
     return path
 
 
+def _argv(server: ServerProcess, tmp_path: Path, spec: Path, *flags: str) -> list[str]:
+    return [
+        TORC,
+        "--url",
+        server.url,
+        "-f",
+        "json",
+        "run",
+        str(spec),
+        "-o",
+        str(tmp_path / "out"),
+        "-p",
+        "0.1",
+        *flags,
+    ]
+
+
+def _background(
+    server: ServerProcess, tmp_path: Path, spec: Path, *flags: str
+) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        _argv(server, tmp_path, spec, *flags),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+
+
+def _workflow_id(server: ServerProcess, name: str) -> int:
+    """The id of the workflow called `name`, once `torc run` has created it."""
+
+    def find() -> int | None:
+        items = httpx.get(f"{server.url}/workflows").json()["items"]
+        return next((int(w["id"]) for w in items if w["name"] == name), None)
+
+    return wait_until(find, timeout=30, what=f"workflow {name} to exist")
+
+
 def _run(
     server: ServerProcess, tmp_path: Path, spec: Path, *flags: str, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [
-            TORC,
-            "--url",
-            server.url,
-            "-f",
-            "json",
-            "run",
-            str(spec),
-            "-o",
-            str(tmp_path / "out"),
-            "-p",
-            "0.1",
-            *flags,
-        ],
+        _argv(server, tmp_path, spec, *flags),
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -221,39 +247,8 @@ def test_jobs_needing_more_memory_than_the_runner_has_are_never_claimed(
             ],
         },
     )
-    runner = subprocess.Popen(
-        [
-            TORC,
-            "--url",
-            server.url,
-            "-f",
-            "json",
-            "run",
-            str(spec),
-            "-o",
-            str(tmp_path / "out"),
-            "-p",
-            "0.1",
-            "--memory-gb",
-            "2",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=tmp_path,
-    )
-    wf = wait_until(
-        lambda: next(
-            (
-                w["id"]
-                for w in httpx.get(f"{server.url}/workflows").json()["items"]
-                if w["name"] == "memory"
-            ),
-            None,
-        ),
-        timeout=30,
-        what="the workflow to exist",
-    )
+    runner = _background(server, tmp_path, spec, "--memory-gb", "2")
+    wf = _workflow_id(server, "memory")
     wait_until(
         lambda: _jobs(server, wf)["nap"]["status"] == "running", timeout=30, what="nap running"
     )
@@ -283,27 +278,7 @@ def test_cancel_from_another_shell_kills_running_jobs_within_5_seconds(
             ],
         },
     )
-    runner = subprocess.Popen(
-        [
-            TORC,
-            "--url",
-            server.url,
-            "-f",
-            "json",
-            "run",
-            str(spec),
-            "-o",
-            str(tmp_path / "out"),
-            "-p",
-            "0.1",
-            "--max-parallel-jobs",
-            "2",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=tmp_path,
-    )
+    runner = _background(server, tmp_path, spec, "--max-parallel-jobs", "2")
     pid_files = [tmp_path / f"pid{i}" for i in range(2)]
     wait_until(
         lambda: all(p.exists() and p.read_text().strip() for p in pid_files),
@@ -311,11 +286,7 @@ def test_cancel_from_another_shell_kills_running_jobs_within_5_seconds(
         what="both jobs running",
     )
     pids = [int(p.read_text()) for p in pid_files]
-    wf = next(
-        w["id"]
-        for w in httpx.get(f"{server.url}/workflows").json()["items"]
-        if w["name"] == "to-cancel"
-    )
+    wf = _workflow_id(server, "to-cancel")
     started = time.monotonic()
     cancel = subprocess.run(
         [TORC, "--url", server.url, "workflows", "cancel", str(wf)], capture_output=True, text=True
@@ -336,25 +307,7 @@ def test_sigterm_to_the_runner_terminates_its_jobs(server: ServerProcess, tmp_pa
             "jobs": [{"name": "long", "command": f"echo $$ > {tmp_path}/pid; exec sleep 120"}],
         },
     )
-    runner = subprocess.Popen(
-        [
-            TORC,
-            "--url",
-            server.url,
-            "-f",
-            "json",
-            "run",
-            str(spec),
-            "-o",
-            str(tmp_path / "out"),
-            "-p",
-            "0.1",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=tmp_path,
-    )
+    runner = _background(server, tmp_path, spec)
     pid_file = tmp_path / "pid"
     wait_until(
         lambda: pid_file.exists() and pid_file.read_text().strip(),

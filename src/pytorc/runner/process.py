@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 import shutil
 import signal
 import time
@@ -59,9 +60,37 @@ class JobProcess:
             os.killpg(self.pid, sig)
 
 
-def job_argv(command: str, invocation_script: str | None) -> list[str]:
-    """What to exec: `bash -c` of the command, prefixed by its invocation script if any."""
+# Words bash runs itself (builtins and keywords): a command starting with one needs bash.
+_BASH_WORD_LIST = (
+    "alias bg bind break builtin caller case cd command compgen complete compopt continue "
+    "coproc declare dirs disown do done echo elif else enable esac eval exec exit export fc fg "
+    "fi for function getopts hash help history if in jobs kill let local logout mapfile popd "
+    "printf pushd pwd read readarray readonly return select set shift shopt source suspend "
+    "test then time times trap true false type typeset ulimit umask unalias unset until wait "
+    "while . : [ [[ ]] { } !"
+)
+_BASH_WORDS = frozenset(_BASH_WORD_LIST.split())
+# Characters with no meaning to bash inside a word: a command made only of these and spaces
+# means exactly "run this program with these arguments".
+_PLAIN = re.compile(r"[A-Za-z0-9_./,:+@%^-]+(?: +[A-Za-z0-9_./,:+@%^=-]+)*")
+
+
+def job_argv(command: str, invocation_script: str | None, direct: bool = True) -> list[str]:
+    """What to exec: `bash -c` of the command (prefixed by its invocation script, if any).
+
+    A command that is only a program and plain arguments (no quoting, variables, globs,
+    redirections, operators or bash builtins) is exec'd directly: the same meaning, without
+    bash's start-up, which costs more than the rest of a short job's overhead together.
+    `direct=False` (a job that sets its own PATH) always goes through bash.
+    """
     text = f"{invocation_script} {command}" if invocation_script else command
+    stripped = text.strip()
+    if direct and _PLAIN.fullmatch(stripped):
+        words = stripped.split()
+        if words[0] not in _BASH_WORDS and "=" not in words[0]:
+            program = _which(words[0])
+            if os.path.isabs(program) and os.access(program, os.X_OK):
+                return [program, *words[1:]]
     return ["bash", "-c", text]
 
 
@@ -92,8 +121,9 @@ def spawn(
         (os.POSIX_SPAWN_OPEN, 1, str(stdout), _WRITE, 0o644),
         (os.POSIX_SPAWN_OPEN, 2, str(stderr), _WRITE, 0o644),
     ]
-    pid = os.posix_spawn(_which(argv[0]), argv, env, file_actions=actions, setsid=True,
-                         setsigdef=_RESET_SIGNALS)
+    pid = os.posix_spawn(
+        _which(argv[0]), argv, env, file_actions=actions, setsid=True, setsigdef=_RESET_SIGNALS
+    )
     proc = JobProcess(job, pid, time.monotonic(), start_time, stdout, stderr)
     try:
         proc.pidfd = os.pidfd_open(pid)
