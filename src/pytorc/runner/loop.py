@@ -168,21 +168,32 @@ class JobRunner:
 
     def _register(self) -> int:
         res = self.opts.resources
-        node = self.client.post("/compute_nodes", {
-            "workflow_id": self.workflow_id, "hostname": socket.gethostname(),
-            "pid": os.getpid(), "start_time": now_iso(), "is_active": True,
-            "num_cpus": res.num_cpus, "memory_gb": float(res.memory_gb),
-            "num_gpus": res.num_gpus, "num_nodes": res.num_nodes,
-            "compute_node_type": self.opts.compute_node_type, "scheduler": self.opts.scheduler,
-            "scheduler_config_id": self.opts.scheduler_config_id,
-        })
+        node = self.client.post(
+            "/compute_nodes",
+            {
+                "workflow_id": self.workflow_id,
+                "hostname": socket.gethostname(),
+                "pid": os.getpid(),
+                "start_time": now_iso(),
+                "is_active": True,
+                "num_cpus": res.num_cpus,
+                "memory_gb": float(res.memory_gb),
+                "num_gpus": res.num_gpus,
+                "num_nodes": res.num_nodes,
+                "compute_node_type": self.opts.compute_node_type,
+                "scheduler": self.opts.scheduler,
+                "scheduler_config_id": self.opts.scheduler_config_id,
+            },
+        )
         self.node = node
         return int(node["id"])
 
     def _deregister(self, seconds: float) -> None:
         try:
-            self.client.put(f"/compute_nodes/{self.node_id}",
-                            {**self.node, "is_active": False, "duration_seconds": seconds})
+            self.client.put(
+                f"/compute_nodes/{self.node_id}",
+                {**self.node, "is_active": False, "duration_seconds": seconds},
+            )
         except ApiError as exc:
             log.warning("could not mark compute node %s inactive: %s", self.node_id, exc)
 
@@ -254,18 +265,34 @@ class JobRunner:
         wf, jid, attempt = self.workflow_id, job["id"], job.get("attempt_id") or 1
         stem = f"job_wf{wf}_j{jid}_r{self.run_id}_a{attempt}"
         env = dict(self.env_base)
-        env.update({
-            "TORC_API_URL": self.client.base_url, "TORC_WORKFLOW_ID": str(wf),
-            "TORC_JOB_ID": str(jid), "TORC_JOB_NAME": job["name"],
-            "TORC_OUTPUT_DIR": str(self.opts.output_dir), "TORC_ATTEMPT_ID": str(attempt),
-        })
+        env.update(
+            {
+                "TORC_API_URL": self.client.base_url,
+                "TORC_WORKFLOW_ID": str(wf),
+                "TORC_JOB_ID": str(jid),
+                "TORC_JOB_NAME": job["name"],
+                "TORC_OUTPUT_DIR": str(self.opts.output_dir),
+                "TORC_ATTEMPT_ID": str(attempt),
+            }
+        )
         if job.get("env"):
             env.update(job["env"])
         start_time = now_iso()
         self.starts.append({"job_id": jid, "start_time": start_time})
         try:
-            proc = spawn(job, job_argv(job["command"], job.get("invocation_script")), env,
-                         self.stdio_dir / f"{stem}.o", self.stdio_dir / f"{stem}.e", start_time)
+            argv = job_argv(
+                job["command"],
+                job.get("invocation_script"),
+                direct="PATH" not in (job.get("env") or {}),
+            )
+            proc = spawn(
+                job,
+                argv,
+                env,
+                self.stdio_dir / f"{stem}.o",
+                self.stdio_dir / f"{stem}.e",
+                start_time,
+            )
         except OSError as exc:
             log.error("job %s could not start: %s", job["name"], exc)
             self._report(job, "failed", 127, 0.0, None)
@@ -313,8 +340,9 @@ class JobRunner:
                 missing.append(record["path"])
                 continue
             record["st_mtime"] = path.stat().st_mtime
-            self.client.put(f"/files/{fid}", {k: record[k] for k in
-                                              ("workflow_id", "name", "path", "st_mtime")})
+            self.client.put(
+                f"/files/{fid}", {k: record[k] for k in ("workflow_id", "name", "path", "st_mtime")}
+            )
         if missing:
             names = ", ".join(missing)
             log.error("job %s exited 0 but did not write %s", proc.job["name"], names)
@@ -345,9 +373,14 @@ class JobRunner:
         measured: dict[str, Any] | None = None,
     ) -> None:
         result: dict[str, Any] = {
-            "job_id": job["id"], "workflow_id": self.workflow_id, "run_id": self.run_id,
-            "compute_node_id": self.node_id, "return_code": rc,
-            "exec_time_minutes": seconds / 60.0, "completion_time": now_iso(), "status": status,
+            "job_id": job["id"],
+            "workflow_id": self.workflow_id,
+            "run_id": self.run_id,
+            "compute_node_id": self.node_id,
+            "return_code": rc,
+            "exec_time_minutes": seconds / 60.0,
+            "completion_time": now_iso(),
+            "status": status,
         }
         if rusage is not None:
             result["peak_memory_bytes"] = int(rusage.ru_maxrss) * 1024
@@ -356,8 +389,15 @@ class JobRunner:
                 result["avg_cpu_percent"] = round(100.0 * cpu / seconds, 2)
         if measured:
             result.update({k: v for k, v in measured.items() if v is not None})
-        self.completions.append({"job_id": job["id"], "run_id": self.run_id, "status": status,
-                                 "result": result, "queued_at": time.monotonic()})
+        self.completions.append(
+            {
+                "job_id": job["id"],
+                "run_id": self.run_id,
+                "status": status,
+                "result": result,
+                "queued_at": time.monotonic(),
+            }
+        )
         self.summary.job_statuses[job["id"]] = status
         setattr(self.summary, status, getattr(self.summary, status) + 1)
         self.listener(status, {**job, "return_code": rc})
@@ -401,7 +441,9 @@ class JobRunner:
         if cpus <= 0 or mem < 0.1 * GIB:
             return None
         resources: dict[str, Any] = {
-            "num_cpus": cpus, "memory_gb": mem / GIB, "num_gpus": gpus,
+            "num_cpus": cpus,
+            "memory_gb": mem / GIB,
+            "num_gpus": gpus,
             "num_nodes": self.opts.resources.num_nodes,
             "scheduler_config_id": self.opts.scheduler_config_id,
         }
@@ -448,8 +490,13 @@ class JobRunner:
                 starts, completions = self.starts, self.completions
                 self.starts, self.completions = [], []
                 self.in_flight = True
-            body = {"run_id": self.run_id, "compute_node_id": self.node_id, "started": starts,
-                    "completions": [_wire(c) for c in completions], "claim": claim}
+            body = {
+                "run_id": self.run_id,
+                "compute_node_id": self.node_id,
+                "started": starts,
+                "completions": [_wire(c) for c in completions],
+                "claim": claim,
+            }
             try:
                 answer = self.client.post(f"/workflows/{self.workflow_id}/exchange_jobs", body)
             except BaseException as exc:  # handed to the main thread, which raises it
@@ -460,8 +507,9 @@ class JobRunner:
                 return
             last_contact = time.monotonic()
             for error in answer["errors"]:
-                log.warning("server refused a report for job %s: %s",
-                            error["job_id"], error["message"])
+                log.warning(
+                    "server refused a report for job %s: %s", error["job_id"], error["message"]
+                )
             with self.cond:
                 self.in_flight = False
                 self.queue.extend(answer["jobs"])
