@@ -10,7 +10,7 @@ from typing import Any
 
 from pytorc.errors import Conflict, InvalidInput
 from pytorc.models import JobStatus, ResultModel
-from pytorc.server.db.common import Row, page, require, require_in_workflow
+from pytorc.server.db.common import Row, dumps, page, require, require_in_workflow
 
 SORTABLE = (
     "job_id",
@@ -106,6 +106,27 @@ def insert(
         raise
     conn.execute(_SET_LATEST, {"wf": result.workflow_id, "job": result.job_id, "result": id})
     return id
+
+
+_INSERT_MANY = _INSERT.replace("RETURNING id", "")
+_SET_LATEST_OF_RUN = """
+INSERT INTO workflow_result (workflow_id, job_id, result_id)
+SELECT r.workflow_id, r.job_id, r.id FROM result r JOIN job j ON j.id = r.job_id
+ WHERE r.job_id IN (SELECT value FROM json_each(:jobs)) AND r.run_id = :run
+   AND r.attempt_id = j.attempt_id
+ON CONFLICT (job_id) DO UPDATE SET workflow_id = excluded.workflow_id,
+                                   result_id = excluded.result_id
+"""
+
+
+def insert_many(conn: sqlite3.Connection, rows: list[dict[str, Any]], run_id: int) -> None:
+    """Store many results of one run (each job's current attempt) and make each the latest.
+
+    The caller has checked that none exists yet; batch completion's fast path.
+    """
+    conn.executemany(_INSERT_MANY, rows)
+    jobs = dumps([r["job_id"] for r in rows])
+    conn.execute(_SET_LATEST_OF_RUN, {"jobs": jobs, "run": run_id})
 
 
 def _check_compute_node(conn: sqlite3.Connection, compute_node_id: int, workflow_id: int) -> None:

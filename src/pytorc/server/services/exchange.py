@@ -10,37 +10,144 @@ fails on its own, as in batch_complete_jobs.
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 from typing import Any
 
 from pytorc.errors import InvalidInput, TorcError
 from pytorc.models import ExchangeJobsRequest, JobCompletionEntry, JobStatus
-from pytorc.server.db import workflows
-from pytorc.server.db.common import now_iso, require
+from pytorc.server.db import results, workflows
+from pytorc.server.db.common import dumps, now_iso, require
 from pytorc.server.services import claiming, completion
+
+_FAST_FROM = frozenset({JobStatus.READY.code, JobStatus.PENDING.code, JobStatus.RUNNING.code})
+_FAST_TO = frozenset(
+    {JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED, JobStatus.TERMINATED}
+)
+_RESULT_FIELDS = {
+    "workflow_id",
+    "job_id",
+    "compute_node_id",
+    "return_code",
+    "exec_time_minutes",
+    "completion_time",
+    "peak_memory_bytes",
+    "avg_memory_bytes",
+    "peak_cpu_percent",
+    "avg_cpu_percent",
+}
 
 
 def complete_many(
     conn: sqlite3.Connection, workflow_id: int, entries: list[JobCompletionEntry]
 ) -> tuple[list[int], list[dict[str, Any]]]:
-    """Complete each entry under its own savepoint; (completed ids, per-job errors)."""
-    completed: list[int] = []
+    """Complete each entry on its own; (completed ids in entry order, per-job errors).
+
+    The common case (a pending or running job of this run finishing) is applied set-wise: one
+    insert of all results and one status update per final status, where one statement per job
+    per step cost the server about 0.45 ms a job. Anything unusual (duplicates, an existing
+    result, a status needing the state machine's care) goes through complete_job under its own
+    savepoint, so its error is reported for that job alone.
+    """
+    if not entries:
+        return [], []
+    run_id = require(conn, "workflow", workflow_id)["run_id"]
+    ids = [e.job_id for e in entries]
+    rows = {
+        r[0]: r
+        for r in conn.execute(
+            "SELECT id, workflow_id, status, attempt_id FROM job"
+            " WHERE id IN (SELECT value FROM json_each(?))",
+            (dumps(ids),),
+        )
+    }
+    seen = Counter(ids)
+    already = {
+        r[0]
+        for r in conn.execute(
+            "SELECT r.job_id FROM result r"
+            " JOIN job j ON j.id = r.job_id AND r.attempt_id = j.attempt_id"
+            " WHERE r.job_id IN (SELECT value FROM json_each(?)) AND r.run_id = ?",
+            (dumps(ids), run_id),
+        )
+    }
+    fast = [
+        e
+        for e in entries
+        if (row := rows.get(e.job_id)) is not None
+        and row[1] == workflow_id
+        and row[2] in _FAST_FROM
+        and e.status in _FAST_TO
+        and seen[e.job_id] == 1
+        and e.job_id not in already
+        and e.run_id == run_id
+        and e.result.job_id == e.job_id
+        and e.result.workflow_id == workflow_id
+    ]
+    done = _complete_set_wise(conn, fast, rows, run_id)
+    fast_ids = set(done)
     errors: list[dict[str, Any]] = []
     for entry in entries:
+        if entry.job_id in fast_ids:
+            continue
         conn.execute("SAVEPOINT entry")
         try:
-            job = conn.execute(
-                "SELECT workflow_id FROM job WHERE id = ?", (entry.job_id,)
-            ).fetchone()
-            if job is not None and job[0] != workflow_id:
+            row = rows.get(entry.job_id)
+            if row is not None and row[1] != workflow_id:
                 raise InvalidInput(f"job {entry.job_id} is not in workflow {workflow_id}")
             completion.complete_job(conn, entry.job_id, entry.status, entry.run_id, entry.result)
         except TorcError as exc:
             conn.execute("ROLLBACK TO entry")
             errors.append({"job_id": entry.job_id, "message": str(exc)})
         else:
-            completed.append(entry.job_id)
+            done.add(entry.job_id)
         conn.execute("RELEASE entry")
-    return completed, errors
+    completed = [e.job_id for e in entries if e.job_id in done]
+    return list(dict.fromkeys(completed)), errors
+
+
+def _complete_set_wise(
+    conn: sqlite3.Connection,
+    entries: list[JobCompletionEntry],
+    rows: dict[int, Any],
+    run_id: int,
+) -> set[int]:
+    if not entries:
+        return set()
+    results.insert_many(
+        conn,
+        [
+            {
+                **e.result.model_dump(include=_RESULT_FIELDS),
+                "run_id": run_id,
+                "attempt_id": rows[e.job_id][3],
+                "status": e.status.code,
+            }
+            for e in entries
+        ],
+        run_id,
+    )
+    by_status: dict[JobStatus, list[int]] = {}
+    for e in entries:
+        by_status.setdefault(e.status, []).append(e.job_id)
+    for status, job_ids in by_status.items():
+        conn.execute(
+            "UPDATE job SET status = ?, compute_node_id = NULL"
+            " WHERE id IN (SELECT value FROM json_each(?))",
+            (status.code, dumps(job_ids)),
+        )
+    ids = [e.job_id for e in entries]
+    upstream = {
+        r[0]
+        for r in conn.execute(
+            "SELECT DISTINCT depends_on_job_id FROM job_depends_on"
+            " WHERE depends_on_job_id IN (SELECT value FROM json_each(?))",
+            (dumps(ids),),
+        )
+    }
+    for e in entries:
+        if e.job_id in upstream:
+            completion.release_dependents(conn, e.job_id, e.status)
+    return set(ids)
 
 
 def exchange(
