@@ -125,7 +125,8 @@ class ComputeNodeMonitorConfig(WireModel):
 class ResourceMonitorConfig(WireModel):
     enabled: StrictBool | None = False
     granularity: MonitorGranularity | None = None
-    sample_interval_seconds: NonNeg | None = 10
+    # Whole seconds in Torc; pytorc also takes a fraction (tests, short jobs).
+    sample_interval_seconds: NonNeg | Annotated[StrictFloat, Field(gt=0, le=1e9)] | None = 10
     flush_interval_seconds: NonNeg | None = 300
     generate_plots: StrictBool | None = False
     jobs: JobMonitorConfig | None = None

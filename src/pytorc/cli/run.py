@@ -1,6 +1,7 @@
 """`torc run SPEC_OR_ID` and `torc workflows run`: create if needed, initialize, run locally."""
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -13,6 +14,7 @@ from pytorc.errors import InvalidInput
 if TYPE_CHECKING:
     from pytorc.client.api import TorcClient
     from pytorc.runner.loop import RunSummary
+    from pytorc.runner.monitor import ResourceMonitor
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".json", ".json5", ".kdl")
 
@@ -132,13 +134,71 @@ def execute(
         poll_interval=poll_interval or run_cfg.poll_interval,
     )
     client = _runner_client(st)
+    monitor, metrics_db, want_plots = _start_monitor(client, workflow_id, options.output_dir)
+    options.monitor = monitor
     started = time.monotonic()
-    with _Progress(client, workflow_id, enabled=st.format == "table") as progress:
-        summary = JobRunner(client, workflow_id, options, listener=progress.event).run()
+    try:
+        with _Progress(client, workflow_id, enabled=st.format == "table") as progress:
+            listener = _naming_jobs(progress.event, monitor)
+            summary = JobRunner(client, workflow_id, options, listener=listener).run()
+    finally:
+        if monitor is not None:
+            monitor.close()
+    plots = _plot_metrics(metrics_db) if metrics_db is not None and want_plots else []
     status = client.workflow_status(workflow_id)
-    _print_summary(st.format, summary, status, time.monotonic() - started, options.output_dir)
+    _print_summary(
+        st.format,
+        summary,
+        status,
+        time.monotonic() - started,
+        options.output_dir,
+        metrics_db,
+        plots,
+    )
     counts = status["jobs_by_status"]
     return int(counts["failed"] + counts["canceled"] + counts["terminated"])
+
+
+def _start_monitor(
+    client: "TorcClient", workflow_id: int, output_dir: Path
+) -> tuple["ResourceMonitor | None", Path | None, bool]:
+    """The job monitor the workflow's resource_monitor_config asks for, if any.
+
+    Returns the monitor, its time-series file (time_series granularity) and whether the
+    workflow wants plots of it at the end (generate_plots).
+    """
+    from pytorc.runner.monitor import MonitorSettings, time_series_path
+
+    wf = client.get_workflow(workflow_id)
+    settings = MonitorSettings.from_config(wf.get("resource_monitor_config"))
+    if not settings.enabled:
+        return None, None, False
+    db = time_series_path(output_dir, workflow_id, int(wf["run_id"]))
+    monitor = settings.start(db)
+    return monitor, db if settings.time_series else None, settings.generate_plots
+
+
+def _naming_jobs(
+    listener: Callable[[str, dict[str, Any]], None], monitor: "ResourceMonitor | None"
+) -> Callable[[str, dict[str, Any]], None]:
+    """`listener`, also telling the monitor each started job's name (for its time series)."""
+    if monitor is None:
+        return listener
+
+    def named(kind: str, job: dict[str, Any]) -> None:
+        if kind == "started":
+            monitor.set_name(job["id"], job["name"])
+        listener(kind, job)
+
+    return named
+
+
+def _plot_metrics(db: Path) -> list[Path]:
+    """HTML plots of a finished run's time series, beside the file (generate_plots)."""
+    from pytorc.reports.plots import write_plots
+
+    prefix = db.stem.replace("resource_metrics", "resource_plot", 1)
+    return write_plots([db], db.parent, prefix=prefix)
 
 
 def _runner_client(st: CliState) -> "TorcClient":
@@ -149,7 +209,13 @@ def _runner_client(st: CliState) -> "TorcClient":
 
 
 def _print_summary(
-    fmt: str, summary: "RunSummary", status: dict[str, Any], seconds: float, out: Path
+    fmt: str,
+    summary: "RunSummary",
+    status: dict[str, Any],
+    seconds: float,
+    out: Path,
+    metrics_db: Path | None = None,
+    plots: list[Path] | None = None,
 ) -> None:
     counts = {k: v for k, v in status["jobs_by_status"].items() if v}
     ran = summary.completed + summary.failed + summary.canceled + summary.terminated
@@ -166,6 +232,8 @@ def _print_summary(
         "jobs_by_status": status["jobs_by_status"],
         "is_complete": status["is_complete"],
         "output_dir": str(out),
+        "resource_metrics_db": str(metrics_db) if metrics_db else None,
+        "resource_plots": [str(p) for p in plots or []],
     }
     lines = [
         f"workflow {summary.workflow_id}: {summary.exit_reason}",
@@ -175,6 +243,10 @@ def _print_summary(
         "workflow jobs by status: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
         f"job output: {out / 'job_stdio'}",
     ]
+    if metrics_db is not None:
+        lines.append(f"resource time series: {metrics_db} (torc plot-resources draws it)")
+    if plots:
+        lines.append(f"resource plots: {len(plots)} files in {plots[0].parent}")
     output.message(fmt, lines, data)
 
 

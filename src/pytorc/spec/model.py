@@ -207,7 +207,8 @@ class WorkflowActionSpec(SpecModel):
 class ResourceMonitorSpec(SpecModel):
     enabled: bool = True
     granularity: Literal["summary", "time_series"] = "summary"
-    sample_interval_seconds: Annotated[int, Field(ge=1)] = 5
+    # Seconds; a fraction (e.g. 0.2) is a pytorc extension, Torc takes whole seconds.
+    sample_interval_seconds: Annotated[int | float, Field(gt=0)] = 5
     generate_plots: bool = False
 
 
