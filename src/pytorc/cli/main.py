@@ -18,6 +18,8 @@ from pytorc.cli import (
     job_dependencies,
     jobs,
     output,
+    plot,
+    reports,
     resource_requirements,
     results,
     user_data,
@@ -46,8 +48,10 @@ app.add_typer(events.app, name="events")
 app.add_typer(compute_nodes.app, name="compute-nodes")
 app.add_typer(job_dependencies.app, name="job-dependencies")
 app.add_typer(config_cli.app, name="config")
+app.add_typer(reports.app, name="reports")
 app.command("explain")(explain.explain)
 app.command("run")(run_cli.run)
+app.command("plot-resources")(plot.plot_resources)
 workflows.app.command("run")(run_cli.run)
 
 SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
