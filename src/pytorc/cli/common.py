@@ -1,6 +1,6 @@
 """What every command group shares: the per-invocation state, workflow-id resolution, options.
 
-Nothing heavy is imported here: the HTTP client and the settings (httpx, pydantic) are loaded on
+Nothing heavy is imported here: the HTTP client and the settings (pydantic) are loaded on
 first use, so `torc --help` and `torc config paths` stay fast.
 """
 

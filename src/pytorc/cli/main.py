@@ -1,6 +1,6 @@
 """The `torc` command: global options, the command groups, and the one place errors are printed.
 
-Only Typer and our light modules load at start-up; each command imports what it needs (httpx,
+Only Typer and our light modules load at start-up; each command imports what it needs (the client,
 pydantic, Rich) when it runs, so `torc --help` stays fast.
 """
 

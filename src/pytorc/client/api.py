@@ -1,22 +1,24 @@
 """TorcClient: the typed HTTP client every pytorc tool uses (CLI, spec upload, runners).
 
-One keep-alive httpx.Client per TorcClient. Connection failures and 429/502/503/504 answers are
-retried with exponential backoff and full jitter until `retry_seconds` have passed, so a
-thousand runners started at once, or a server restart, do not fail a workflow. Requests that may
-have reached the server (a read timeout on a POST) are not replayed, since replaying a claim could
-take jobs twice. Errors become pytorc.errors.ApiError carrying the status and the server's message.
+One keep-alive connection per thread (client/transport.py). Connection failures and
+429/502/503/504 answers are retried with exponential backoff and full jitter until
+`retry_seconds` have passed, so a thousand runners started at once, or a server restart, do not
+fail a workflow. Requests that may have reached the server (a dropped connection after a POST was
+sent) are not replayed, since replaying a claim could take jobs twice. Errors become
+pytorc.errors.ApiError carrying the status and the server's message.
 """
 
 from __future__ import annotations
 
+import http.client
+import json as jsonlib
 import os
 import random
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import httpx
-
+from pytorc.client.transport import ConnectFailure, Transport
 from pytorc.errors import ApiError
 
 DEFAULT_URL = "http://localhost:8080/torc-service/v1"
@@ -28,12 +30,12 @@ Json = Any
 Params = Mapping[str, Any]
 
 
-def _message(response: httpx.Response) -> str:
+def _message(reason: str, payload: bytes) -> str:
     """The server's error message (ErrorResponse), or the body's start."""
     try:
-        body = response.json()
+        body = jsonlib.loads(payload)
     except ValueError:
-        return response.text[:500] or response.reason_phrase
+        return payload[:500].decode(errors="replace") or reason
     if isinstance(body, dict):
         for key in ("errorMessage", "message"):
             if isinstance(body.get(key), str):
@@ -59,7 +61,10 @@ class TorcClient:
         self.base_url = (base_url or os.environ.get("TORC_API_URL") or DEFAULT_URL).rstrip("/")
         self.retry_seconds = retry_seconds
         self.page_size = page_size
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, auth=auth)
+        try:
+            self._http = Transport(self.base_url, timeout, auth)
+        except ValueError as exc:
+            raise ApiError(0, f"bad server URL: {exc}") from None
 
     def __enter__(self) -> TorcClient:
         return self
@@ -81,19 +86,19 @@ class TorcClient:
         clean = {k: v for k, v in (params or {}).items() if v is not None}
         while True:
             try:
-                response = self._http.request(method, path, params=clean, json=json)
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                status, reason, payload = self._http.send(method, path, clean, json)
+            except ConnectFailure as exc:
                 failure: str = f"cannot reach {self.base_url}: {exc}"
-            except httpx.TransportError as exc:
+            except (OSError, http.client.HTTPException) as exc:
                 if method not in _IDEMPOTENT:
                     raise ApiError(0, f"{method} {path} failed in transit: {exc}") from exc
                 failure = f"{method} {path} failed in transit: {exc}"
             else:
-                if response.status_code < 400:
-                    return response.json() if response.content else None
-                if response.status_code not in _RETRY_STATUS:
-                    raise ApiError(response.status_code, _message(response))
-                failure = f"server answered {response.status_code}: {_message(response)}"
+                if status < 400:
+                    return jsonlib.loads(payload) if payload else None
+                if status not in _RETRY_STATUS:
+                    raise ApiError(status, _message(reason, payload))
+                failure = f"server answered {status}: {_message(reason, payload)}"
             if time.monotonic() + delay > deadline:
                 raise ApiError(0, failure)
             time.sleep(random.uniform(0, delay))  # full jitter spreads a herd of runners

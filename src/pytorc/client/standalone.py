@@ -10,8 +10,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-import httpx
-
+from pytorc.client.transport import ping
 from pytorc.errors import TorcError
 
 DEFAULT_DB = Path("torc_output") / "torc.db"
@@ -71,11 +70,8 @@ class StandaloneServer:
         self.url = f"http://127.0.0.1:{int(line.split('=', 1)[1])}/torc-service/v1"
         deadline = time.monotonic() + self.startup_timeout
         while True:
-            try:
-                if httpx.get(self.url + "/ping", timeout=2).status_code == 200:
-                    return self.url
-            except httpx.HTTPError:
-                pass
+            if ping(self.url, timeout=2):
+                return self.url
             if time.monotonic() > deadline or self.proc.poll() is not None:
                 self.stop()
                 raise TorcError(f"the standalone torc-server at {self.url} did not answer")
@@ -93,7 +89,4 @@ class StandaloneServer:
 
 
 def server_answers(url: str, timeout: float = 1.0) -> bool:
-    try:
-        return httpx.get(url.rstrip("/") + "/ping", timeout=timeout).status_code == 200
-    except httpx.HTTPError:
-        return False
+    return ping(url, timeout)
