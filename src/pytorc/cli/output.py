@@ -34,6 +34,8 @@ def cell(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, dict | list):
         return json.dumps(value, separators=(",", ":"))
+    if isinstance(value, float):
+        return f"{value:.4g}"  # tables are for reading; -f json keeps every digit
     return str(value)
 
 

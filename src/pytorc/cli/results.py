@@ -28,6 +28,8 @@ COLUMNS = (
     "return_code",
     "status",
     "exec_time_minutes",
+    "peak_memory_bytes",
+    "peak_cpu_percent",
     "completion_time",
 )
 
