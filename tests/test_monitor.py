@@ -7,6 +7,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -69,19 +70,27 @@ def test_memory_and_cpu_are_summed_over_the_job_and_all_its_children(
         jobs.append(job)
         monitor.add(7, job.pid)
         monitor.set_name(7, "tree")
-        job.wait(timeout=30)
+        kernel = reap(job)
         measured = monitor.remove(7)
     finally:
         monitor.close()
     # bash + three Python children: 100 MB of buffers live at once in two of them.
     assert measured["peak_memory_bytes"] >= 100 * MB
     assert measured["avg_memory_bytes"] <= measured["peak_memory_bytes"]
-    assert measured["peak_cpu_percent"] > 50
+    assert measured["peak_cpu_percent"] > 0.8 * kernel > 0  # the burner's share of a core
     rows = samples(db)
     assert rows and {r[0] for r in rows} == {7}
     assert max(r[4] for r in rows) == 4  # bash and its three children
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT job_id, job_name FROM job_metadata").fetchall() == [(7, "tree")]
+
+
+def reap(job: subprocess.Popen[bytes]) -> float:
+    """Wait for a job; the CPU % over its life that the kernel counted for it and its children."""
+    started = time.monotonic()
+    _, status, usage = os.wait4(job.pid, 0)
+    job.returncode = os.waitstatus_to_exitcode(status)
+    return 100.0 * (usage.ru_utime + usage.ru_stime) / (time.monotonic() - started)
 
 
 def test_cpu_of_children_that_end_between_samples_is_counted_through_their_parent(
@@ -93,11 +102,12 @@ def test_cpu_of_children_that_end_between_samples_is_counted_through_their_paren
         job = start(f"for i in 1 2 3 4 5 6 7 8 9 10; do {burn(0.2)}; done")
         jobs.append(job)
         monitor.add(1, job.pid)
-        job.wait(timeout=30)
+        kernel = reap(job)
         measured = monitor.remove(1)
     finally:
         monitor.close()
-    assert measured["avg_cpu_percent"] > 60
+    # Counting live processes only would see a few percent; a busy machine lowers both figures.
+    assert measured["avg_cpu_percent"] > 0.6 * kernel
 
 
 def test_a_job_shorter_than_one_interval_reports_nothing(
