@@ -382,11 +382,12 @@ class JobRunner:
             "completion_time": now_iso(),
             "status": status,
         }
-        if rusage is not None:
-            result["peak_memory_bytes"] = int(rusage.ru_maxrss) * 1024
-            if seconds > 0:
-                cpu = rusage.ru_utime + rusage.ru_stime
-                result["avg_cpu_percent"] = round(100.0 * cpu / seconds, 2)
+        # CPU time comes from the kernel's accounting of the job; its ru_maxrss does not: a child
+        # started by vfork carries the runner's own high-water mark across exec, so memory is
+        # only reported when the resource monitor sampled the job.
+        if rusage is not None and seconds > 0:
+            cpu = rusage.ru_utime + rusage.ru_stime
+            result["avg_cpu_percent"] = round(100.0 * cpu / seconds, 2)
         if measured:
             result.update({k: v for k, v in measured.items() if v is not None})
         self.completions.append(
