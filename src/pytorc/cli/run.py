@@ -1,5 +1,6 @@
 """`torc run SPEC_OR_ID` and `torc workflows run`: create if needed, initialize, run locally."""
 
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -254,13 +255,12 @@ class _Progress:
     """A Rich progress bar on stderr: done / running / failed, rate and ETA."""
 
     def __init__(self, client: "TorcClient", workflow_id: int, enabled: bool) -> None:
-        from rich.console import Console
-
-        self.console = Console(stderr=True)
-        self.enabled = enabled and self.console.is_terminal
         self.counts = {"running": 0, "done": 0, "failed": 0}
+        # Checked before importing Rich: scripts and -f json runs never pay for it.
+        self.enabled = enabled and sys.stderr.isatty()
         if not self.enabled:
             return
+        from rich.console import Console
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -281,7 +281,7 @@ class _Progress:
             TimeElapsedColumn(),
             TextColumn("ETA"),
             TimeRemainingColumn(),
-            console=self.console,
+            console=Console(stderr=True),
             transient=False,
         )
         self.task = self.bar.add_task("jobs", total=total, completed=already, detail="")
