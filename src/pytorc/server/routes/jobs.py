@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from pytorc.models import (
     CreateJobsResponse,
@@ -15,7 +15,7 @@ from pytorc.models import (
 )
 from pytorc.server.db import jobs
 from pytorc.server.db.common import delete_where_workflow, require
-from pytorc.server.routes.common import Db, Json, ok
+from pytorc.server.routes.common import Db, Json, ok, parse_body, raw_json_body
 from pytorc.server.services import completion, transitions
 
 router = APIRouter(tags=["jobs"])
@@ -103,8 +103,13 @@ async def start_job(id: int, run_id: int, compute_node_id: int, db: Db) -> Json:
         return ok(transitions.start_job(conn, id, run_id, compute_node_id))
 
 
-@router.post("/jobs/{id}/complete_job/{status}/{run_id}", response_model=JobModel)
-async def complete_job(id: int, status: JobStatus, run_id: int, body: ResultModel, db: Db) -> Json:
+@router.post(
+    "/jobs/{id}/complete_job/{status}/{run_id}",
+    response_model=JobModel,
+    openapi_extra=raw_json_body(ResultModel),
+)
+async def complete_job(id: int, status: JobStatus, run_id: int, request: Request, db: Db) -> Json:
+    body = await parse_body(request, ResultModel)
     with db.transaction() as conn:
         return ok(completion.complete_job(conn, id, status, run_id, body))
 
