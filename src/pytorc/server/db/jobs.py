@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from pytorc.errors import InvalidInput, NotFound
+from pytorc.errors import InvalidInput
 from pytorc.models import JobModel, JobStatus
 from pytorc.server.db.common import Row, dumps, loads, page, require
 
@@ -89,10 +89,6 @@ def with_relations(
 
 def get(conn: sqlite3.Connection, id: int) -> dict[str, Any]:
     return with_relations(conn, [require(conn, "job", id)])[0]
-
-
-def get_row(conn: sqlite3.Connection, id: int) -> Row:
-    return require(conn, "job", id)
 
 
 # --- creation -----------------------------------------------------------------------------
@@ -373,10 +369,3 @@ def list_page(
             for field in RELATIONS:
                 item[field] = rels[field].get(item["id"], [])
     return result
-
-
-def require_job(conn: sqlite3.Connection, id: int) -> Row:
-    row = conn.execute("SELECT * FROM job WHERE id = ?", (id,)).fetchone()
-    if row is None:
-        raise NotFound("job", id)
-    return row  # type: ignore[no-any-return]

@@ -112,8 +112,8 @@ async def claim_next_jobs(id: int, db: Db, limit: int = 10) -> Json:
 async def batch_complete_jobs(id: int, body: BatchCompleteJobsRequest, db: Db) -> Json:
     """Complete many jobs in one transaction; each entry succeeds or fails on its own."""
     with db.transaction() as conn:
-        require(conn, "workflow", id)
-        completed, errors = exchange.complete_many(conn, id, body.completions)
+        run_id = require(conn, "workflow", id)["run_id"]
+        completed, errors = exchange.complete_many(conn, id, run_id, body.completions)
     return ok({"completed": completed, "errors": errors})
 
 

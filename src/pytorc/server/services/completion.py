@@ -144,7 +144,7 @@ def complete_job(
             f"{status.value!r} is not a completion status; use one of "
             + ", ".join(sorted(s.value for s in COMPLETION_STATUSES))
         )
-    job = jobs.require_job(conn, job_id)
+    job = require(conn, "job", job_id)
     wf = require(conn, "workflow", job["workflow_id"])
     if run_id != wf["run_id"]:
         raise InvalidInput(

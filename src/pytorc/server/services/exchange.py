@@ -38,7 +38,7 @@ _RESULT_FIELDS = {
 
 
 def complete_many(
-    conn: sqlite3.Connection, workflow_id: int, entries: list[JobCompletionEntry]
+    conn: sqlite3.Connection, workflow_id: int, run_id: int, entries: list[JobCompletionEntry]
 ) -> tuple[list[int], list[dict[str, Any]]]:
     """Complete each entry on its own; (completed ids in entry order, per-job errors).
 
@@ -50,7 +50,6 @@ def complete_many(
     """
     if not entries:
         return [], []
-    run_id = require(conn, "workflow", workflow_id)["run_id"]
     ids = [e.job_id for e in entries]
     rows = {
         r[0]: r
@@ -177,7 +176,7 @@ def exchange(
             errors.append({"job_id": start.job_id, "message": _why_not_started(conn, start.job_id)})
         else:
             started.append(start.job_id)
-    completed, completion_errors = complete_many(conn, workflow_id, body.completions)
+    completed, completion_errors = complete_many(conn, workflow_id, wf["run_id"], body.completions)
     errors.extend(completion_errors)
     jobs: list[dict[str, Any]] = []
     reason = None

@@ -13,7 +13,7 @@ from pytorc.server.services.completion import COMPLETION_STATUSES, set_status
 
 
 def _job_and_run(conn: sqlite3.Connection, job_id: int, run_id: int) -> tuple[Row, Row]:
-    job = jobs.require_job(conn, job_id)
+    job = require(conn, "job", job_id)
     wf = require(conn, "workflow", job["workflow_id"])
     if run_id != wf["run_id"]:
         raise InvalidInput(

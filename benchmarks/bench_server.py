@@ -1,0 +1,62 @@
+"""A torc-server process for the benchmark scripts: started on a fresh file database, stopped."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+
+def server_binary() -> str:
+    beside = Path(sys.executable).parent / "torc-server"
+    found = str(beside) if beside.exists() else shutil.which("torc-server")
+    if found is None:
+        sys.exit("torc-server not found; install pytorc first (make venv && pip install -e .)")
+    return found
+
+
+@contextmanager
+def running_server(workdir: Path, threads: int = 1) -> Iterator[str]:
+    """A torc-server on a fresh file database in `workdir`; yields its API base URL."""
+    cmd = [server_binary(), "run", "--host", "127.0.0.1", "--port", "0"]
+    cmd += ["--threads", str(threads), "--database", str(workdir / "bench.db")]
+    cmd += ["--log-level", "warn"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TORC_")}
+    with open(workdir / "server.stderr", "w") as err:
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=err, text=True, env=env, cwd=workdir
+        )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line.startswith("TORC_SERVER_PORT="):
+            sys.exit(f"torc-server did not start: {(workdir / 'server.stderr').read_text()}")
+        url = f"http://127.0.0.1:{int(line.split('=', 1)[1])}/torc-service/v1"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/ping", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                sys.exit("torc-server did not answer /ping within 30 s")
+            time.sleep(0.05)
+        yield url
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
