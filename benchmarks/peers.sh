@@ -15,6 +15,7 @@ if [[ ! -x $venv/bin/python ]]; then
     bash "$bench/setup_venv.sh" "$venv"
 fi
 "$venv/bin/pip" install -q -e "$repo"
+"$venv/bin/python" -m compileall -q "$repo/src/pytorc" >/dev/null  # see the Makefile's COMPILE
 mkdir -p "$repo/benchmarks/results"
 stamp=$(date +%Y-%m-%d-%H%M)
 args=("$@")

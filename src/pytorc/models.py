@@ -333,6 +333,14 @@ class JobModel(WireModel):
     origin: Name | None = None
     compute_node_id: I64 | None = None
     start_time: Name | None = None
+    depends_on_job_names: list[Name] | None = Field(
+        default=None,
+        description=(
+            "pytorc extension, creation only: upstream jobs by name (jobs created in the same"
+            " request, or already in the workflow), added to depends_on_job_ids. Lets a client"
+            " create a whole DAG in one bulk_jobs request. Never returned."
+        ),
+    )
 
 
 class JobsModel(WireModel):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -79,7 +80,6 @@ class CreationPlan:
 def plan(spec: WorkflowSpec) -> CreationPlan:
     """The creation plan of a spec returned by load_spec."""
     run_levels, _ = levels(edges(spec.jobs))
-    upload = _upload_levels(spec.jobs)
     return CreationPlan(
         workflow_name=spec.name,
         description=spec.description,
@@ -93,7 +93,7 @@ def plan(spec: WorkflowSpec) -> CreationPlan:
             "actions": len(spec.actions),
         },
         levels=run_levels,
-        job_requests=sum(-(-len(level) // BATCH) for level in upload),
+        job_requests=-(-len(spec.jobs) // BATCH),
         warnings=_warnings(spec),
     )
 
@@ -168,12 +168,19 @@ def _rollback(client: TorcClient, workflow_id: int) -> str:
 
 
 @contextmanager
-def _refusal(file: str, key: str) -> Iterator[None]:
-    """Turn a server refusal into a SpecError naming the record that was being created."""
+def _refusal(file: str, key: str, batch: Sequence[str] = ()) -> Iterator[None]:
+    """Turn a server refusal into a SpecError naming the record that was being created.
+
+    For a bulk request (`batch`: the names sent), the record the server's message points at
+    (`jobs.<index>.`) is named instead of the first one.
+    """
     try:
         yield
     except ApiError as exc:
         answer = f"server answered {exc.status}" if exc.status else "request failed"
+        found = re.search(r"\bjobs\.(\d+)\b", str(exc))
+        if found and int(found[1]) < len(batch):
+            key = f"jobs.{batch[int(found[1])]}"
         raise SpecError(file, key, f"{answer}: {exc}") from None
 
 
@@ -272,14 +279,24 @@ class _Upload:
                 ids[h.name] = int(self.client.create_failure_handler(body)["id"])
 
     def jobs(self) -> None:
+        """All jobs in dependency order, BATCH per request; upstream jobs are named, not ids
+        (pytorc's depends_on_job_names), so a deep chain takes one request, not one per level."""
         by_name = {job.name: job for job in self.spec.jobs}
+        order = [name for level in _upload_levels(self.spec.jobs) for name in level]
         ids = self.ids["jobs"] = {}
-        for level in _upload_levels(self.spec.jobs):
-            for chunk in _chunks(level):
-                bodies = [self.job_body(by_name[name]) for name in chunk]
-                with _refusal(self.file, f"jobs.{chunk[0]}"):
-                    made = self.client.create_jobs(bodies)
-                ids.update({item["name"]: int(item["id"]) for item in made})
+        for chunk in _chunks(order):
+            bodies = [self.job_body(by_name[name]) for name in chunk]
+            with _refusal(self.file, f"jobs.{chunk[0]}", chunk):
+                made = self.client.create_jobs(bodies)
+            for body, item in zip(bodies, made, strict=True):
+                if len(item.get("depends_on_job_ids") or []) != len(body["depends_on_job_names"]):
+                    raise SpecError(
+                        self.file,
+                        f"jobs.{body['name']}",
+                        f"the server at {self.client.base_url} dropped its dependencies: it"
+                        " does not understand depends_on_job_names (is it a pytorc torc-server?)",
+                    )
+                ids[item["name"]] = int(item["id"])
 
     def job_body(self, job: JobSpec) -> dict[str, Any]:
         ids = self.ids
@@ -294,7 +311,7 @@ class _Upload:
             ),
             "supports_termination": job.supports_termination,
             "priority": job.priority,
-            "depends_on_job_ids": [ids["jobs"][n] for n in job.depends_on],
+            "depends_on_job_names": sorted(set(job.depends_on)),
             "input_file_ids": [ids["files"][n] for n in job.input_files],
             "output_file_ids": [ids["files"][n] for n in job.output_files],
             "input_user_data_ids": [ids["user_data"][n] for n in job.input_user_data],

@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic_core import to_json
+
 from pytorc.errors import InvalidInput, NotFound
 
 MAX_LIMIT = 10_000
@@ -21,7 +23,7 @@ def now_iso() -> str:
 
 
 def dumps(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, separators=(",", ":"))
+    return None if value is None else to_json(value).decode()
 
 
 def loads(text: str | None) -> Any:

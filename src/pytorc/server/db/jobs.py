@@ -94,11 +94,11 @@ def get(conn: sqlite3.Connection, id: int) -> dict[str, Any]:
 # --- creation -----------------------------------------------------------------------------
 
 _INSERT = """
-INSERT INTO job (workflow_id, name, command, status, invocation_script,
+INSERT INTO job (id, workflow_id, name, command, status, invocation_script,
                  cancel_on_blocking_job_failure, supports_termination, resource_requirements_id,
                  scheduler_id, failure_handler_id, attempt_id, schedule_compute_nodes, priority,
                  env, origin)
-VALUES (:workflow_id, :name, :command, 0, :invocation_script, :cancel_on_blocking_job_failure,
+VALUES (:id, :workflow_id, :name, :command, 0, :invocation_script, :cancel_on_blocking_job_failure,
         :supports_termination, :resource_requirements_id, :scheduler_id, :failure_handler_id,
         :attempt_id, :schedule_compute_nodes, :priority, :env, :origin)
 """
@@ -132,8 +132,61 @@ def default_rr_id(conn: sqlite3.Connection, workflow_id: int) -> int | None:
     return None if row is None else int(row[0])
 
 
+def _resolve_names(
+    conn: sqlite3.Connection, jobs: Sequence[JobModel], ids: list[int]
+) -> list[list[int]]:
+    """Each job's depends_on_job_names as job ids (pytorc extension to job creation).
+
+    A name means a job of the same workflow: one created in the same request, else one that
+    already exists. A name that matches nothing, or more than one job, is refused.
+    """
+    wanted = [job.depends_on_job_names or [] for job in jobs]
+    if not any(wanted):
+        return [[] for _ in jobs]
+    in_batch: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for job, job_id in zip(jobs, ids, strict=True):
+        in_batch[(job.workflow_id, job.name)].append(job_id)
+    missing = {(job.workflow_id, n) for job, names in zip(jobs, wanted, strict=True) for n in names}
+    missing -= in_batch.keys()
+    existing: dict[tuple[int, str], list[int]] = defaultdict(list)
+    by_wf: dict[int, list[str]] = defaultdict(list)
+    for wf, name in missing:
+        by_wf[wf].append(name)
+    for wf, names in by_wf.items():
+        for job_id, name in conn.execute(
+            "SELECT id, name FROM job WHERE workflow_id = ? AND id < ?"
+            " AND name IN (SELECT value FROM json_each(?))",
+            (wf, ids[0], dumps(names)),
+        ):
+            existing[(wf, name)].append(job_id)
+    out = []
+    for job, names in zip(jobs, wanted, strict=True):
+        resolved = []
+        for name in names:
+            found = in_batch.get((job.workflow_id, name)) or existing.get((job.workflow_id, name))
+            if not found:
+                raise InvalidInput(
+                    f"job {job.name!r} depends on job {name!r}, which does not exist"
+                    f" in workflow {job.workflow_id}"
+                )
+            if len(found) > 1:
+                raise InvalidInput(
+                    f"job {job.name!r} depends on job {name!r}, but {len(found)} jobs in"
+                    f" workflow {job.workflow_id} have that name; use depends_on_job_ids"
+                )
+            resolved.append(found[0])
+        out.append(resolved)
+    return out
+
+
 def create_many(conn: sqlite3.Connection, jobs: Sequence[JobModel]) -> list[dict[str, Any]]:
-    """Insert jobs (status uninitialized) and their relations; all references are checked first."""
+    """Insert jobs (status uninitialized) and their relations; all references are checked first.
+
+    Set-wise: one INSERT per table for the whole batch. Ids are assigned here, consecutively
+    after the largest one, which is safe because the caller holds the only write transaction.
+    """
+    if not jobs:
+        return []
     by_wf: dict[int, list[JobModel]] = defaultdict(list)
     for job in jobs:
         by_wf[job.workflow_id].append(job)
@@ -170,36 +223,37 @@ def create_many(conn: sqlite3.Connection, jobs: Sequence[JobModel]) -> list[dict
         _check_refs(
             conn, wf, "job", "job", {i for j in group for i in (j.depends_on_job_ids or [])}
         )
+    first = int(conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM job").fetchone()[0])
+    job_ids = list(range(first, first + len(jobs)))
+    by_name = _resolve_names(conn, jobs, job_ids)
+    rows = [
+        _insert_params(job, job_id, defaults) for job, job_id in zip(jobs, job_ids, strict=True)
+    ]
+    conn.executemany(_INSERT, rows)
+    relations: dict[str, list[list[int]]] = {}
+    for field in RELATIONS:
+        relations[field] = [sorted(set(getattr(job, field) or [])) for job in jobs]
+    relations["depends_on_job_ids"] = [
+        sorted(set(ids) | set(named))
+        for ids, named in zip(relations["depends_on_job_ids"], by_name, strict=True)
+    ]
+    for job_id, upstream in zip(job_ids, relations["depends_on_job_ids"], strict=True):
+        if job_id in upstream:
+            raise InvalidInput(f"job {job_id} cannot depend on itself")
+    for field, (table, column) in RELATIONS.items():
+        edges = [
+            (job_id, other, job.workflow_id)
+            for job, job_id, others in zip(jobs, job_ids, relations[field], strict=True)
+            for other in others
+        ]
+        if edges:
+            conn.executemany(
+                f"INSERT INTO {table} (job_id, {column}, workflow_id) VALUES (?, ?, ?)", edges
+            )
     out = []
-    for job in jobs:
-        params: dict[str, Any] = {
-            "workflow_id": job.workflow_id,
-            "name": job.name,
-            "command": job.command,
-            "invocation_script": job.invocation_script,
-            "cancel_on_blocking_job_failure": 1
-            if job.cancel_on_blocking_job_failure is None
-            else int(job.cancel_on_blocking_job_failure),
-            "supports_termination": int(bool(job.supports_termination)),
-            "resource_requirements_id": job.resource_requirements_id or defaults[job.workflow_id],
-            "scheduler_id": job.scheduler_id,
-            "failure_handler_id": job.failure_handler_id,
-            "attempt_id": job.attempt_id or 1,
-            "schedule_compute_nodes": dumps(
-                job.schedule_compute_nodes.model_dump(exclude_none=True)
-                if job.schedule_compute_nodes
-                else None
-            ),
-            "priority": job.priority or 0,
-            "env": dumps(job.env),
-            "origin": job.origin,
-        }
-        job_id = conn.execute(_INSERT, params).lastrowid
-        assert job_id is not None
-        set_relations(conn, job_id, job.workflow_id, job, replace=False)
+    for i, (job, params) in enumerate(zip(jobs, rows, strict=True)):
         item = {
             **params,
-            "id": job_id,
             "status": JobStatus.UNINITIALIZED.value,
             "cancel_on_blocking_job_failure": bool(params["cancel_on_blocking_job_failure"]),
             "supports_termination": bool(params["supports_termination"]),
@@ -209,9 +263,35 @@ def create_many(conn: sqlite3.Connection, jobs: Sequence[JobModel]) -> list[dict
             "start_time": None,
         }
         for field in RELATIONS:
-            item[field] = sorted(set(getattr(job, field) or []))
+            item[field] = relations[field][i]
         out.append(item)
     return out
+
+
+def _insert_params(job: JobModel, job_id: int, default_rr: dict[int, int | None]) -> dict[str, Any]:
+    return {
+        "id": job_id,
+        "workflow_id": job.workflow_id,
+        "name": job.name,
+        "command": job.command,
+        "invocation_script": job.invocation_script,
+        "cancel_on_blocking_job_failure": 1
+        if job.cancel_on_blocking_job_failure is None
+        else int(job.cancel_on_blocking_job_failure),
+        "supports_termination": int(bool(job.supports_termination)),
+        "resource_requirements_id": job.resource_requirements_id or default_rr[job.workflow_id],
+        "scheduler_id": job.scheduler_id,
+        "failure_handler_id": job.failure_handler_id,
+        "attempt_id": job.attempt_id or 1,
+        "schedule_compute_nodes": dumps(
+            job.schedule_compute_nodes.model_dump(exclude_none=True)
+            if job.schedule_compute_nodes
+            else None
+        ),
+        "priority": job.priority or 0,
+        "env": dumps(job.env),
+        "origin": job.origin,
+    }
 
 
 def set_relations(
@@ -261,6 +341,10 @@ def update(conn: sqlite3.Connection, id: int, job: JobModel) -> dict[str, Any]:
     wf = row["workflow_id"]
     if job.workflow_id != wf:
         raise InvalidInput(f"job {id} belongs to workflow {wf}, not {job.workflow_id}")
+    if job.depends_on_job_names:
+        raise InvalidInput(
+            "depends_on_job_names is accepted on creation only; use depends_on_job_ids"
+        )
     job_for_check = job.model_copy(update={"depends_on_job_ids": None})
     for field, (table, kind) in _TARGET_TABLE.items():
         ids = set(getattr(job_for_check, field) or [])
