@@ -429,3 +429,13 @@ def list_actions(ctx: typer.Context, workflow_id: WorkflowArg = None) -> None:
     actions = st.client.get(f"/workflows/{wf_id}/actions")
     columns = ("id", "trigger_type", "action_type", "executed", "executed_at", "job_ids")
     output.records(st.format, actions, columns)
+
+
+def _add_run() -> None:
+    """`torc workflows run ID` is `torc run ID`."""
+    from pytorc.cli.run import run
+
+    app.command("run")(run)
+
+
+_add_run()

@@ -241,7 +241,7 @@ class JobRunner:
                         idle_since = time.monotonic()
                     elif self.is_complete and not self.in_flight:
                         return "workflow complete"
-                self.cond.notify_all()
+                self._wake_reporter()
             if canceled:
                 self._stop_all("canceled")
                 return "workflow canceled"
@@ -325,7 +325,15 @@ class JobRunner:
             checked = self._check_outputs(proc)
             with self.cond:
                 self._finish(proc, checked)
-                self.cond.notify_all()
+                self._wake_reporter()
+
+    def _wake_reporter(self) -> None:
+        """Wake the reporter when its decision may change (caller holds the lock): the first
+        result of a batch, a queue low enough to claim more, or a runner with nothing running.
+        Otherwise its own timer wakes it; waking it after every job cost GIL hand-offs."""
+        starving = self._starving() and not self.claim_exhausted
+        if len(self.completions) == 1 or starving or not self.running:
+            self.cond.notify_all()
 
     def _check_outputs(self, proc: JobProcess) -> str | None:
         """'failed' if a successful job left a declared output file unwritten."""

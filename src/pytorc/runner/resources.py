@@ -7,8 +7,6 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
-import psutil
-
 
 @dataclass
 class Resources:
@@ -37,6 +35,16 @@ def detect(
 ) -> Resources:
     """This machine's resources; any argument given replaces the detected value."""
     cpus = num_cpus if num_cpus is not None else len(os.sched_getaffinity(0))
-    memory = memory_gb if memory_gb is not None else psutil.virtual_memory().total / 1024**3
+    memory = memory_gb if memory_gb is not None else total_memory_bytes() / 1024**3
     gpus = num_gpus if num_gpus is not None else detect_gpus()
     return Resources(num_cpus=cpus, memory_gb=round(memory, 3), num_gpus=gpus)
+
+
+def total_memory_bytes() -> int:
+    """Physical memory: sysconf where it answers (Linux, without importing psutil), else psutil."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        import psutil
+
+        return int(psutil.virtual_memory().total)

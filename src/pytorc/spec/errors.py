@@ -142,3 +142,11 @@ def from_validation(file: str, exc: ValidationError, raw: Any, model: type[BaseM
     if len(errors) > 1:
         problem += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
     return SpecError(file, _key_path(tuple(first["loc"]), raw), problem)
+
+
+class DuplicateKey(ValueError):
+    """A key given twice in one mapping, found while parsing (line 0 when unknown)."""
+
+    def __init__(self, key: str, line: int) -> None:
+        super().__init__(key)
+        self.key, self.line = key, line
