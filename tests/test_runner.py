@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from helpers import ServerProcess, wait_until
+from helpers import ServerProcess, start_server, wait_until
 
 TORC = str(Path(sys.executable).parent / "torc")
 
@@ -320,6 +320,40 @@ def test_sigterm_to_the_runner_terminates_its_jobs(server: ServerProcess, tmp_pa
     assert not _alive(int(pid_file.read_text()))
     wf = json.loads(out)["workflow_id"]
     assert _jobs(server, wf)["long"]["status"] == "terminated"
+
+
+def test_sigterm_while_the_server_is_down_stops_the_runner_within_seconds(tmp_path: Path) -> None:
+    # The runner waits minutes for a server that went away; a stop signal must not.
+    srv = start_server(tmp_path / "srv")
+    try:
+        spec = _spec(
+            tmp_path,
+            {
+                "name": "server-gone",
+                "jobs": [
+                    {"name": "first", "command": f"echo $$ > {tmp_path}/pid; sleep 1"},
+                    {"name": "second", "command": "true", "depends_on": ["first"]},
+                ],
+            },
+        )
+        runner = _background(srv, tmp_path, spec)
+        pid_file = tmp_path / "pid"
+        wait_until(
+            lambda: pid_file.exists() and pid_file.read_text().strip(),
+            timeout=30,
+            what="the first job running",
+        )
+        srv.stop(signal.SIGKILL)
+        job = int(pid_file.read_text())
+        wait_until(lambda: not _alive(job), timeout=30, what="the first job to end")
+        # The runner is now retrying its report of `first` against the dead server.
+        asked = time.monotonic()
+        runner.send_signal(signal.SIGTERM)
+        runner.communicate(timeout=60)
+        assert time.monotonic() - asked < 20
+        assert runner.returncode != 0
+    finally:
+        srv.stop()
 
 
 def _alive(pid: int) -> bool:

@@ -80,8 +80,11 @@ class TorcClient:
     def request(
         self, method: str, path: str, *, params: Params | None = None, json: Json = None
     ) -> Json:
-        """Send one request with retries; the decoded JSON answer, or ApiError."""
-        deadline = time.monotonic() + self.retry_seconds
+        """Send one request with retries; the decoded JSON answer, or ApiError.
+
+        retry_seconds is read at every retry, so lowering it (a runner that is stopping)
+        shortens requests already waiting for the server."""
+        started = time.monotonic()
         delay = 0.05
         clean = {k: v for k, v in (params or {}).items() if v is not None}
         while True:
@@ -99,7 +102,7 @@ class TorcClient:
                 if status not in _RETRY_STATUS:
                     raise ApiError(status, _message(reason, payload))
                 failure = f"server answered {status}: {_message(reason, payload)}"
-            if time.monotonic() + delay > deadline:
+            if time.monotonic() + delay > started + self.retry_seconds:
                 raise ApiError(0, failure)
             time.sleep(random.uniform(0, delay))  # full jitter spreads a herd of runners
             delay = min(delay * 2, 10.0)

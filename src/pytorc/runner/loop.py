@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 GIB = 1024**3
 MIB = 1024**2
 STOP_CLAIMING_BEFORE_END = 60.0
+STOP_RETRY_SECONDS = 5.0
 REPORT_DELAY = 0.05  # longest a finished job's result waits for company before it is sent
 
 
@@ -224,6 +225,9 @@ class JobRunner:
         idle_since = time.monotonic()
         while True:
             if self.stop_signal:
+                # Stopping: give an unreachable server seconds, not the minutes a running
+                # runner waits for it, so the final report and deregistration end quickly.
+                self.client.retry_seconds = min(self.client.retry_seconds, STOP_RETRY_SECONDS)
                 self._stop_all("terminated")
                 return f"stopped by {signal.Signals(self.stop_signal).name}"
             if self.opts.end_time is not None and time.time() >= self.opts.end_time:
