@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import base64
 import http.client
-import json
 import threading
 import urllib.parse
 from typing import Any
+
+from pydantic_core import to_json
 
 
 class ConnectFailure(OSError):
@@ -60,7 +61,7 @@ class Transport:
             url += "?" + urllib.parse.urlencode(
                 {k: _query_value(v) for k, v in params.items()}, doseq=True
             )
-        data = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+        data = None if body is None else to_json(body)
         for attempt in range(2):
             conn = self._connection()
             reused = conn.sock is not None

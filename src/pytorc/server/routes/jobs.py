@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 
 from pytorc.models import (
     CreateJobsResponse,
@@ -15,6 +18,7 @@ from pytorc.models import (
 )
 from pytorc.server.db import jobs
 from pytorc.server.db.common import delete_where_workflow, require
+from pytorc.server.db.connection import Database
 from pytorc.server.routes.common import Db, Json, ok, parse_body, raw_json_body
 from pytorc.server.services import completion, transitions
 
@@ -27,10 +31,18 @@ def create_job(body: JobModel, db: Db) -> Json:
         return ok(jobs.create_many(conn, [body])[0])
 
 
-@router.post("/bulk_jobs", response_model=CreateJobsResponse)
-def create_jobs(body: JobsModel, db: Db) -> Json:
+@router.post(
+    "/bulk_jobs", response_model=CreateJobsResponse, openapi_extra=raw_json_body(JobsModel)
+)
+async def create_jobs(request: Request, db: Db) -> Json:
+    body = await parse_body(request, JobsModel)  # ~2x faster than FastAPI's body path here
+    return ok(await run_in_threadpool(_create_many, db, body.jobs))
+
+
+def _create_many(db: Database, items: list[JobModel]) -> dict[str, Any]:
+    """A bulk insert takes tens of ms: in a worker thread, not on the event loop."""
     with db.transaction() as conn:
-        return ok({"jobs": jobs.create_many(conn, body.jobs)})
+        return {"jobs": jobs.create_many(conn, items)}
 
 
 @router.get("/jobs", response_model=Page[JobModel])
