@@ -57,19 +57,21 @@ def to_dict(row: Row) -> dict[str, Any]:
 def relations_of(
     conn: sqlite3.Connection, job_ids: Sequence[int], fields: Iterable[str] = RELATIONS
 ) -> dict[str, dict[int, list[int]]]:
-    """For each relation field, job id -> sorted ids, fetched in one query per relation."""
-    ids = dumps(list(job_ids))
-    out: dict[str, dict[int, list[int]]] = {}
-    for field in fields:
+    """For each relation field, job id -> sorted ids, all fetched in one query."""
+    fields = list(fields)
+    out: dict[str, dict[int, list[int]]] = {field: defaultdict(list) for field in fields}
+    if not fields or not job_ids:
+        return out
+    parts = []
+    for i, field in enumerate(fields):
         table, column = RELATIONS[field]
-        found: dict[int, list[int]] = defaultdict(list)
-        for job_id, other in conn.execute(
-            f"SELECT job_id, {column} FROM {table} WHERE job_id IN (SELECT value FROM json_each(?))"
-            f" ORDER BY job_id, {column}",
-            (ids,),
-        ):
-            found[job_id].append(other)
-        out[field] = found
+        parts.append(
+            f"SELECT {i}, job_id, {column} FROM {table}"
+            " WHERE job_id IN (SELECT value FROM json_each(:ids))"
+        )
+    query = " UNION ALL ".join(parts) + " ORDER BY 1, 2, 3"
+    for i, job_id, other in conn.execute(query, {"ids": dumps(list(job_ids))}):
+        out[fields[i]][job_id].append(other)
     return out
 
 
