@@ -10,6 +10,7 @@
 #   make bench-claims  only claim_throughput.py (BENCH_ARGS="--jobs 20000" to change it)
 #   make bench-peers   only the peer benchmark (PEER_ARGS="--quick" for a short run)
 #   make bench-spec benchmarks/spec_create.py: create 10,000-job sweeps from spec files
+#   make bench-overhead  benchmarks/run_overhead.py: torc run vs xargs with sh and with bash
 #   make clean      remove .venv and every cache and build product
 
 SHELL := /bin/bash
@@ -23,7 +24,7 @@ PEER_ARGS ?=
 # single-host cluster here (see /work/shared/slurm); nothing needs them yet.
 # SLURM_PACKAGES := slurm-wlm slurm-client munge
 
-.PHONY: venv demo test lint typecheck bench bench-claims bench-peers bench-spec clean
+.PHONY: venv demo test lint typecheck bench bench-claims bench-peers bench-spec bench-overhead clean
 
 venv: $(BIN)/python
 
@@ -68,7 +69,7 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy src/pytorc
 
-bench: bench-peers bench-claims
+bench: bench-peers bench-overhead bench-claims
 
 bench-claims: $(VENV)/.installed
 	@$(COMPILE)
@@ -76,6 +77,11 @@ bench-claims: $(VENV)/.installed
 
 bench-peers:
 	bash benchmarks/peers.sh $(PEER_ARGS)
+
+bench-overhead: $(VENV)/.installed
+	@$(COMPILE)
+	cd benchmarks && PATH="$(CURDIR)/$(BIN):$$PATH" ../$(BIN)/python run_overhead.py $(BENCH_ARGS)
+	cd benchmarks && PATH="$(CURDIR)/$(BIN):$$PATH" ../$(BIN)/python run_overhead.py --chain --jobs 200
 
 bench-spec: $(VENV)/.installed
 	@$(COMPILE)
