@@ -102,7 +102,7 @@ class JobRunner:
         self.listener = listener or (lambda event, data: None)
         self.summary = RunSummary(workflow_id)
         # Shared between the threads; guarded by self.cond.
-        self.cond = threading.Condition()
+        self.cond = threading.Condition(threading.Lock())  # never re-entered: no RLock needed
         self.running: dict[int, JobProcess] = {}
         self.queue: deque[dict[str, Any]] = deque()
         self.starts: list[dict[str, Any]] = []
@@ -122,6 +122,7 @@ class JobRunner:
         self.files: dict[int, dict[str, Any]] = {}
         self.env_base = dict(os.environ)
         self.stdio_dir = options.output_dir / "job_stdio"
+        self.stdio_prefix = f"{self.stdio_dir}{os.sep}"
         # Claimed jobs held per slot: enough that one round trip covers several short jobs.
         slots = options.max_parallel_jobs or 1
         self.prefetch = slots + min(max(4 * slots, 32), 256)
@@ -293,8 +294,8 @@ class JobRunner:
                 job,
                 argv,
                 env,
-                self.stdio_dir / f"{stem}.o",
-                self.stdio_dir / f"{stem}.e",
+                f"{self.stdio_prefix}{stem}.o",
+                f"{self.stdio_prefix}{stem}.e",
                 start_time,
             )
         except OSError as exc:

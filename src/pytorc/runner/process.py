@@ -10,7 +10,6 @@ import shutil
 import signal
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 
@@ -20,8 +19,8 @@ class JobProcess:
     pid: int
     started: float
     start_time: str
-    stdout: Path
-    stderr: Path
+    stdout: str
+    stderr: str
     pidfd: int = -1
     signaled: int = 0  # the signal we sent, if we killed it
     returncode: int | None = None
@@ -75,7 +74,17 @@ _BASH_WORDS = frozenset(_BASH_WORD_LIST.split())
 _PLAIN = re.compile(r"[A-Za-z0-9_./,:+@%^-]+(?: +[A-Za-z0-9_./,:+@%^=-]+)*")
 
 
+@functools.lru_cache(maxsize=4096)
+def _argv(command: str, invocation_script: str | None, direct: bool) -> tuple[str, ...]:
+    return tuple(_job_argv(command, invocation_script, direct))
+
+
 def job_argv(command: str, invocation_script: str | None, direct: bool = True) -> list[str]:
+    """What to exec for a job (see _job_argv); sweeps repeat commands, so answers are cached."""
+    return list(_argv(command, invocation_script, direct))
+
+
+def _job_argv(command: str, invocation_script: str | None, direct: bool) -> list[str]:
     """What to exec: `bash -c` of the command (prefixed by its invocation script, if any).
 
     A command that is only a program and plain arguments (no quoting, variables, globs,
@@ -107,8 +116,8 @@ def spawn(
     job: dict[str, Any],
     argv: list[str],
     env: dict[str, str],
-    stdout: Path,
-    stderr: Path,
+    stdout: str,
+    stderr: str,
     start_time: str,
 ) -> JobProcess:
     """Start the job as the leader of a new session, stdio to its files.
@@ -118,8 +127,8 @@ def spawn(
     """
     actions = [
         (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-        (os.POSIX_SPAWN_OPEN, 1, str(stdout), _WRITE, 0o644),
-        (os.POSIX_SPAWN_OPEN, 2, str(stderr), _WRITE, 0o644),
+        (os.POSIX_SPAWN_OPEN, 1, stdout, _WRITE, 0o644),
+        (os.POSIX_SPAWN_OPEN, 2, stderr, _WRITE, 0o644),
     ]
     pid = os.posix_spawn(
         _which(argv[0]), argv, env, file_actions=actions, setsid=True, setsigdef=_RESET_SIGNALS

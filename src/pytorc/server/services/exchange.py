@@ -157,25 +157,7 @@ def exchange(
         raise InvalidInput(
             f"run_id {body.run_id} does not match workflow {workflow_id}'s run {wf['run_id']}"
         )
-    started: list[int] = []
-    errors: list[dict[str, Any]] = []
-    for start in body.started:
-        row = conn.execute(
-            "UPDATE job SET status = :running, compute_node_id = :node, start_time = :t"
-            " WHERE id = :id AND workflow_id = :wf AND status = :pending RETURNING id",
-            {
-                "running": JobStatus.RUNNING.code,
-                "pending": JobStatus.PENDING.code,
-                "node": body.compute_node_id,
-                "t": start.start_time or now_iso(),
-                "id": start.job_id,
-                "wf": workflow_id,
-            },
-        ).fetchone()
-        if row is None:
-            errors.append({"job_id": start.job_id, "message": _why_not_started(conn, start.job_id)})
-        else:
-            started.append(start.job_id)
+    started, errors = _start_many(conn, workflow_id, body)
     completed, completion_errors = complete_many(conn, workflow_id, wf["run_id"], body.completions)
     errors.extend(completion_errors)
     jobs: list[dict[str, Any]] = []
@@ -201,6 +183,45 @@ def exchange(
         "is_complete": complete,
         "is_canceled": canceled,
     }
+
+
+_START = """
+UPDATE job SET status = :running, compute_node_id = :node, start_time = s.t
+  FROM (SELECT value ->> 0 AS id, value ->> 1 AS t FROM json_each(:starts)) AS s
+ WHERE job.id = s.id AND job.workflow_id = :wf AND job.status = :pending
+RETURNING job.id
+"""
+
+
+def _start_many(
+    conn: sqlite3.Connection, workflow_id: int, body: ExchangeJobsRequest
+) -> tuple[list[int], list[dict[str, Any]]]:
+    """Mark the reported jobs running in one statement; an error for each that was not pending."""
+    if not body.started:
+        return [], []
+    now = now_iso()
+    updated = {
+        row[0]
+        for row in conn.execute(
+            _START,
+            {
+                "running": JobStatus.RUNNING.code,
+                "pending": JobStatus.PENDING.code,
+                "node": body.compute_node_id,
+                "starts": dumps([[s.job_id, s.start_time or now] for s in body.started]),
+                "wf": workflow_id,
+            },
+        )
+    }
+    started: list[int] = []
+    errors: list[dict[str, Any]] = []
+    for start in body.started:
+        if start.job_id in updated:
+            updated.discard(start.job_id)  # a second report of the same start is an error
+            started.append(start.job_id)
+        else:
+            errors.append({"job_id": start.job_id, "message": _why_not_started(conn, start.job_id)})
+    return started, errors
 
 
 def _why_not_started(conn: sqlite3.Connection, job_id: int) -> str:
