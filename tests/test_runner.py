@@ -393,3 +393,31 @@ def test_standalone_mode_needs_no_server(tmp_path: Path, flags: list[str]) -> No
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["completed"] == 2
     assert (tmp_path / "torc_output" / "torc.db").exists()
+
+
+def test_in_memory_runs_on_a_private_server_and_keeps_no_database_file(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, {"name": "mem", "jobs": [{"name": "a", "command": "true"}]})
+    # A configured server URL that answers nothing: --in-memory must not use it.
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    env["TORC_API_URL"] = "http://127.0.0.1:9/torc-service/v1"
+    proc = subprocess.run(
+        [TORC, "--in-memory", "-f", "json", "run", str(spec), "-o", "out"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["completed"] == 1
+    assert not (tmp_path / "torc_output" / "torc.db").exists()
+    clash = subprocess.run(
+        [TORC, "-s", "--in-memory", "--db", "x.db", "run", str(spec)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
+    )
+    assert clash.returncode == 1
+    assert "--in-memory and --db x.db disagree" in clash.stderr

@@ -111,12 +111,25 @@ def root(
             ":memory: keeps it in memory.",
         ),
     ] = None,
+    in_memory: Annotated[
+        bool,
+        typer.Option(
+            "--in-memory",
+            help="Start a private torc-server (implies -s) with its database in memory "
+            "(same as --db :memory:); nothing is kept after the command.",
+        ),
+    ] = False,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version."),
     ] = False,
 ) -> None:
     """Torc: run workflows of dependent jobs on a laptop or an HPC cluster."""
+    if in_memory:
+        if db not in (None, ":memory:"):
+            raise TorcError(f"--in-memory and --db {db} disagree; give one of them")
+        db = ":memory:"
+        standalone = True
     st = CliState(
         url_flag=url,
         format_flag=fmt.value if fmt else None,
