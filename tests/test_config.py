@@ -120,6 +120,30 @@ def test_bad_environment_value_names_the_variable(
         load_settings()
 
 
+def test_environment_lists_are_json_and_job_variables_are_not_settings(
+    layers: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TORC_SERVER__ADMIN_USERS", '["ana", "bo"]')
+    monkeypatch.setenv("TORC_DASH__PORT", "8090")  # a free-form table keeps the string
+    for name in ("TORC_API_URL", "TORC_JOB_ID", "TORC_WORKFLOW_ID", "TORC_OUTPUT_DIR"):
+        monkeypatch.setenv(name, "set by a runner for its jobs")
+    monkeypatch.setenv("TORC_NOSUCHSECTION__KEY", "1")
+    settings = load_settings()
+    assert settings.server.admin_users == ["ana", "bo"]
+    assert settings.dash == {"port": "8090"}
+    monkeypatch.setenv("TORC_SERVER__ADMIN_USERS", "ana,bo")
+    with pytest.raises(ConfigError, match="TORC_SERVER__ADMIN_USERS: not valid JSON"):
+        load_settings()
+
+
+def test_unknown_key_in_a_section_from_the_environment_is_named(
+    layers: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TORC_SERVER__PROT", "8080")
+    with pytest.raises(ConfigError, match=r"server\.prot.*TORC_SERVER__PROT"):
+        load_settings()
+
+
 def test_out_of_range_values_are_refused(layers: list[Path]) -> None:
     layers[2].write_text("[server]\ncompletion_check_interval_secs = 0\n")
     with pytest.raises(ConfigError, match="completion_check_interval_secs"):
