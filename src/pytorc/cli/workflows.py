@@ -20,6 +20,7 @@ from pytorc.cli.common import (
     state,
     user_name,
 )
+from pytorc.cli.run import run as run_command
 from pytorc.errors import InvalidInput
 
 app = group("Create, inspect, start, rerun, cancel and archive workflows.")
@@ -431,11 +432,4 @@ def list_actions(ctx: typer.Context, workflow_id: WorkflowArg = None) -> None:
     output.records(st.format, actions, columns)
 
 
-def _add_run() -> None:
-    """`torc workflows run ID` is `torc run ID`."""
-    from pytorc.cli.run import run
-
-    app.command("run")(run)
-
-
-_add_run()
+app.command("run")(run_command)  # `torc workflows run ID` is `torc run ID`

@@ -74,17 +74,13 @@ _BASH_WORDS = frozenset(_BASH_WORD_LIST.split())
 _PLAIN = re.compile(r"[A-Za-z0-9_./,:+@%^-]+(?: +[A-Za-z0-9_./,:+@%^=-]+)*")
 
 
-@functools.lru_cache(maxsize=4096)
-def _argv(command: str, invocation_script: str | None, direct: bool) -> tuple[str, ...]:
-    return tuple(_job_argv(command, invocation_script, direct))
-
-
 def job_argv(command: str, invocation_script: str | None, direct: bool = True) -> list[str]:
     """What to exec for a job (see _job_argv); sweeps repeat commands, so answers are cached."""
-    return list(_argv(command, invocation_script, direct))
+    return list(_job_argv(command, invocation_script, direct))
 
 
-def _job_argv(command: str, invocation_script: str | None, direct: bool) -> list[str]:
+@functools.lru_cache(maxsize=4096)
+def _job_argv(command: str, invocation_script: str | None, direct: bool) -> tuple[str, ...]:
     """What to exec: `bash -c` of the command (prefixed by its invocation script, if any).
 
     A command that is only a program and plain arguments (no quoting, variables, globs,
@@ -99,8 +95,8 @@ def _job_argv(command: str, invocation_script: str | None, direct: bool) -> list
         if words[0] not in _BASH_WORDS and "=" not in words[0]:
             program = _which(words[0])
             if os.path.isabs(program) and os.access(program, os.X_OK):
-                return [program, *words[1:]]
-    return ["bash", "-c", text]
+                return (program, *words[1:])
+    return ("bash", "-c", text)
 
 
 _RESET_SIGNALS = frozenset({signal.SIGPIPE, signal.SIGXFSZ})  # Python ignores these

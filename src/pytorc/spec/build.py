@@ -99,7 +99,8 @@ def plan(spec: WorkflowSpec) -> CreationPlan:
 
 
 def _upload_levels(jobs: Sequence[JobSpec]) -> list[list[str]]:
-    """Levels by explicit depends_on only: what the server needs ids for at upload time."""
+    """Levels by explicit depends_on only: the order jobs are uploaded in, each after the jobs
+    it names (the server resolves names against jobs it already has)."""
     return levels(edges(jobs, implied=False))[0]
 
 

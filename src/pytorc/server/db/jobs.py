@@ -296,16 +296,15 @@ def _insert_params(job: JobModel, job_id: int, default_rr: dict[int, int | None]
     }
 
 
-def set_relations(
-    conn: sqlite3.Connection, job_id: int, workflow_id: int, job: JobModel, replace: bool
+def replace_relations(
+    conn: sqlite3.Connection, job_id: int, workflow_id: int, job: JobModel
 ) -> None:
-    """Write the relation lists the model sets (all of them when creating)."""
+    """Replace the relation lists the model sets (an update); creation writes them set-wise."""
     for field, (table, column) in RELATIONS.items():
         ids = getattr(job, field)
         if ids is None:
             continue
-        if replace:
-            conn.execute(f"DELETE FROM {table} WHERE job_id = ?", (job_id,))
+        conn.execute(f"DELETE FROM {table} WHERE job_id = ?", (job_id,))
         if job_id in ids and field == "depends_on_job_ids":
             raise InvalidInput(f"job {job_id} cannot depend on itself")
         conn.executemany(
@@ -386,7 +385,7 @@ def update(conn: sqlite3.Connection, id: int, job: JobModel) -> dict[str, Any]:
             )
     assignments = ", ".join(f"{c} = :{c}" for c in values)
     conn.execute(f"UPDATE job SET {assignments} WHERE id = :id", {**values, "id": id})
-    set_relations(conn, id, wf, job, replace=True)
+    replace_relations(conn, id, wf, job)
     return get(conn, id)
 
 
