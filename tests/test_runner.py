@@ -145,6 +145,46 @@ def test_sweep_of_1000_jobs_on_two_slots_completes_every_job_once(
     assert len({r["job_id"] for r in results["items"]}) == 1000
 
 
+
+def test_a_runner_leaves_long_jobs_it_cannot_start_yet_to_other_runners(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """One slot, 2-second jobs: the first runner holds at most one job beyond the one it runs,
+    so a second runner that starts later still finds work. (A fixed prefetch claimed them all.)"""
+    spec = _spec(
+        tmp_path,
+        {
+            "name": "shared",
+            "jobs": [
+                {"name": f"long{i}", "command": f"touch {tmp_path}/started{i}; sleep 2"}
+                for i in range(3)
+            ],
+        },
+    )
+    first = _background(server, tmp_path, spec, "--max-parallel-jobs", "1")
+    wf = _workflow_id(server, "shared")
+    wait_until(
+        lambda: any((tmp_path / f"started{i}").exists() for i in range(3)),
+        timeout=30,
+        what="the first runner to start a job",
+    )
+    held = [j for j in _jobs(server, wf).values() if j["status"] in ("pending", "running")]
+    assert len(held) <= 2, [(j["name"], j["status"]) for j in held]
+    argv = [TORC, "--url", server.url, "-f", "json", "run", str(wf), "--max-parallel-jobs", "1"]
+    second = subprocess.run(
+        [*argv, "-o", str(tmp_path / "out2"), "-p", "0.1"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    out, err = first.communicate(timeout=60)
+    assert first.returncode == 0, err
+    assert second.returncode == 0, second.stderr
+    ran = {json.loads(out)["jobs_run_here"], _summary(second)["jobs_run_here"]}
+    assert ran == {1, 2}
+    assert {j["status"] for j in _jobs(server, wf).values()} == {"completed"}
+
 def test_failed_job_cancels_its_dependents_and_the_run_exits_nonzero(
     server: ServerProcess, tmp_path: Path
 ) -> None:

@@ -37,6 +37,7 @@ MIB = 1024**2
 STOP_CLAIMING_BEFORE_END = 60.0
 STOP_RETRY_SECONDS = 5.0
 REPORT_DELAY = 0.05  # longest a finished job's result waits for company before it is sent
+QUEUE_HORIZON = 1.0  # seconds of work per slot a runner may hold claimed beyond what it runs
 
 
 def now_iso() -> str:
@@ -123,9 +124,9 @@ class JobRunner:
         self.env_base = dict(os.environ)
         self.stdio_dir = options.output_dir / "job_stdio"
         self.stdio_prefix = f"{self.stdio_dir}{os.sep}"
-        # Claimed jobs held per slot: enough that one round trip covers several short jobs.
-        slots = options.max_parallel_jobs or 1
-        self.prefetch = slots + min(max(4 * slots, 32), 256)
+        self.slots = options.max_parallel_jobs or 1
+        self.max_extra = min(max(8 * self.slots, 64), 512)
+        self.job_seconds: float | None = None  # moving average of run times (under the lock)
 
     # --- setup and teardown ----------------------------------------------------------------------
 
@@ -374,7 +375,10 @@ class JobRunner:
         elif status == "failed" and rc == 0:
             rc = 1
         measured = self.opts.monitor.remove(proc.job_id) if self.opts.monitor else {}
-        self._report(proc.job, status, rc, proc.ended - proc.started, proc.rusage, measured)
+        seconds = proc.ended - proc.started
+        average = self.job_seconds
+        self.job_seconds = seconds if average is None else 0.8 * average + 0.2 * seconds
+        self._report(proc.job, status, rc, seconds, proc.rusage, measured)
 
     def _report(
         self,
@@ -449,7 +453,7 @@ class JobRunner:
             return None
         held = len(self.running) + len(self.queue)
         if self.opts.max_parallel_jobs is not None:
-            limit = self.prefetch - held
+            limit = self.slots + self._extra() - held
             return {"limit": limit} if limit > 0 else None
         cpus, mem, gpus = self._free()
         if cpus <= 0 or mem < 0.1 * GIB:
@@ -466,11 +470,21 @@ class JobRunner:
             resources["time_limit"] = f"PT{minutes}M"
         return {"limit": min(cpus, 10_000), "resources": resources}
 
+    def _extra(self) -> int:
+        """Claimed jobs to hold beyond the slots (count mode): about QUEUE_HORIZON seconds of
+        work per slot, so short jobs never wait on a round trip and long ones are not hoarded
+        from other runners. Until a job has finished, one per slot."""
+        if self.job_seconds is None:
+            return self.slots
+        per_slot = QUEUE_HORIZON / max(self.job_seconds, 1e-4)
+        return min(self.max_extra, int(self.slots * per_slot))
+
     def _starving(self) -> bool:
-        """True when a slot is, or is about to be, idle for want of a claimed job."""
+        """True when the claimed queue is low enough to ask for more now: empty (resource
+        mode), or below half its depth, so the next claim lands before the slots run dry."""
         if self.opts.max_parallel_jobs is None:
             return not self.queue
-        return len(self.queue) < self.opts.max_parallel_jobs
+        return len(self.queue) < max(self.slots, self._extra() // 2)
 
     def _should_send(self, claim: dict[str, Any] | None, last_contact: float) -> bool:
         """Send now, or let more reports gather so one round trip carries several jobs."""

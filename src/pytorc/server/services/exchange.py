@@ -185,14 +185,13 @@ def exchange(
     }
 
 
-# By primary key from the reported ids: the unary + keeps SQLite off the (workflow, status)
+# The reported starts joined by primary key; the unary + keeps SQLite off the (workflow, status)
 # index, which would walk every pending job of the workflow.
 _START = """
-UPDATE job SET status = :running, compute_node_id = :node,
-       start_time = (SELECT value ->> 1 FROM json_each(:starts) WHERE value ->> 0 = job.id)
- WHERE id IN (SELECT value ->> 0 FROM json_each(:starts))
-   AND +workflow_id = :wf AND +status = :pending
-RETURNING id
+UPDATE job SET status = :running, compute_node_id = :node, start_time = s.start_time
+  FROM (SELECT value ->> 0 AS id, value ->> 1 AS start_time FROM json_each(:starts)) AS s
+ WHERE job.id = s.id AND +job.workflow_id = :wf AND +job.status = :pending
+RETURNING job.id
 """
 
 
