@@ -145,7 +145,6 @@ def test_sweep_of_1000_jobs_on_two_slots_completes_every_job_once(
     assert len({r["job_id"] for r in results["items"]}) == 1000
 
 
-
 def test_a_runner_leaves_long_jobs_it_cannot_start_yet_to_other_runners(
     server: ServerProcess, tmp_path: Path
 ) -> None:
@@ -184,6 +183,7 @@ def test_a_runner_leaves_long_jobs_it_cannot_start_yet_to_other_runners(
     ran = {json.loads(out)["jobs_run_here"], _summary(second)["jobs_run_here"]}
     assert ran == {1, 2}
     assert {j["status"] for j in _jobs(server, wf).values()} == {"completed"}
+
 
 def test_failed_job_cancels_its_dependents_and_the_run_exits_nonzero(
     server: ServerProcess, tmp_path: Path
