@@ -132,3 +132,56 @@ def test_wrong_run_id_changes_nothing(client: httpx.Client) -> None:
     )
     assert response.status_code == 422 and "run_id 3" in response.text
     assert client.get(f"/jobs/{ids['only']}").json()["status"] == "ready"
+
+
+# The exchange is answered beside FastAPI (server/fast_path.py); whatever it does not answer
+# itself must still get the full application's answer.
+
+
+def test_a_malformed_exchange_gets_the_usual_422_and_changes_nothing(client: httpx.Client) -> None:
+    wf, _, ids = _setup(client, [{"name": "only"}])
+    for body in (b"{not json", b'{"run_id": "one", "compute_node_id": 1}', b"[]"):
+        response = client.post(
+            f"/workflows/{wf}/exchange_jobs",
+            content=body,
+            headers={"content-type": "application/json"},
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["errorNum"] == 422
+    assert client.get(f"/jobs/{ids['only']}").json()["status"] == "ready"
+
+
+def test_an_exchange_for_an_unknown_workflow_is_a_404(client: httpx.Client) -> None:
+    body = {"run_id": 1, "compute_node_id": 1, "claim": {"limit": 1}}
+    response = client.post("/workflows/987654/exchange_jobs", json=body)
+    assert response.status_code == 404, response.text
+    assert "987654" in response.json()["errorMessage"]
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_an_oversized_exchange_is_refused_with_413(client: httpx.Client, chunked: bool) -> None:
+    wf, _, _ = _setup(client, [{"name": "only"}])
+    padding = [{"job_id": 1, "start_time": "x" * 1000}] * 3000  # ~3 MiB, over the 2 MiB limit
+    body = httpx.Request("POST", "/", json={"run_id": 1, "started": padding}).content
+    chunks = [body[i : i + 65536] for i in range(0, len(body), 65536)]
+    content: Any = iter(chunks) if chunked else body
+    response = client.post(
+        f"/workflows/{wf}/exchange_jobs",
+        content=content,
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 413, response.text[:300]
+
+
+def test_a_chunked_exchange_within_the_limit_is_answered(client: httpx.Client) -> None:
+    wf, node, ids = _setup(client, [{"name": "only"}])
+    body = httpx.Request(
+        "POST", "/", json={"run_id": 1, "compute_node_id": node, "claim": {"limit": 5}}
+    ).content
+    response = client.post(
+        f"/workflows/{wf}/exchange_jobs",
+        content=iter([body[:10], body[10:]]),
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    assert [j["id"] for j in response.json()["jobs"]] == [ids["only"]]

@@ -165,8 +165,9 @@ def serve(settings: ServerSettings) -> None:
     """Open the database, bind, announce the port, serve until SIGTERM/SIGINT, close cleanly."""
     import uvicorn
 
-    from pytorc.server.app import create_app
+    from pytorc.server.app import BASE_PATH, create_app
     from pytorc.server.db.connection import Database, pool_size
+    from pytorc.server.fast_path import ExchangeFastPath
 
     stop = _StopRequest()
     database = settings.database or "torc.db"
@@ -194,7 +195,7 @@ def serve(settings: ServerSettings) -> None:
         )
         debug = settings.log_level in ("debug", "trace")
         config = uvicorn.Config(
-            create_app(settings, db),
+            ExchangeFastPath(create_app(settings, db), db, BASE_PATH),
             log_level="debug" if debug else "warning",
             access_log=debug,
             timeout_graceful_shutdown=30,
