@@ -221,6 +221,23 @@ def test_user_config_then_project_file_then_env_then_flags(tmp_path: Path) -> No
         assert server.stop() == 0
 
 
+def test_warm_up_is_on_unless_a_flag_or_the_environment_turns_it_off(tmp_path: Path) -> None:
+    write_layers(tmp_path, free_port())
+    env = clean_env(tmp_path, TORC_SERVER__PORT="0")
+    for extra, expected in (({}, "True"), ({"TORC_SERVER__WARM_UP": "false"}, "False")):
+        server = launch(tmp_path, env={**env, **extra})
+        try:
+            assert f"warm_up={expected}" in settings_line(server)
+        finally:
+            assert server.stop() == 0
+    server = launch(tmp_path, "--no-warm-up", env=env)
+    try:
+        assert "warm_up=False" in settings_line(server)
+        assert httpx.get(f"{server.url}/workflows").status_code == 200  # still serves
+    finally:
+        assert server.stop() == 0
+
+
 def test_log_level_from_the_environment_silences_info(tmp_path: Path) -> None:
     write_layers(tmp_path, free_port())
     env = clean_env(tmp_path, TORC_SERVER__LOG_LEVEL="error", TORC_SERVER__PORT="0")

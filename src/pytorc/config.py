@@ -47,6 +47,7 @@ class ServerSettings(_Section):
     completion_check_interval_secs: float = Field(30.0, gt=0)
     admin_users: list[str] = []
     max_request_body_mb: float = Field(64.0, gt=0)
+    warm_up: bool = True  # pytorc: prepare every route before accepting connections
     logging: ServerLogging = ServerLogging()
 
 

@@ -67,19 +67,23 @@ class CliState:
         if self._client is None:
             from pytorc.client.api import TorcClient
 
-            if self.standalone and self._server is None:
-                self._start_private_server()
+            if self.standalone:
+                self.launch_private_server()
+                assert self._server is not None
+                self.url_flag = self._server.wait_ready()
             auth = (user_name(), self.password) if self.password else None
             self._client = TorcClient(self.url, retry_seconds=CLI_RETRY_SECONDS, auth=auth)
         return self._client
 
-    def _start_private_server(self) -> None:
+    def launch_private_server(self) -> None:
+        """In standalone mode, start the private server now without waiting for it, so the
+        caller's own work (loading a spec) overlaps its start-up; `client` waits for it."""
+        if not self.standalone or self._server is not None:
+            return
         from pytorc.client.standalone import StandaloneServer
 
-        server = StandaloneServer(self.database)
-        server.start()
-        self._server = server
-        self.url_flag = server.url
+        self._server = StandaloneServer(self.database)
+        self._server.launch()
 
     def close(self) -> None:
         if self._client is not None:

@@ -89,17 +89,20 @@ def run(
 
 
 def _prepare(st: CliState, spec_or_id: str) -> int:
-    client = st.client
     if is_spec_path(spec_or_id):
-        from pytorc.spec import create_workflow_from_spec
+        from pytorc.spec import create_workflow, load_spec
 
         path = Path(spec_or_id)
         if not path.is_file():
             raise InvalidInput(f"spec file {spec_or_id} does not exist")
-        created = create_workflow_from_spec(client, path, user=user_name())
+        st.launch_private_server()  # standalone: it starts while the spec loads
+        spec = load_spec(path)
+        client = st.client
+        created = create_workflow(client, spec, str(path), user=user_name())
         workflow_id = int(created["id"])
         client.initialize_jobs(workflow_id)
         return workflow_id
+    client = st.client
     try:
         workflow_id = int(spec_or_id)
     except ValueError:

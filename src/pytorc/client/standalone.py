@@ -40,6 +40,11 @@ class StandaloneServer:
         self.stop()
 
     def start(self) -> str:
+        self.launch()
+        return self.wait_ready()
+
+    def launch(self) -> None:
+        """Start the process without waiting for it; wait_ready() waits."""
         if self.database != ":memory:":
             Path(self.database).parent.mkdir(parents=True, exist_ok=True)
         cmd = [
@@ -53,6 +58,7 @@ class StandaloneServer:
             self.database,
             "--completion-check-interval-secs",
             "5",
+            "--no-warm-up",  # a few requests, to a few routes: preparing all would cost more
         ]
         self.proc = subprocess.Popen(
             cmd,
@@ -61,20 +67,26 @@ class StandaloneServer:
             text=True,
             start_new_session=True,  # a Ctrl-C at the terminal is ours to handle, not its
         )
-        assert self.proc.stdout is not None
+
+    def wait_ready(self) -> str:
+        """The server's API URL, once it answers."""
+        assert self.proc is not None and self.proc.stdout is not None
+        if self.url:
+            return self.url
         line = self.proc.stdout.readline()
         if not line.startswith("TORC_SERVER_PORT="):
             err = self.proc.stderr.read() if self.proc.stderr else ""
             self.proc.wait()
             raise TorcError(f"the standalone torc-server did not start: {err.strip()[-500:]}")
-        self.url = f"http://127.0.0.1:{int(line.split('=', 1)[1])}/torc-service/v1"
+        url = f"http://127.0.0.1:{int(line.split('=', 1)[1])}/torc-service/v1"
         deadline = time.monotonic() + self.startup_timeout
         while True:
-            if ping(self.url, timeout=2):
-                return self.url
+            if ping(url, timeout=2):
+                self.url = url
+                return url
             if time.monotonic() > deadline or self.proc.poll() is not None:
                 self.stop()
-                raise TorcError(f"the standalone torc-server at {self.url} did not answer")
+                raise TorcError(f"the standalone torc-server at {url} did not answer")
             time.sleep(0.02)
 
     def stop(self) -> None:

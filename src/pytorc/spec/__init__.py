@@ -5,7 +5,7 @@ print(plan(spec).describe())
 create_workflow_from_spec(client, Path("sweep.yaml"))
 """
 
-from pytorc.spec.build import CreationPlan, create_workflow_from_spec, plan
+from pytorc.spec.build import CreationPlan, create_workflow, create_workflow_from_spec, plan
 from pytorc.spec.errors import SpecError
 from pytorc.spec.load import load_spec
 from pytorc.spec.model import WorkflowSpec
@@ -14,6 +14,7 @@ __all__ = [
     "CreationPlan",
     "SpecError",
     "WorkflowSpec",
+    "create_workflow",
     "create_workflow_from_spec",
     "load_spec",
     "plan",

@@ -138,10 +138,17 @@ def create_workflow_from_spec(
     With dry_run nothing is sent to the server and the plan's dict is returned. The spec's own
     `user` is ignored (as in Torc): the workflow belongs to `user`, else $USER. Raises SpecError
     for a bad spec and for a server refusal, after deleting the half-made workflow."""
-    file = str(path)
     spec = load_spec(Path(path))
     if dry_run:
         return plan(spec).to_dict()
+    return create_workflow(client, spec, str(path), user=user)
+
+
+def create_workflow(
+    client: TorcClient, spec: WorkflowSpec, file: str, *, user: str | None = None
+) -> dict[str, Any]:
+    """Create the workflow of a loaded spec (see create_workflow_from_spec); `file` names it in
+    errors."""
     owner = user or os.environ.get("USER") or getpass.getuser()
     try:
         workflow = client.create_workflow(workflow_body(spec, owner))
