@@ -11,11 +11,13 @@ import json
 import os
 import tomllib
 import typing
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pytorc.config_fields import SettingsError, as_dict, build, field_types, is_section
 
 LogLevel = Literal["trace", "debug", "info", "warn", "warning", "error", "critical"]
 
@@ -24,55 +26,65 @@ class ConfigError(Exception):
     """A configuration file or value that cannot be used."""
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+@dataclass
+class Section:
+    """A table of settings. `fields_set`: the keys the layers gave (the rest are defaults)."""
+
+    __extra__: ClassVar[str] = "forbid"
+    fields_set: frozenset[str] = field(default=frozenset(), init=False, repr=False, compare=False)
 
 
-class ServerLogging(_Section):
+@dataclass
+class ServerLogging(Section):
     log_dir: str | None = None
     json_logs: bool = False
 
 
-class ServerSettings(_Section):
+@dataclass
+class ServerSettings(Section):
     log_level: LogLevel = "info"
     https: bool = False
     host: str = "0.0.0.0"
-    port: int = Field(8080, ge=0, le=65535)
-    threads: int = Field(1, ge=1)
+    port: int = field(default=8080, metadata={"ge": 0, "le": 65535})
+    threads: int = field(default=1, metadata={"ge": 1})
     database: str | None = None
     auth_file: str | None = None
     require_auth: bool = False
-    credential_cache_ttl_secs: int = Field(60, ge=0)
+    credential_cache_ttl_secs: int = field(default=60, metadata={"ge": 0})
     enforce_access_control: bool = False
-    completion_check_interval_secs: float = Field(30.0, gt=0)
-    admin_users: list[str] = []
-    max_request_body_mb: float = Field(64.0, gt=0)
+    completion_check_interval_secs: float = field(default=30.0, metadata={"gt": 0})
+    admin_users: list[str] = field(default_factory=list)
+    max_request_body_mb: float = field(default=64.0, metadata={"gt": 0})
     warm_up: bool = True  # pytorc: prepare every route before accepting connections
-    logging: ServerLogging = ServerLogging()
+    logging: ServerLogging = field(default_factory=ServerLogging)
 
 
-class ClientRunSettings(_Section):
-    poll_interval: float = Field(5.0, gt=0)
+@dataclass
+class ClientRunSettings(Section):
+    poll_interval: float = field(default=5.0, metadata={"gt": 0})
     output_dir: str = "output"
-    max_parallel_jobs: int | None = Field(None, ge=1)
-    num_cpus: int | None = Field(None, ge=1)
-    memory_gb: float | None = Field(None, gt=0)
-    num_gpus: int | None = Field(None, ge=0)
+    max_parallel_jobs: int | None = field(default=None, metadata={"ge": 1})
+    num_cpus: int | None = field(default=None, metadata={"ge": 1})
+    memory_gb: float | None = field(default=None, metadata={"gt": 0})
+    num_gpus: int | None = field(default=None, metadata={"ge": 0})
 
 
-class ClientSlurmSettings(_Section):
-    poll_interval: float = Field(30.0, gt=0)
+@dataclass
+class ClientSlurmSettings(Section):
+    poll_interval: float = field(default=30.0, metadata={"gt": 0})
     keep_submission_scripts: bool = False
     strict_scheduler_match: bool = False
 
 
-class ClientSettings(_Section):
-    model_config = ConfigDict(extra="allow")
+@dataclass
+class ClientSettings(Section):
+    __extra__: ClassVar[str] = "allow"  # Torc's other client tables (tui, hpc, ...) pass through
     api_url: str = "http://localhost:8080/torc-service/v1"
     format: Literal["table", "json"] = "table"
     log_level: LogLevel = "info"
-    run: ClientRunSettings = ClientRunSettings()
-    slurm: ClientSlurmSettings = ClientSlurmSettings()
+    run: ClientRunSettings = field(default_factory=ClientRunSettings)
+    slurm: ClientSlurmSettings = field(default_factory=ClientSlurmSettings)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def config_paths() -> list[Path]:
@@ -108,11 +120,12 @@ def read_config_files(paths: list[Path] | None = None) -> dict[str, Any]:
     return merged
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    server: ServerSettings = ServerSettings()
-    client: ClientSettings = ClientSettings()
-    dash: dict[str, Any] = {}
+@dataclass
+class Settings(Section):
+    __extra__: ClassVar[str] = "ignore"  # tables of other tools may share the file
+    server: ServerSettings = field(default_factory=ServerSettings)
+    client: ClientSettings = field(default_factory=ClientSettings)
+    dash: dict[str, Any] = field(default_factory=dict)
 
 
 ENV_PREFIX = "TORC_"
@@ -131,7 +144,7 @@ def environment_layer(environ: typing.Mapping[str, str] | None = None) -> dict[s
         if not name.upper().startswith(ENV_PREFIX) or "__" not in name:
             continue
         keys = name[len(ENV_PREFIX) :].lower().split("__")
-        if keys[0] not in Settings.model_fields or not all(keys):
+        if keys[0] not in field_types(Settings) or not all(keys):
             continue
         node, model = out, Settings
         for key in keys[:-1]:
@@ -145,23 +158,19 @@ def environment_layer(environ: typing.Mapping[str, str] | None = None) -> dict[s
 
 
 def _section_model(model: Any, key: str) -> Any:
-    """The model of sub-table `key` of `model`, or None when it is a free-form table."""
+    """The section type of sub-table `key` of `model`, or None for a free-form table."""
     annotation = _field_type(model, key)
-    is_model = isinstance(annotation, type) and issubclass(annotation, BaseModel)
-    return annotation if is_model else None
+    return annotation if is_section(annotation) else None
 
 
 def _field_type(model: Any, key: str) -> Any:
-    fields = getattr(model, "model_fields", {})
-    return fields[key].annotation if key in fields else None
+    return field_types(model).get(key) if is_section(model) else None
 
 
 def _env_value(name: str, value: str, annotation: Any) -> Any:
     """JSON for list, table and section values; the raw string for everything else."""
     origin = typing.get_origin(annotation) or annotation
-    structured = origin in (list, dict) or (
-        isinstance(origin, type) and issubclass(origin, BaseModel)
-    )
+    structured = origin in (list, dict) or is_section(origin)
     if not structured:
         return value
     try:
@@ -173,12 +182,17 @@ def _env_value(name: str, value: str, annotation: Any) -> Any:
 def load_settings() -> Settings:
     """Settings from every layer but the command line; bad values raise ConfigError."""
     try:
-        return Settings.model_validate(_deep_merge(read_config_files(), environment_layer()))
-    except ValidationError as exc:
+        return build(Settings, _deep_merge(read_config_files(), environment_layer()))
+    except SettingsError as exc:
         problems = "; ".join(
-            f"{_dotted(e['loc'])}: {e['msg']} (from {origin_of(e['loc'])})" for e in exc.errors()
+            f"{_dotted(loc)}: {msg} (from {origin_of(loc)})" for loc, msg in exc.problems
         )
         raise ConfigError(f"invalid configuration: {problems}") from exc
+
+
+def settings_dict(section: Section) -> dict[str, Any]:
+    """A section (or all settings) as plain TOML-ready data."""
+    return as_dict(section)
 
 
 def _dotted(loc: tuple[int | str, ...]) -> str:

@@ -1,6 +1,6 @@
 """What every command group shares: the per-invocation state, workflow-id resolution, options.
 
-Nothing heavy is imported here: the HTTP client and the settings (pydantic) are loaded on
+Nothing heavy is imported here: the HTTP client and the settings are loaded on
 first use, so `torc --help` and `torc config paths` stay fast.
 """
 
@@ -95,7 +95,7 @@ class CliState:
 
     def url_configured(self) -> bool:
         """Did the user name a server (flag, TORC_API_URL, or api_url in config/env)?"""
-        return self.url_flag is not None or "api_url" in self.settings.client.model_fields_set
+        return self.url_flag is not None or "api_url" in self.settings.client.fields_set
 
     @contextmanager
     def server_for_run(self) -> Iterator[None]:

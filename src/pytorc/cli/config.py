@@ -70,7 +70,9 @@ def show(
     chosen = fmt or ("json" if st.format_flag == "json" else "toml")
     if chosen not in ("toml", "json"):
         raise InvalidInput(f"config show formats are toml and json, not {chosen!r}")
-    data = st.settings.model_dump(mode="json")
+    from pytorc.config import settings_dict
+
+    data = settings_dict(st.settings)
     if chosen == "json":
         output.emit_json(data)
     else:
@@ -110,9 +112,9 @@ def init(
     path = dict(zip(LAYERS, _paths(), strict=True))[layer]
     if path.exists() and not force:
         raise InvalidInput(f"{path} exists; pass --force to overwrite it")
-    from pytorc.config import Settings
+    from pytorc.config import Settings, settings_dict
 
-    defaults = Settings.model_construct().model_dump(mode="json")
+    defaults = settings_dict(Settings())
     text = (
         "# Torc configuration. Uncomment a line to change a setting.\n"
         "# Precedence: /etc/torc/config.toml < user config < ./torc.toml < TORC_<SECTION>__<KEY>"

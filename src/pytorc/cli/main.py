@@ -1,7 +1,7 @@
 """The `torc` command: global options, the command groups, and the one place errors are printed.
 
 Only Typer and our light modules load at start-up; each command imports what it needs (the client,
-pydantic, Rich) when it runs, so `torc --help` stays fast.
+the spec models, Rich) when it runs, so `torc --help` stays fast.
 """
 
 import importlib

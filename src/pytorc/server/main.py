@@ -14,10 +14,9 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
-
 from pytorc import __version__
-from pytorc.config import ConfigError, ServerSettings, load_settings
+from pytorc.config import ConfigError, ServerSettings, load_settings, settings_dict
+from pytorc.config_fields import SettingsError, build
 
 if TYPE_CHECKING:
     import uvicorn
@@ -125,7 +124,7 @@ def resolve_settings(args: argparse.Namespace) -> ServerSettings:
         if value is not None:
             updates[key] = value
             origins[key] = "--" + key.replace("_", "-")
-    data = server.model_dump()
+    data = settings_dict(server)
     data.update(updates)
     if getattr(args, "log_dir", None):
         data["logging"]["log_dir"] = args.log_dir
@@ -134,12 +133,11 @@ def resolve_settings(args: argparse.Namespace) -> ServerSettings:
     if getattr(args, "json_logs", None):
         data["logging"]["json_logs"] = True
     try:
-        return ServerSettings.model_validate(data)
-    except ValidationError as exc:
+        return build(ServerSettings, data)
+    except SettingsError as exc:
         problems = "; ".join(
-            f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
-            + (f" (from {origins[str(e['loc'][0])]})" if str(e["loc"][0]) in origins else "")
-            for e in exc.errors()
+            f"{'.'.join(loc)}: {msg}" + (f" (from {origins[loc[0]]})" if loc[0] in origins else "")
+            for loc, msg in exc.problems
         )
         raise ConfigError(f"invalid setting: {problems}") from exc
 
