@@ -15,7 +15,7 @@ import threading
 import urllib.parse
 from typing import Any
 
-from pydantic_core import to_json
+from pytorc.client.codec import encode
 
 
 class ConnectFailure(OSError):
@@ -61,7 +61,7 @@ class Transport:
             url += "?" + urllib.parse.urlencode(
                 {k: _query_value(v) for k, v in params.items()}, doseq=True
             )
-        data = None if body is None else to_json(body)
+        data = None if body is None else encode(body)
         for attempt in range(2):
             conn = self._connection()
             reused = conn.sock is not None
