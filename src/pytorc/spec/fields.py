@@ -193,6 +193,16 @@ def _bool(value: Any) -> Any:
 
 _SCALARS: dict[Any, Check] = {str: _str, int: _int, float: _float, bool: _bool, Any: _any}
 
+_NOT_EMPTY = min_length(1)
+NonEmptyStr = Annotated[str, _NOT_EMPTY]
+"""The commonest field by far (names, commands, references): one call to check, not three."""
+
+
+def _non_empty_str(value: Any) -> Any:
+    if isinstance(value, str) and value:
+        return value
+    return _NOT_EMPTY.wrap(_str)(value)  # raises the problem
+
 
 def _dict(value: Any) -> Any:
     """dict[str, Any]."""
@@ -238,6 +248,8 @@ def _list(item: Check) -> Check:
 
 def compile_check(annotation: Any) -> Check:
     """The check for one field's type (TypeError for a type this module does not handle)."""
+    if annotation is NonEmptyStr:
+        return _non_empty_str
     origin, args = get_origin(annotation), get_args(annotation)
     if origin is Annotated:
         check = compile_check(args[0])
@@ -266,8 +278,20 @@ def compile_check(annotation: Any) -> Check:
 # --- models -------------------------------------------------------------------------------
 
 
-class _Factory(NamedTuple):
-    make: Callable[[], Any]
+class _Factory:
+    """A class attribute standing for a default made fresh for each instance, on first use."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self.make = make
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: Any, owner: type) -> Any:
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.make()
+        return value
 
 
 def field(*, default_factory: Callable[[], T]) -> T:
@@ -276,14 +300,11 @@ def field(*, default_factory: Callable[[], T]) -> T:
 
 
 class FieldInfo(NamedTuple):
-    """A model's field: its annotation as written (Annotated and all) and its default."""
+    """A model's field: its annotation as written (Annotated and all) and whether it has a
+    default."""
 
     annotation: Any
-    default: Any
     required: bool
-
-
-_MISSING: Any = object()
 
 
 @dataclass_transform(kw_only_default=True, field_specifiers=(field,))
@@ -292,12 +313,15 @@ class Model:
 
     `model_validate(data)` (or keyword arguments) checks a mapping, `model_copy(update=...)`
     copies without checking, `model_dump()` gives plain data back. The names are pydantic's,
-    whose models these replaced."""
+    whose models these replaced.
+
+    An instance's __dict__ holds only the keys its data gave; a default is the class attribute
+    the declaration made (a `field(default_factory=...)` makes its value on first access). A
+    spec with thousands of jobs, each setting a few of their 25 keys, validates and copies
+    much faster for it."""
 
     model_fields: ClassVar[dict[str, FieldInfo]] = {}
     _checks: ClassVar[dict[str, Check]]
-    _template: ClassVar[dict[str, Any]]
-    _factories: ClassVar[dict[str, Callable[[], Any]]]
     _required: ClassVar[frozenset[str]]
     _order: ClassVar[dict[str | int, int]]
 
@@ -307,14 +331,9 @@ class Model:
         for name, annotation in inspect.get_annotations(cls).items():
             if isinstance(annotation, str):
                 raise TypeError(f"{cls.__name__}.{name}: annotation is a string (see fields.py)")
-            default = cls.__dict__.get(name, _MISSING)
-            fields[name] = FieldInfo(annotation, default, default is _MISSING)
+            fields[name] = FieldInfo(annotation, required=name not in cls.__dict__)
         cls.model_fields = fields
         cls._checks = {name: compile_check(f.annotation) for name, f in fields.items()}
-        cls._template = {name: f.default for name, f in fields.items()}
-        cls._factories = {
-            name: f.default.make for name, f in fields.items() if isinstance(f.default, _Factory)
-        }
         cls._required = frozenset(name for name, f in fields.items() if f.required)
         cls._order = {name: i for i, name in enumerate(fields)}
 
@@ -339,15 +358,11 @@ class Model:
         if not isinstance(data, dict):
             raise _wrong("a mapping", data)
         checks = cls._checks
-        values = cls._template.copy()
         try:
-            for key, raw in data.items():
-                values[key] = checks[key](raw)
+            values = {key: checks[key](raw) for key, raw in data.items()}
         except (KeyError, ValueError):  # something is wrong: find every problem
             raise cls._problems(data) from None
-        for name in cls._factories.keys() - data.keys():
-            values[name] = cls._factories[name]()
-        if not cls._required <= data.keys():
+        if not cls._required <= values.keys():
             raise cls._problems(data)
         instance = object.__new__(cls)
         instance.__dict__ = values
@@ -387,20 +402,23 @@ class Model:
         exclude: Collection[str] | None = None,
         exclude_none: bool = False,
     ) -> dict[str, Any]:
-        """The fields as plain data (nested models as dicts)."""
-        return {
-            name: _dump(value, exclude_none)
-            for name, value in self.__dict__.items()
-            if (include is None or name in include)
-            and (exclude is None or name not in exclude)
-            and not (exclude_none and value is None)
-        }
+        """The fields as plain data (nested models as dicts), in declaration order."""
+        out = {}
+        for name in self.model_fields:
+            if (include is None or name in include) and (exclude is None or name not in exclude):
+                value = getattr(self, name)
+                if not (exclude_none and value is None):
+                    out[name] = _dump(value, exclude_none)
+        return out
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.__dict__ == self.__dict__
+        fields = self.model_fields
+        return type(other) is type(self) and all(
+            getattr(self, name) == getattr(other, name) for name in fields
+        )
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={value!r}" for name, value in self.__dict__.items())
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.model_fields)
         return f"{type(self).__name__}({fields})"
 
 

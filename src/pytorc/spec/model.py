@@ -10,10 +10,10 @@ import json
 import re
 from typing import Annotated, Any, Literal
 
-from pytorc.spec.fields import After, Before, Model, field, ge, gt, min_length
+from pytorc.spec.fields import After, Before, Model, NonEmptyStr, field, ge, gt, min_length
 from pytorc.units import UnitError, duration_seconds, memory_bytes
 
-Name = Annotated[str, min_length(1)]
+Name = NonEmptyStr
 Mode = Literal["product", "zip"]
 
 JOB_TRIGGERS = ("on_jobs_ready", "on_jobs_complete")
