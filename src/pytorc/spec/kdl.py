@@ -22,9 +22,9 @@ import typing
 from typing import Any
 
 import ckdl
-from pydantic import BaseModel
 
 from pytorc.spec.errors import SpecError, item_key
+from pytorc.spec.fields import Model
 
 # Singular (or Torc-historical) spellings -> the model's key, used only when the spelling is not
 # itself a key of the model at hand ("failure_handler" is a job key but a top-level record).
@@ -80,12 +80,12 @@ def _error_line_in(lines: list[str], version: int) -> int:
     return 1
 
 
-def to_data(nodes: list[Any], model: type[BaseModel], file: str) -> dict[str, Any]:
+def to_data(nodes: list[Any], model: type[Model], file: str) -> dict[str, Any]:
     """The top-level nodes as the dict the model validates."""
     return _Converter(file).record_body(nodes, {}, model, "")
 
 
-def _kind(model: type[BaseModel], key: str) -> tuple[str, Any]:
+def _kind(model: type[Model], key: str) -> tuple[str, Any]:
     """How a key of `model` is written: scalar, scalars, record(s), mapping or data."""
     field = model.model_fields[key]
     annotation = _strip(field.annotation)
@@ -93,12 +93,12 @@ def _kind(model: type[BaseModel], key: str) -> tuple[str, Any]:
     if origin is list:
         (item,) = typing.get_args(annotation)
         item = _strip(item)
-        if isinstance(item, type) and issubclass(item, BaseModel):
+        if isinstance(item, type) and issubclass(item, Model):
             return "records", item
         return "scalars", None
     if origin is dict:
         return "mapping", None
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+    if isinstance(annotation, type) and issubclass(annotation, Model):
         return "record", annotation
     if annotation is Any:
         return "data", None
@@ -133,7 +133,7 @@ class _Converter:
         return SpecError(self.file, key, problem)
 
     def record_body(
-        self, children: list[Any], props: dict[str, Any], model: type[BaseModel], path: str
+        self, children: list[Any], props: dict[str, Any], model: type[Model], path: str
     ) -> dict[str, Any]:
         """Properties and child nodes as the keys of one record."""
         out: dict[str, Any] = {}
@@ -147,13 +147,13 @@ class _Converter:
             self.add_child(out, node, model, path)
         return out
 
-    def key_of(self, model: type[BaseModel], key: str) -> str:
+    def key_of(self, model: type[Model], key: str) -> str:
         if key in model.model_fields:
             return key
         alias = ALIASES.get(key)
         return alias if alias in model.model_fields else key
 
-    def add_child(self, out: dict[str, Any], node: Any, model: type[BaseModel], path: str) -> None:
+    def add_child(self, out: dict[str, Any], node: Any, model: type[Model], path: str) -> None:
         name = self.key_of(model, node.name)
         key = _join(path, node.name)
         if name not in model.model_fields:  # left for the model to reject as an unknown key
@@ -185,7 +185,7 @@ class _Converter:
             out[name] = args[0]
 
     def record(
-        self, node: Any, model: type[BaseModel], collection: str, index: int, key: str
+        self, node: Any, model: type[Model], collection: str, index: int, key: str
     ) -> dict[str, Any]:
         """One item of a record list: `job "name" { ... }` or `action { ... }`."""
         args = [_plain(a) for a in node.args]

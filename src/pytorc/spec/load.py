@@ -10,10 +10,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from pytorc.spec.errors import DuplicateKey, SpecError, from_validation
 from pytorc.spec.expand import expand_spec
+from pytorc.spec.fields import ValidationError
 from pytorc.spec.model import WorkflowSpec
 from pytorc.spec.references import resolve
 
@@ -56,7 +55,7 @@ def validate(data: Any, file: str) -> WorkflowSpec:
     try:
         return WorkflowSpec.model_validate(data)
     except ValidationError as exc:
-        raise from_validation(file, exc, data, WorkflowSpec) from None
+        raise from_validation(file, exc, data) from None
 
 
 def read_data(path: Path) -> Any:

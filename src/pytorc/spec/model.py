@@ -2,27 +2,18 @@
 
 Keys are Torc's. Every model forbids unknown keys and is strict about types (a string where a
 number belongs is an error, not a coercion), so a typo fails at load time instead of being
-silently ignored.
+silently ignored. (No `from __future__ import annotations`: spec.fields reads the annotations
+when each class is made.)
 """
-
-from __future__ import annotations
 
 import json
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    field_validator,
-    model_validator,
-)
-
+from pytorc.spec.fields import After, Before, Model, NonEmptyStr, field, ge, gt, min_length
 from pytorc.units import UnitError, duration_seconds, memory_bytes
 
-Name = Annotated[str, Field(min_length=1)]
+Name = NonEmptyStr
 Mode = Literal["product", "zip"]
 
 JOB_TRIGGERS = ("on_jobs_ready", "on_jobs_complete")
@@ -31,10 +22,6 @@ SLURM_RESERVED = frozenset(
     {"partition", "nodes", "walltime", "time", "mem", "gres", "name", "job-name"}
 )
 _SLURM_TIME = re.compile(r"^(\d+-)?\d+(:\d{1,2}){0,2}$")
-
-
-class SpecModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 def _is_scalar(value: Any) -> bool:
@@ -48,7 +35,7 @@ def _check_parameters(value: Any) -> Any:
     if not isinstance(value, dict):
         raise ValueError(f"expected a mapping of parameter names to values, got {value!r}")
     for name, v in value.items():
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             raise ValueError(f"parameter name {name!r} is not an identifier")
         if not (_is_scalar(v) or (isinstance(v, list) and all(_is_scalar(x) for x in v))):
             raise ValueError(
@@ -58,10 +45,58 @@ def _check_parameters(value: Any) -> Any:
     return value
 
 
-Parameters = Annotated[dict[str, Any] | None, BeforeValidator(_check_parameters)]
+Parameters = Annotated[dict[str, Any] | None, Before(_check_parameters)]
 
 
-class Parameterized(SpecModel):
+def _memory(value: str) -> str:
+    try:
+        memory_bytes(value)
+    except UnitError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+def _runtime(value: str) -> str:
+    try:
+        duration_seconds(value)
+    except UnitError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+def _walltime(value: str) -> str:
+    if not _SLURM_TIME.match(value):
+        raise ValueError(
+            f"invalid walltime {value!r}: expected Slurm time such as '04:00:00' or '1-12:00:00'"
+        )
+    return value
+
+
+def _metadata(value: Any) -> Any:
+    """Torc 0.12 stored metadata as a JSON string; 0.35 as an object. Accept both."""
+    if not isinstance(value, str):
+        return value
+    try:
+        parsed = json.loads(value)
+    except ValueError as exc:
+        raise ValueError(f"metadata string is not JSON: {exc}") from None
+    if not isinstance(parsed, dict):
+        raise ValueError("metadata must be an object (or a JSON string holding one)")
+    return parsed
+
+
+def _slurm_defaults(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    for key, option in (value or {}).items():
+        if key.lower() in SLURM_RESERVED:
+            raise ValueError(
+                f"{key!r} is set by each slurm_scheduler and may not be a slurm default"
+            )
+        if not isinstance(option, str | int | float):
+            raise ValueError(f"{key!r}: expected a string, number or boolean, got {option!r}")
+    return value
+
+
+class Parameterized(Model):
     """Keys shared by the records that parameters expand (jobs, files, user data)."""
 
     parameters: Parameters = None
@@ -73,20 +108,20 @@ class JobSpec(Parameterized):
     name: Name
     command: Name
     invocation_script: str | None = None
-    depends_on: list[Name] = Field(default_factory=list)
-    depends_on_regexes: list[Name] = Field(default_factory=list)
-    input_files: list[Name] = Field(default_factory=list)
-    input_file_regexes: list[Name] = Field(default_factory=list)
-    output_files: list[Name] = Field(default_factory=list)
-    output_file_regexes: list[Name] = Field(default_factory=list)
-    input_user_data: list[Name] = Field(default_factory=list)
-    input_user_data_regexes: list[Name] = Field(default_factory=list)
-    output_user_data: list[Name] = Field(default_factory=list)
-    output_user_data_regexes: list[Name] = Field(default_factory=list)
+    depends_on: list[Name] = field(default_factory=list)
+    depends_on_regexes: list[Name] = field(default_factory=list)
+    input_files: list[Name] = field(default_factory=list)
+    input_file_regexes: list[Name] = field(default_factory=list)
+    output_files: list[Name] = field(default_factory=list)
+    output_file_regexes: list[Name] = field(default_factory=list)
+    input_user_data: list[Name] = field(default_factory=list)
+    input_user_data_regexes: list[Name] = field(default_factory=list)
+    output_user_data: list[Name] = field(default_factory=list)
+    output_user_data_regexes: list[Name] = field(default_factory=list)
     resource_requirements: Name | None = None
     scheduler: Name | None = None
     failure_handler: Name | None = None
-    priority: Annotated[int, Field(ge=0)] = 0
+    priority: Annotated[int, ge(0)] = 0
     # None: the workflow-level default, which is true unless the spec says otherwise.
     cancel_on_blocking_job_failure: bool | None = None
     supports_termination: bool = False
@@ -104,76 +139,46 @@ class UserDataSpec(Parameterized):
     is_ephemeral: bool = False
 
 
-class ResourceRequirementsSpec(SpecModel):
+class ResourceRequirementsSpec(Model):
     name: Name
-    num_cpus: Annotated[int, Field(ge=0)]
-    memory: str
-    num_gpus: Annotated[int, Field(ge=0)] = 0
-    num_nodes: Annotated[int, Field(ge=1)] = 1
-    runtime: str = "PT1H"
-
-    @field_validator("memory")
-    @classmethod
-    def _memory(cls, value: str) -> str:
-        try:
-            memory_bytes(value)
-        except UnitError as exc:
-            raise ValueError(str(exc)) from None
-        return value
-
-    @field_validator("runtime")
-    @classmethod
-    def _runtime(cls, value: str) -> str:
-        try:
-            duration_seconds(value)
-        except UnitError as exc:
-            raise ValueError(str(exc)) from None
-        return value
+    num_cpus: Annotated[int, ge(0)]
+    memory: Annotated[str, After(_memory)]
+    num_gpus: Annotated[int, ge(0)] = 0
+    num_nodes: Annotated[int, ge(1)] = 1
+    runtime: Annotated[str, After(_runtime)] = "PT1H"
 
 
-class FailureRuleSpec(SpecModel):
-    exit_codes: list[int] = Field(default_factory=list)
+class FailureRuleSpec(Model):
+    exit_codes: list[int] = field(default_factory=list)
     match_all_exit_codes: bool = False
     recovery_script: str | None = None
-    max_retries: Annotated[int, Field(ge=0)] = 3
+    max_retries: Annotated[int, ge(0)] = 3
 
-    @model_validator(mode="after")
-    def _matches_something(self) -> FailureRuleSpec:
+    def check_model(self) -> None:
         if not self.exit_codes and not self.match_all_exit_codes:
             raise ValueError("a rule needs exit_codes or match_all_exit_codes: true")
-        return self
 
 
-class FailureHandlerSpec(SpecModel):
+class FailureHandlerSpec(Model):
     name: Name
-    rules: Annotated[list[FailureRuleSpec], Field(min_length=1)]
+    rules: Annotated[list[FailureRuleSpec], min_length(1)]
 
 
-class SlurmSchedulerSpec(SpecModel):
+class SlurmSchedulerSpec(Model):
     name: Name
     account: Name
     partition: str | None = None
-    nodes: Annotated[int, Field(ge=1)] = 1
-    walltime: str = "01:00:00"
+    nodes: Annotated[int, ge(1)] = 1
+    walltime: Annotated[str, After(_walltime)] = "01:00:00"
     mem: str | None = None
     gres: str | None = None
     qos: str | None = None
-    ntasks_per_node: Annotated[int, Field(ge=1)] | None = None
+    ntasks_per_node: Annotated[int, ge(1)] | None = None
     tmp: str | None = None
     extra: str | None = None
 
-    @field_validator("walltime")
-    @classmethod
-    def _walltime(cls, value: str) -> str:
-        if not _SLURM_TIME.match(value):
-            raise ValueError(
-                f"invalid walltime {value!r}: expected Slurm time such as '04:00:00' or "
-                "'1-12:00:00'"
-            )
-        return value
 
-
-class WorkflowActionSpec(SpecModel):
+class WorkflowActionSpec(Model):
     trigger_type: Literal[
         "on_workflow_start",
         "on_workflow_complete",
@@ -183,81 +188,53 @@ class WorkflowActionSpec(SpecModel):
         "on_worker_complete",
     ]
     action_type: Literal["run_commands", "schedule_nodes"]
-    jobs: list[Name] = Field(default_factory=list)
-    job_name_regexes: list[Name] = Field(default_factory=list)
-    commands: list[Name] = Field(default_factory=list)
+    jobs: list[Name] = field(default_factory=list)
+    job_name_regexes: list[Name] = field(default_factory=list)
+    commands: list[Name] = field(default_factory=list)
     scheduler: Name | None = None
     scheduler_type: Literal["slurm", "local"] = "slurm"
-    num_allocations: Annotated[int, Field(ge=1)] = 1
+    num_allocations: Annotated[int, ge(1)] = 1
     start_one_worker_per_node: bool = False
-    max_parallel_jobs: Annotated[int, Field(ge=1)] | None = None
+    max_parallel_jobs: Annotated[int, ge(1)] | None = None
     persistent: bool = False
 
-    @model_validator(mode="after")
-    def _complete(self) -> WorkflowActionSpec:
+    def check_model(self) -> None:
         if self.action_type == "run_commands" and not self.commands:
             raise ValueError("a run_commands action needs at least one command in commands")
         if self.action_type == "schedule_nodes" and self.scheduler is None:
             raise ValueError("a schedule_nodes action needs a scheduler")
         if self.trigger_type in JOB_TRIGGERS and not (self.jobs or self.job_name_regexes):
             raise ValueError(f"trigger {self.trigger_type} needs jobs or job_name_regexes")
-        return self
 
 
-class ResourceMonitorSpec(SpecModel):
+class ResourceMonitorSpec(Model):
     enabled: bool = True
     granularity: Literal["summary", "time_series"] = "summary"
     # Seconds; a fraction (e.g. 0.2) is a pytorc extension, Torc takes whole seconds.
-    sample_interval_seconds: Annotated[int | float, Field(gt=0)] = 5
+    sample_interval_seconds: Annotated[int | float, gt(0)] = 5
     generate_plots: bool = False
 
 
-class WorkflowSpec(SpecModel):
+class WorkflowSpec(Model):
     name: Name
     user: str | None = None  # ignored on create, as in Torc: the caller's user owns it
     description: str | None = None
     project: str | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: Annotated[dict[str, Any] | None, Before(_metadata)] = None
     parameters: Parameters = None
-    jobs: Annotated[list[JobSpec], Field(min_length=1)]
-    files: list[FileSpec] = Field(default_factory=list)
-    user_data: list[UserDataSpec] = Field(default_factory=list)
-    resource_requirements: list[ResourceRequirementsSpec] = Field(default_factory=list)
-    failure_handlers: list[FailureHandlerSpec] = Field(default_factory=list)
-    slurm_schedulers: list[SlurmSchedulerSpec] = Field(default_factory=list)
-    slurm_defaults: dict[str, Any] | None = None
+    jobs: Annotated[list[JobSpec], min_length(1, "a workflow needs at least one job")]
+    files: list[FileSpec] = field(default_factory=list)
+    user_data: list[UserDataSpec] = field(default_factory=list)
+    resource_requirements: list[ResourceRequirementsSpec] = field(default_factory=list)
+    failure_handlers: list[FailureHandlerSpec] = field(default_factory=list)
+    slurm_schedulers: list[SlurmSchedulerSpec] = field(default_factory=list)
+    slurm_defaults: Annotated[dict[str, Any] | None, After(_slurm_defaults)] = None
     resource_monitor: ResourceMonitorSpec | None = None
-    actions: list[WorkflowActionSpec] = Field(default_factory=list)
+    actions: list[WorkflowActionSpec] = field(default_factory=list)
     cancel_on_blocking_job_failure: bool = True
     use_pending_failed: bool = False
-    compute_node_expiration_buffer_seconds: Annotated[int, Field(ge=0)] | None = None
-    compute_node_wait_for_new_jobs_seconds: Annotated[int, Field(ge=0)] | None = None
+    compute_node_expiration_buffer_seconds: Annotated[int, ge(0)] | None = None
+    compute_node_wait_for_new_jobs_seconds: Annotated[int, ge(0)] | None = None
     compute_node_ignore_workflow_completion: bool | None = None
-    compute_node_wait_for_healthy_database_minutes: Annotated[int, Field(ge=0)] | None = None
-    compute_node_min_time_for_new_jobs_seconds: Annotated[int, Field(ge=0)] | None = None
-
-    @field_validator("metadata", mode="before")
-    @classmethod
-    def _metadata(cls, value: Any) -> Any:
-        # Torc 0.12 stored metadata as a JSON string; 0.35 as an object. Accept both.
-        if not isinstance(value, str):
-            return value
-        try:
-            parsed = json.loads(value)
-        except ValueError as exc:
-            raise ValueError(f"metadata string is not JSON: {exc}") from None
-        if not isinstance(parsed, dict):
-            raise ValueError("metadata must be an object (or a JSON string holding one)")
-        return parsed
-
-    @field_validator("slurm_defaults")
-    @classmethod
-    def _slurm_defaults(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        for key, option in (value or {}).items():
-            if key.lower() in SLURM_RESERVED:
-                raise ValueError(
-                    f"{key!r} is set by each slurm_scheduler and may not be a slurm default"
-                )
-            if not isinstance(option, str | int | float):
-                raise ValueError(f"{key!r}: expected a string, number or boolean, got {option!r}")
-        return value
+    compute_node_wait_for_healthy_database_minutes: Annotated[int, ge(0)] | None = None
+    compute_node_min_time_for_new_jobs_seconds: Annotated[int, ge(0)] | None = None
