@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from pytorc.client.codec import BIG_LIST, BIG_PAYLOAD, decode, encode
 
@@ -15,12 +16,16 @@ def _modules_after(code: str) -> set[str]:
     return set(json.loads(out.stdout.splitlines()[-1]))
 
 
-def test_settings_and_client_load_without_pydantic() -> None:
-    """pydantic costs ~0.15 s to import; only the spec and server need it."""
+def test_settings_client_and_spec_load_without_pydantic() -> None:
+    """pydantic costs ~0.15 s to import and ~0.1 s to build models; only the server needs it."""
+    demo = Path(__file__).parent.parent / "examples" / "demo.yaml"
     loaded = _modules_after(
+        "from pathlib import Path\n"
         "from pytorc.config import load_settings\n"
         "load_settings()\n"
-        "import pytorc.client.api, pytorc.cli.main, pytorc.runner.loop"
+        "import pytorc.client.api, pytorc.cli.main, pytorc.cli.run, pytorc.runner.loop\n"
+        "from pytorc.spec import load_spec, plan\n"
+        f"plan(load_spec(Path({str(demo)!r})))"
     )
     assert "pydantic" not in loaded
     assert "pydantic_core" not in loaded  # loaded only for big messages (see codec)
