@@ -124,6 +124,42 @@ def test_each_report_fails_alone_and_claims_follow_resources(client: httpx.Clien
     assert client.get(f"/jobs/{ids['c']}").json()["status"] == "ready"
 
 
+def test_a_budget_beyond_the_node_claims_only_jobs_that_fit_the_node(
+    client: httpx.Client,
+) -> None:
+    """A runner queueing short jobs offers more than one node; `capacity` keeps out a job the
+    node could never run (c needs 64 CPUs), though the budget would hold it."""
+    wf, node, _ = _setup(
+        client, [{"name": "a"}, {"name": "b"}, {"name": "c", "big": True}, {"name": "d"}]
+    )
+    budget = {"num_cpus": 100, "memory_gb": 100.0, "num_gpus": 0, "num_nodes": 1}
+    capacity = {"num_cpus": 2, "memory_gb": 4.0, "num_gpus": 0, "num_nodes": 1}
+    answer = client.post(
+        f"/workflows/{wf}/exchange_jobs",
+        json={
+            "run_id": 1,
+            "compute_node_id": node,
+            "claim": {"limit": 100, "resources": budget, "capacity": capacity},
+        },
+    ).json()
+    assert sorted(j["name"] for j in answer["jobs"]) == ["a", "b", "d"]  # 3 jobs > 2 CPUs
+    again = client.post(
+        f"/workflows/{wf}/exchange_jobs",
+        json={"run_id": 1, "compute_node_id": node, "claim": {"limit": 100, "resources": budget}},
+    ).json()
+    assert [j["name"] for j in again["jobs"]] == ["c"]  # without capacity, the budget rules
+    bad = {**capacity, "num_cpus": -1}
+    refused = client.post(
+        f"/workflows/{wf}/exchange_jobs",
+        json={
+            "run_id": 1,
+            "compute_node_id": node,
+            "claim": {"limit": 1, "resources": budget, "capacity": bad},
+        },
+    )
+    assert refused.status_code == 422 and "num_cpus" in refused.text
+
+
 def test_wrong_run_id_changes_nothing(client: httpx.Client) -> None:
     wf, node, ids = _setup(client, [{"name": "only"}])
     response = client.post(

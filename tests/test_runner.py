@@ -145,31 +145,35 @@ def test_sweep_of_1000_jobs_on_two_slots_completes_every_job_once(
     assert len({r["job_id"] for r in results["items"]}) == 1000
 
 
+@pytest.mark.parametrize(
+    ("flags", "most_held"), [(["--max-parallel-jobs", "1"], 2), (["--num-cpus", "1"], 1)]
+)
 def test_a_runner_leaves_long_jobs_it_cannot_start_yet_to_other_runners(
-    server: ServerProcess, tmp_path: Path
+    server: ServerProcess, tmp_path: Path, flags: list[str], most_held: int
 ) -> None:
-    """One slot, 2-second jobs: the first runner holds at most one job beyond the one it runs,
-    so a second runner that starts later still finds work. (A fixed prefetch claimed them all.)"""
+    """One slot (or one CPU), 2-second jobs: the first runner holds at most one job beyond the
+    one it runs (none, claiming by resources), so a second runner that starts later still finds
+    work. (A fixed prefetch claimed them all.)"""
     spec = _spec(
         tmp_path,
         {
-            "name": "shared",
+            "name": f"shared-{flags[0]}",  # the server outlives one parametrization
             "jobs": [
                 {"name": f"long{i}", "command": f"touch {tmp_path}/started{i}; sleep 2"}
                 for i in range(3)
             ],
         },
     )
-    first = _background(server, tmp_path, spec, "--max-parallel-jobs", "1")
-    wf = _workflow_id(server, "shared")
+    first = _background(server, tmp_path, spec, *flags)
+    wf = _workflow_id(server, f"shared-{flags[0]}")
     wait_until(
         lambda: any((tmp_path / f"started{i}").exists() for i in range(3)),
         timeout=30,
         what="the first runner to start a job",
     )
     held = [j for j in _jobs(server, wf).values() if j["status"] in ("pending", "running")]
-    assert len(held) <= 2, [(j["name"], j["status"]) for j in held]
-    argv = [TORC, "--url", server.url, "-f", "json", "run", str(wf), "--max-parallel-jobs", "1"]
+    assert len(held) <= most_held, [(j["name"], j["status"]) for j in held]
+    argv = [TORC, "--url", server.url, "-f", "json", "run", str(wf), *flags]
     second = subprocess.run(
         [*argv, "-o", str(tmp_path / "out2"), "-p", "0.1"],
         capture_output=True,

@@ -725,6 +725,9 @@ class ClaimRequest(WireModel):
     limit: Annotated[StrictInt, Field(ge=0, le=10_000)]
     resources: ComputeNodesResources | None = None
     strict_scheduler_match: StrictBool = False
+    # The whole node, when `resources` is a budget larger than what is free now (a runner
+    # queueing short jobs): only jobs that fit the node are claimed.
+    capacity: ComputeNodesResources | None = None
 
 
 class ExchangeJobsRequest(WireModel):

@@ -124,7 +124,7 @@ class JobRunner:
         self.env_base = dict(os.environ)
         self.stdio_dir = options.output_dir / "job_stdio"
         self.stdio_prefix = f"{self.stdio_dir}{os.sep}"
-        self.slots = options.max_parallel_jobs or 1
+        self.slots = options.max_parallel_jobs or max(options.resources.num_cpus, 1)
         self.max_extra = min(max(8 * self.slots, 64), 512)
         self.job_seconds: float | None = None  # moving average of run times (under the lock)
 
@@ -455,20 +455,31 @@ class JobRunner:
         if self.opts.max_parallel_jobs is not None:
             limit = self.slots + self._extra() - held
             return {"limit": limit} if limit > 0 else None
+        res = self.opts.resources
         cpus, mem, gpus = self._free()
+        depth = self._depth()  # node-fulls of work to hold beyond the node, for short jobs
+        cpus, mem, gpus = cpus + res.num_cpus * depth, mem + depth * res.memory_gb * GIB, gpus
+        gpus += res.num_gpus * depth
         if cpus <= 0 or mem < 0.1 * GIB:
             return None
-        resources: dict[str, Any] = {
+        offer = self._offer(cpus, mem / GIB, gpus)
+        claim: dict[str, Any] = {"limit": min(cpus, 10_000), "resources": offer}
+        if depth:
+            claim["capacity"] = self._offer(res.num_cpus, res.memory_gb, res.num_gpus)
+        return claim
+
+    def _offer(self, cpus: int, memory_gb: float, gpus: int) -> dict[str, Any]:
+        offer: dict[str, Any] = {
             "num_cpus": cpus,
-            "memory_gb": mem / GIB,
+            "memory_gb": memory_gb,
             "num_gpus": gpus,
             "num_nodes": self.opts.resources.num_nodes,
             "scheduler_config_id": self.opts.scheduler_config_id,
         }
         if self.opts.end_time is not None:
             minutes = max(1, int((self.opts.end_time - time.time()) // 60))
-            resources["time_limit"] = f"PT{minutes}M"
-        return {"limit": min(cpus, 10_000), "resources": resources}
+            offer["time_limit"] = f"PT{minutes}M"
+        return offer
 
     def _extra(self) -> int:
         """Claimed jobs to hold beyond the slots (count mode): about QUEUE_HORIZON seconds of
@@ -479,11 +490,25 @@ class JobRunner:
         per_slot = QUEUE_HORIZON / max(self.job_seconds, 1e-4)
         return min(self.max_extra, int(self.slots * per_slot))
 
+    def _depth(self) -> int:
+        """Resource mode's _extra: whole node-fulls of claimed work to hold beyond the node,
+        about QUEUE_HORIZON seconds' worth (at most max_extra CPUs). None until a job has
+        finished, so jobs of unknown length are claimed only as they fit."""
+        if self.job_seconds is None or self.opts.max_parallel_jobs is not None:
+            return 0
+        cpus = max(self.opts.resources.num_cpus, 1)
+        fulls = int(QUEUE_HORIZON / max(self.job_seconds, 1e-4))
+        return min(fulls, self.max_extra // cpus)
+
     def _starving(self) -> bool:
-        """True when the claimed queue is low enough to ask for more now: empty (resource
-        mode), or below half its depth, so the next claim lands before the slots run dry."""
+        """True when the claimed queue is low enough to ask for more now: below half its
+        depth, so the next claim lands before the slots run dry (or empty, with no depth)."""
         if self.opts.max_parallel_jobs is None:
-            return not self.queue
+            depth = self._depth()
+            if not self.queue or not depth:
+                return not self.queue
+            queued = sum(self._needs(job)[0] for job in self.queue)
+            return 2 * queued < depth * self.opts.resources.num_cpus
         return len(self.queue) < max(self.slots, self._extra() // 2)
 
     def _should_send(self, claim: dict[str, Any] | None, last_contact: float) -> bool:

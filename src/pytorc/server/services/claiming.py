@@ -133,25 +133,30 @@ def claim_by_resources(
     limit: int,
     resources: ComputeNodesResources,
     strict_scheduler_match: bool,
+    capacity: ComputeNodesResources | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """Ready jobs that together fit `resources`, at most `limit`; with a reason when none."""
+    """Ready jobs that together fit `resources`, at most `limit`; with a reason when none.
+
+    With `capacity` (pytorc's runner queueing short jobs), `resources` is a budget that may
+    exceed one node, and only jobs that fit the node itself are taken."""
     _check_limit(limit)
     wf = require(conn, "workflow", workflow_id)
     if wf["is_canceled"]:
         return [], "Workflow is canceled"
-    for field in ("num_cpus", "num_gpus", "num_nodes"):
-        if getattr(resources, field) < 0:
-            raise InvalidInput(f"{field} must be >= 0, got {getattr(resources, field)}")
-    if resources.memory_gb < 0:
-        raise InvalidInput(f"memory_gb must be >= 0, got {resources.memory_gb}")
+    for offer in (resources, capacity):
+        if offer is not None:
+            _check_offer(offer)
     time_limit = parse_time_limit(resources.time_limit)
     if limit == 0:
         return [], "limit is 0"
     needs = _needs(conn, workflow_id)
+    node = None if capacity is None else _free(capacity, time_limit)
     scheduler = resources.scheduler_config_id
-    chosen = _pick(conn, workflow_id, limit, resources, time_limit, needs, scheduler)
+    budget = _free(resources, time_limit)
+    chosen = _pick(conn, workflow_id, limit, budget, node, needs, scheduler)
     if not chosen and not strict_scheduler_match:
-        chosen = _pick(conn, workflow_id, limit, resources, time_limit, needs, None, any_sched=True)
+        budget = _free(resources, time_limit)
+        chosen = _pick(conn, workflow_id, limit, budget, node, needs, None, any_sched=True)
     if chosen:
         return _mark_pending(conn, chosen), None
     any_ready = conn.execute(
@@ -162,24 +167,33 @@ def claim_by_resources(
     return [], "No ready job fits the offered resources"
 
 
+def _check_offer(offer: ComputeNodesResources) -> None:
+    for field in ("num_cpus", "num_gpus", "num_nodes"):
+        if getattr(offer, field) < 0:
+            raise InvalidInput(f"{field} must be >= 0, got {getattr(offer, field)}")
+    if offer.memory_gb < 0:
+        raise InvalidInput(f"memory_gb must be >= 0, got {offer.memory_gb}")
+
+
+def _free(offer: ComputeNodesResources, time_limit: float | None) -> _Free:
+    return _Free(
+        offer.num_cpus, offer.num_gpus, offer.num_nodes, float(offer.memory_gb) * GIB, time_limit
+    )
+
+
 def _pick(
     conn: sqlite3.Connection,
     workflow_id: int,
     limit: int,
-    resources: ComputeNodesResources,
-    time_limit: float | None,
+    free: _Free,
+    node: _Free | None,
     needs: dict[int | None, _Need],
     scheduler: int | None,
     any_sched: bool = False,
 ) -> list[int]:
-    free = _Free(
-        resources.num_cpus,
-        resources.num_gpus,
-        resources.num_nodes,
-        float(resources.memory_gb) * GIB,
-        time_limit,
-    )
-    fitting = {rr for rr, need in needs.items() if free.fits(need)}
+    fitting = {
+        rr for rr, need in needs.items() if free.fits(need) and (node is None or node.fits(need))
+    }
     chosen: list[int] = []
     if not fitting:
         return chosen

@@ -172,6 +172,7 @@ def exchange(
                 body.claim.limit,
                 body.claim.resources,
                 body.claim.strict_scheduler_match,
+                capacity=body.claim.capacity,
             )
     complete, canceled = workflows.is_complete(conn, workflow_id)
     return {
