@@ -134,29 +134,16 @@ def test_a_budget_beyond_the_node_claims_only_jobs_that_fit_the_node(
     )
     budget = {"num_cpus": 100, "memory_gb": 100.0, "num_gpus": 0, "num_nodes": 1}
     capacity = {"num_cpus": 2, "memory_gb": 4.0, "num_gpus": 0, "num_nodes": 1}
-    answer = client.post(
-        f"/workflows/{wf}/exchange_jobs",
-        json={
-            "run_id": 1,
-            "compute_node_id": node,
-            "claim": {"limit": 100, "resources": budget, "capacity": capacity},
-        },
-    ).json()
+
+    def claim(**fields: Any) -> httpx.Response:
+        body = {"run_id": 1, "compute_node_id": node, "claim": {"resources": budget, **fields}}
+        return client.post(f"/workflows/{wf}/exchange_jobs", json=body)
+
+    answer = claim(limit=100, capacity=capacity).json()
     assert sorted(j["name"] for j in answer["jobs"]) == ["a", "b", "d"]  # 3 jobs > 2 CPUs
-    again = client.post(
-        f"/workflows/{wf}/exchange_jobs",
-        json={"run_id": 1, "compute_node_id": node, "claim": {"limit": 100, "resources": budget}},
-    ).json()
+    again = claim(limit=100).json()
     assert [j["name"] for j in again["jobs"]] == ["c"]  # without capacity, the budget rules
-    bad = {**capacity, "num_cpus": -1}
-    refused = client.post(
-        f"/workflows/{wf}/exchange_jobs",
-        json={
-            "run_id": 1,
-            "compute_node_id": node,
-            "claim": {"limit": 1, "resources": budget, "capacity": bad},
-        },
-    )
+    refused = claim(limit=1, capacity={**capacity, "num_cpus": -1})
     assert refused.status_code == 422 and "num_cpus" in refused.text
 
 

@@ -81,6 +81,12 @@ def _jobs(server: ServerProcess, workflow_id: int) -> dict[str, dict[str, Any]]:
     return {j["name"]: j for j in items}
 
 
+def _job_pid(pid_file: Path, what: str) -> int:
+    """The pid a job wrote (`echo $$ > FILE`), once it has written it."""
+    wait_until(lambda: pid_file.exists() and pid_file.read_text().strip(), timeout=30, what=what)
+    return int(pid_file.read_text())
+
+
 def _summary(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     assert proc.stdout, proc.stderr
     return dict(json.loads(proc.stdout))
@@ -323,13 +329,7 @@ def test_cancel_from_another_shell_kills_running_jobs_within_5_seconds(
         },
     )
     runner = _background(server, tmp_path, spec, "--max-parallel-jobs", "2")
-    pid_files = [tmp_path / f"pid{i}" for i in range(2)]
-    wait_until(
-        lambda: all(p.exists() and p.read_text().strip() for p in pid_files),
-        timeout=30,
-        what="both jobs running",
-    )
-    pids = [int(p.read_text()) for p in pid_files]
+    pids = [_job_pid(tmp_path / f"pid{i}", f"job long{i} running") for i in range(2)]
     wf = _workflow_id(server, "to-cancel")
     started = time.monotonic()
     cancel = subprocess.run(
@@ -352,16 +352,11 @@ def test_sigterm_to_the_runner_terminates_its_jobs(server: ServerProcess, tmp_pa
         },
     )
     runner = _background(server, tmp_path, spec)
-    pid_file = tmp_path / "pid"
-    wait_until(
-        lambda: pid_file.exists() and pid_file.read_text().strip(),
-        timeout=30,
-        what="the job running",
-    )
+    pid = _job_pid(tmp_path / "pid", "the job running")
     runner.send_signal(signal.SIGTERM)
     out, _ = runner.communicate(timeout=30)
     assert runner.returncode == 1
-    assert not _alive(int(pid_file.read_text()))
+    assert not _alive(pid)
     wf = json.loads(out)["workflow_id"]
     assert _jobs(server, wf)["long"]["status"] == "terminated"
 
@@ -381,14 +376,8 @@ def test_sigterm_while_the_server_is_down_stops_the_runner_within_seconds(tmp_pa
             },
         )
         runner = _background(srv, tmp_path, spec)
-        pid_file = tmp_path / "pid"
-        wait_until(
-            lambda: pid_file.exists() and pid_file.read_text().strip(),
-            timeout=30,
-            what="the first job running",
-        )
+        job = _job_pid(tmp_path / "pid", "the first job running")
         srv.stop(signal.SIGKILL)
-        job = int(pid_file.read_text())
         wait_until(lambda: not _alive(job), timeout=30, what="the first job to end")
         # The runner is now retrying its report of `first` against the dead server.
         asked = time.monotonic()

@@ -458,7 +458,8 @@ class JobRunner:
         res = self.opts.resources
         cpus, mem, gpus = self._free()
         depth = self._depth()  # node-fulls of work to hold beyond the node, for short jobs
-        cpus, mem, gpus = cpus + res.num_cpus * depth, mem + depth * res.memory_gb * GIB, gpus
+        cpus += res.num_cpus * depth
+        mem += res.memory_gb * GIB * depth
         gpus += res.num_gpus * depth
         if cpus <= 0 or mem < 0.1 * GIB:
             return None
@@ -492,7 +493,7 @@ class JobRunner:
 
     def _depth(self) -> int:
         """Resource mode's _extra: whole node-fulls of claimed work to hold beyond the node,
-        about QUEUE_HORIZON seconds' worth (at most max_extra CPUs). None until a job has
+        about QUEUE_HORIZON seconds' worth (at most max_extra CPUs). 0 until a job has
         finished, so jobs of unknown length are claimed only as they fit."""
         if self.job_seconds is None or self.opts.max_parallel_jobs is not None:
             return 0

@@ -8,6 +8,7 @@ when each class is made.)
 
 import json
 import re
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pytorc.spec.fields import After, Before, Model, NonEmptyStr, field, ge, gt, min_length
@@ -48,20 +49,21 @@ def _check_parameters(value: Any) -> Any:
 Parameters = Annotated[dict[str, Any] | None, Before(_check_parameters)]
 
 
-def _memory(value: str) -> str:
-    try:
-        memory_bytes(value)
-    except UnitError as exc:
-        raise ValueError(str(exc)) from None
-    return value
+def _parses_as(parse: Callable[[str], object]) -> Callable[[str], str]:
+    """A check that keeps the string (the server parses it again) if `parse` accepts it."""
+
+    def check(value: str) -> str:
+        try:
+            parse(value)
+        except UnitError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    return check
 
 
-def _runtime(value: str) -> str:
-    try:
-        duration_seconds(value)
-    except UnitError as exc:
-        raise ValueError(str(exc)) from None
-    return value
+_memory = _parses_as(memory_bytes)
+_runtime = _parses_as(duration_seconds)
 
 
 def _walltime(value: str) -> str:

@@ -151,11 +151,9 @@ def claim_by_resources(
         return [], "limit is 0"
     needs = _needs(conn, workflow_id)
     node = None if capacity is None else _free(capacity, time_limit)
-    scheduler = resources.scheduler_config_id
-    budget = _free(resources, time_limit)
-    chosen = _pick(conn, workflow_id, limit, budget, node, needs, scheduler)
+    budget = (resources, time_limit)
+    chosen = _pick(conn, workflow_id, limit, budget, node, needs, resources.scheduler_config_id)
     if not chosen and not strict_scheduler_match:
-        budget = _free(resources, time_limit)
         chosen = _pick(conn, workflow_id, limit, budget, node, needs, None, any_sched=True)
     if chosen:
         return _mark_pending(conn, chosen), None
@@ -185,12 +183,13 @@ def _pick(
     conn: sqlite3.Connection,
     workflow_id: int,
     limit: int,
-    free: _Free,
+    budget: tuple[ComputeNodesResources, float | None],
     node: _Free | None,
     needs: dict[int | None, _Need],
     scheduler: int | None,
     any_sched: bool = False,
 ) -> list[int]:
+    free = _free(*budget)  # taken from as jobs are chosen
     fitting = {
         rr for rr, need in needs.items() if free.fits(need) and (node is None or node.fits(need))
     }
