@@ -7,7 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pytorc.client.codec import BIG_LIST, BIG_PAYLOAD, decode, encode
+import pytest
+
+from pytorc.client import codec
 
 
 def _modules_after(code: str) -> set[str]:
@@ -31,12 +33,29 @@ def test_settings_client_and_spec_load_without_pydantic() -> None:
     assert "pydantic_core" not in loaded  # loaded only for big messages (see codec)
 
 
-def test_small_messages_use_the_standard_library_and_big_ones_the_same_json() -> None:
+def test_json_gives_the_same_values_before_and_after_a_bulk_transfer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """pydantic-core costs ~60 ms to import: only a process that moves megabytes repays it."""
     small = {"name": "w", "jobs": [{"name": "a"}] * 3, "ratio": 0.5, "none": None}
-    big = {"jobs": [{"name": f"j{i}", "depends_on": [i - 1]} for i in range(BIG_LIST)]}
-    for body in (small, big):
-        assert json.loads(encode(body)) == body
-    text = json.dumps([{"id": i, "name": "x" * 100} for i in range(BIG_PAYLOAD // 100)]).encode()
-    assert len(text) >= BIG_PAYLOAD
-    assert decode(text) == json.loads(text)
-    assert decode(b'{"a": [1, 2.5, null, true]}') == {"a": [1, 2.5, None, True]}
+    big = {"jobs": [{"name": f"j{i}", "depends_on": [i - 1]} for i in range(1000)]}
+    text = json.dumps([{"id": i, "name": "x" * 100} for i in range(2_000)]).encode()
+    for moved in (0, codec.BULK_BYTES):  # the standard library, then pydantic-core
+        monkeypatch.setattr(codec, "_moved", moved)
+        for body in (small, big):
+            assert json.loads(codec.encode(body)) == body
+        assert codec.decode(text) == json.loads(text)
+        assert codec.decode(b'{"a": [1, 2.5, null, true]}') == {"a": [1, 2.5, None, True]}
+    monkeypatch.setattr(codec, "_moved", 0)
+    codec.decode(text)
+    assert codec._moved == len(text)
+
+
+def test_a_2000_job_upload_does_not_load_pydantic_core() -> None:
+    loaded = _modules_after(
+        "from pytorc.client import codec\n"
+        "jobs = [{'workflow_id': 1, 'name': f'j{i}', 'command': 'true'} for i in range(1000)]\n"
+        "for _ in range(2):\n"
+        "    codec.decode(codec.encode({'jobs': jobs + jobs}))\n"
+    )
+    assert "pydantic_core" not in loaded

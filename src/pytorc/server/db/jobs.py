@@ -189,42 +189,13 @@ def create_many(conn: sqlite3.Connection, jobs: Sequence[JobModel]) -> list[dict
     """
     if not jobs:
         return []
-    by_wf: dict[int, list[JobModel]] = defaultdict(list)
-    for job in jobs:
-        by_wf[job.workflow_id].append(job)
+    refs = _references(jobs)
     defaults: dict[int, int | None] = {}
-    for wf, group in by_wf.items():
+    for wf, wanted in refs.items():
         require(conn, "workflow", wf)
         defaults[wf] = default_rr_id(conn, wf)
-        for field, (table, kind) in _TARGET_TABLE.items():
-            if table == "job":
-                continue
-            ids = {i for j in group for i in (getattr(j, field) or [])}
+        for (table, kind), ids in wanted.items():
             _check_refs(conn, wf, table, kind, ids)
-        _check_refs(
-            conn,
-            wf,
-            "resource_requirements",
-            "resource requirements",
-            {j.resource_requirements_id for j in group if j.resource_requirements_id is not None},
-        )
-        _check_refs(
-            conn,
-            wf,
-            "slurm_scheduler",
-            "slurm scheduler",
-            {j.scheduler_id for j in group if j.scheduler_id is not None},
-        )
-        _check_refs(
-            conn,
-            wf,
-            "failure_handler",
-            "failure handler",
-            {j.failure_handler_id for j in group if j.failure_handler_id is not None},
-        )
-        _check_refs(
-            conn, wf, "job", "job", {i for j in group for i in (j.depends_on_job_ids or [])}
-        )
     first = int(conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM job").fetchone()[0])
     job_ids = list(range(first, first + len(jobs)))
     by_name = _resolve_names(conn, jobs, job_ids)
@@ -232,31 +203,37 @@ def create_many(conn: sqlite3.Connection, jobs: Sequence[JobModel]) -> list[dict
         _insert_params(job, job_id, defaults) for job, job_id in zip(jobs, job_ids, strict=True)
     ]
     conn.executemany(_INSERT, rows)
+    # field -> one sorted id list per job; most jobs have none, so empty lists are skipped
     relations: dict[str, list[list[int]]] = {}
     for field in RELATIONS:
-        relations[field] = [sorted(set(getattr(job, field) or [])) for job in jobs]
-    relations["depends_on_job_ids"] = [
-        sorted(set(ids) | set(named))
-        for ids, named in zip(relations["depends_on_job_ids"], by_name, strict=True)
-    ]
-    for job_id, upstream in zip(job_ids, relations["depends_on_job_ids"], strict=True):
-        if job_id in upstream:
-            raise InvalidInput(f"job {job_id} cannot depend on itself")
+        values = [getattr(job, field) for job in jobs]
+        relations[field] = [sorted(set(v)) if v else [] for v in values]
+    if any(by_name):
+        relations["depends_on_job_ids"] = [
+            sorted(set(ids) | set(named)) if named else ids
+            for ids, named in zip(relations["depends_on_job_ids"], by_name, strict=True)
+        ]
     for field, (table, column) in RELATIONS.items():
         edges = [
             (job_id, other, job.workflow_id)
             for job, job_id, others in zip(jobs, job_ids, relations[field], strict=True)
+            if others
             for other in others
         ]
+        if field == "depends_on_job_ids":
+            for job_id, other, _ in edges:
+                if job_id == other:
+                    raise InvalidInput(f"job {job_id} cannot depend on itself")
         if edges:
             conn.executemany(
                 f"INSERT INTO {table} (job_id, {column}, workflow_id) VALUES (?, ?, ?)", edges
             )
+    uninitialized = JobStatus.UNINITIALIZED.value
     out = []
     for i, (job, params) in enumerate(zip(jobs, rows, strict=True)):
         item = {
             **params,
-            "status": JobStatus.UNINITIALIZED.value,
+            "status": uninitialized,
             "cancel_on_blocking_job_failure": bool(params["cancel_on_blocking_job_failure"]),
             "supports_termination": bool(params["supports_termination"]),
             "schedule_compute_nodes": loads(params["schedule_compute_nodes"]),
@@ -267,6 +244,36 @@ def create_many(conn: sqlite3.Connection, jobs: Sequence[JobModel]) -> list[dict
         for field in RELATIONS:
             item[field] = relations[field][i]
         out.append(item)
+    return out
+
+
+_REF_FIELDS = {
+    **_TARGET_TABLE,
+    "resource_requirements_id": ("resource_requirements", "resource requirements"),
+    "scheduler_id": ("slurm_scheduler", "slurm scheduler"),
+    "failure_handler_id": ("failure_handler", "failure handler"),
+}
+
+
+def _references(jobs: Sequence[JobModel]) -> dict[int, dict[tuple[str, str], set[int]]]:
+    """workflow -> (table, kind) -> ids the jobs refer to there, gathered in one pass.
+
+    Jobs in the batch refer to each other only by name (ids are assigned here), so job ids
+    named in depends_on_job_ids must already exist.
+    """
+    out: dict[int, dict[tuple[str, str], set[int]]] = {}
+    for job in jobs:
+        wanted = out.get(job.workflow_id)
+        if wanted is None:
+            wanted = out[job.workflow_id] = defaultdict(set)
+        for field, target in _REF_FIELDS.items():
+            value = getattr(job, field)
+            if value is None or value == []:
+                continue
+            if isinstance(value, list):
+                wanted[target].update(value)
+            else:
+                wanted[target].add(value)
     return out
 
 

@@ -163,18 +163,61 @@ def input_hashes(
     out = {}
     for row in rows:
         job_id = row["id"]
-        doc = {
-            "command": row["command"],
-            "invocation_script": row["invocation_script"],
-            **{field: rels[field].get(job_id, []) for field in jobs.RELATIONS},
-            "input_user_data_contents": [
-                {"id": ud, "data": ud_data.get(ud)}
-                for ud in rels["input_user_data_ids"].get(job_id, [])
-            ],
-        }
-        text = json.dumps(doc, sort_keys=True, separators=(",", ":"))
+        text = _hash_text(
+            row["command"],
+            row["invocation_script"],
+            {field: rels[field].get(job_id, []) for field in jobs.RELATIONS},
+            ud_data,
+        )
         out[job_id] = hashlib.sha256(text.encode()).hexdigest()
     return out
+
+
+_NO_IDS = "[]"
+
+
+def _hash_text(
+    command: str,
+    script: str | None,
+    relations: dict[str, list[int]],
+    ud_data: dict[int, Any],
+) -> str:
+    """The job's defining document as sorted-key, compact JSON, written out directly.
+
+    It equals json.dumps(doc, sort_keys=True, separators=(",", ":")) (a test holds it to
+    that), at a fifth of the cost: json.dumps builds a new encoder per call, which was most of
+    initializing a big workflow.
+    """
+
+    def ids(field: str) -> str:
+        values = relations[field]
+        return "[" + ",".join(map(str, values)) + "]" if values else _NO_IDS
+
+    contents = [{"id": ud, "data": ud_data.get(ud)} for ud in relations["input_user_data_ids"]]
+    return "".join(
+        (
+            '{"command":',
+            _string(command),
+            ',"depends_on_job_ids":',
+            ids("depends_on_job_ids"),
+            ',"input_file_ids":',
+            ids("input_file_ids"),
+            ',"input_user_data_contents":',
+            json.dumps(contents, sort_keys=True, separators=(",", ":")) if contents else _NO_IDS,
+            ',"input_user_data_ids":',
+            ids("input_user_data_ids"),
+            ',"invocation_script":',
+            "null" if script is None else _string(script),
+            ',"output_file_ids":',
+            ids("output_file_ids"),
+            ',"output_user_data_ids":',
+            ids("output_user_data_ids"),
+            "}",
+        )
+    )
+
+
+_string = json.encoder.encode_basestring_ascii
 
 
 def store_input_hashes(conn: sqlite3.Connection, workflow_id: int, job_ids: list[int]) -> None:
