@@ -373,3 +373,26 @@ def test_a_request_in_flight_at_sigterm_is_finished(tmp_path: Path) -> None:
     assert server.proc.wait(timeout=40) == 0
     server.stop()
     assert workflow_names(db) == ["in-flight"]
+
+
+def test_the_collector_is_off_during_start_up_and_on_once_the_app_is_ready(tmp_path: Path) -> None:
+    """main() turns garbage collection off for start-up; the lifespan must turn it back on, or
+    a long-running server would never free reference cycles."""
+    script = f"""
+import asyncio, gc
+from pytorc.config import ServerSettings
+from pytorc.server.app import create_app
+from pytorc.server.db.connection import Database
+
+gc.disable()  # as torc-server's main() leaves it
+app = create_app(ServerSettings(warm_up=False), Database({str(tmp_path / "gc.db")!r}))
+
+async def serve() -> None:
+    async with app.router.lifespan_context(app):
+        print("enabled" if gc.isenabled() else "disabled", gc.get_freeze_count() > 1000)
+
+asyncio.run(serve())
+"""
+    out = subprocess.run([str(BIN / "python"), "-c", script], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["enabled", "True"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -32,6 +33,7 @@ def create_app(settings: ServerSettings, db: Database) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.warm_up:
             await _warm_up(app)
+        settle_garbage_collector()
         task = asyncio.create_task(sweep.run_forever(db, settings.completion_check_interval_secs))
         try:
             yield
@@ -72,6 +74,17 @@ async def _warm_up(app: FastAPI) -> None:
     for route in app.router.routes:
         route.matches({**scope, "headers": [], "query_string": b""})
     await run_in_threadpool(lambda: None)
+
+
+def settle_garbage_collector() -> None:
+    """Move everything built so far out of the collector's sight, then (re)enable it.
+
+    What exists once the app is ready lives as long as the server. Frozen, it is no longer
+    walked by full collections, which otherwise cost ~90 ms each, a pause any request could
+    land in.
+    """
+    gc.freeze()
+    gc.enable()
 
 
 def _document_raw_bodies(app: FastAPI) -> None:
