@@ -4,6 +4,7 @@ Only Typer and our light modules load at start-up; each command imports what it 
 the spec models, Rich) when it runs, so `torc --help` stays fast.
 """
 
+import gc
 import importlib
 import sys
 from typing import Annotated, Any
@@ -218,6 +219,10 @@ def main() -> None:
             raise
         typer.echo(_error_line(exc), err=True)
         code = 1
+    # Interpreter shutdown runs full collections over every object the imports made: ~45 ms
+    # of a ~0.3 s command. Frozen objects are left out of them; nothing else changes (files are
+    # closed and atexit handlers run as before).
+    gc.freeze()
     sys.exit(code if isinstance(code, int) else 0)
 
 
