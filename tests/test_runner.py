@@ -227,6 +227,33 @@ def test_failed_job_cancels_its_dependents_and_the_run_exits_nonzero(
     assert result["return_code"] == 3
 
 
+def test_a_workflow_that_cannot_initialize_is_an_error_and_no_job_runs(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """`torc run ID` initializes in a helper thread; the server's refusal must still reach
+    the user as one error line and a non-zero exit, with nothing started."""
+    api = httpx.Client(base_url=server.url)
+    wf = api.post("/workflows", json={"name": "cyclic", "user": "u"}).json()["id"]
+    a, b = api.post(
+        "/bulk_jobs",
+        json={
+            "jobs": [
+                {"workflow_id": wf, "name": "a", "command": "true"},
+                {"workflow_id": wf, "name": "b", "command": "true", "depends_on_job_names": ["a"]},
+            ]
+        },
+    ).json()["jobs"]
+    job_a = api.get(f"/jobs/{a['id']}").json()
+    job_a["depends_on_job_ids"] = [b["id"]]  # a <- b <- a
+    assert api.put(f"/jobs/{a['id']}", json=job_a).status_code == 200
+    argv = _argv(server, tmp_path, tmp_path / "unused.json")
+    argv[argv.index(str(tmp_path / "unused.json"))] = str(wf)
+    proc = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert proc.returncode == 1
+    assert "cycle" in proc.stderr and "Traceback" not in proc.stderr
+    assert {j["status"] for j in _jobs(server, wf).values()} == {"uninitialized"}
+
+
 def test_a_job_that_skips_its_declared_output_fails(server: ServerProcess, tmp_path: Path) -> None:
     spec = _spec(
         tmp_path,

@@ -1,6 +1,7 @@
 """`torc run SPEC_OR_ID` and `torc workflows run`: create if needed, initialize, run locally."""
 
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -100,7 +101,7 @@ def _prepare(st: CliState, spec_or_id: str) -> int:
         client = st.client
         created = create_workflow(client, spec, str(path), user=user_name())
         workflow_id = int(created["id"])
-        client.initialize_jobs(workflow_id)
+        _initialize_loading_the_runner(client, workflow_id)
         return workflow_id
     client = st.client
     try:
@@ -108,8 +109,33 @@ def _prepare(st: CliState, spec_or_id: str) -> int:
     except ValueError:
         raise InvalidInput(f"{spec_or_id!r} is neither a spec file nor a workflow id") from None
     if client.get(f"/workflows/{workflow_id}/is_uninitialized")["is_uninitialized"]:
-        client.initialize_jobs(workflow_id)
+        _initialize_loading_the_runner(client, workflow_id)
     return workflow_id
+
+
+def _initialize_loading_the_runner(client: "TorcClient", workflow_id: int) -> None:
+    """Initialize the workflow and meanwhile import the runner, which is needed next.
+
+    The server's part (~50 ms for 2,000 jobs) and the import (~25 ms) overlap: the request is
+    sent from a helper thread (on its own connection), whose wait for the answer frees the
+    interpreter for the import.
+    """
+    failure: list[BaseException] = []
+
+    def initialize() -> None:
+        try:
+            client.initialize_jobs(workflow_id)
+        except BaseException as exc:  # re-raised below, in the command's thread
+            failure.append(exc)
+
+    helper = threading.Thread(target=initialize, name="torc-initialize", daemon=True)
+    helper.start()
+    import pytorc.runner.loop
+    import pytorc.runner.monitor  # noqa: F401
+
+    helper.join()
+    if failure:
+        raise failure[0]
 
 
 def execute(
@@ -138,13 +164,15 @@ def execute(
         poll_interval=poll_interval or run_cfg.poll_interval,
     )
     client = _runner_client(st)
-    monitor, metrics_db, want_plots = _start_monitor(client, workflow_id, options.output_dir)
+    workflow = client.get_workflow(workflow_id)
+    monitor, metrics_db, want_plots = _start_monitor(workflow, options.output_dir)
     options.monitor = monitor
     started = time.monotonic()
     try:
         with _Progress(client, workflow_id, enabled=st.format == "table") as progress:
             listener = _naming_jobs(progress.event, monitor)
-            summary = JobRunner(client, workflow_id, options, listener=listener).run()
+            runner = JobRunner(client, workflow_id, options, listener=listener, workflow=workflow)
+            summary = runner.run()
     finally:
         if monitor is not None:
             monitor.close()
@@ -164,7 +192,7 @@ def execute(
 
 
 def _start_monitor(
-    client: "TorcClient", workflow_id: int, output_dir: Path
+    wf: dict[str, Any], output_dir: Path
 ) -> tuple["ResourceMonitor | None", Path | None, bool]:
     """The job monitor the workflow's resource_monitor_config asks for, if any.
 
@@ -173,11 +201,10 @@ def _start_monitor(
     """
     from pytorc.runner.monitor import MonitorSettings, time_series_path
 
-    wf = client.get_workflow(workflow_id)
     settings = MonitorSettings.from_config(wf.get("resource_monitor_config"))
     if not settings.enabled:
         return None, None, False
-    db = time_series_path(output_dir, workflow_id, int(wf["run_id"]))
+    db = time_series_path(output_dir, int(wf["id"]), int(wf["run_id"]))
     monitor = settings.start(db)
     return monitor, db if settings.time_series else None, settings.generate_plots
 

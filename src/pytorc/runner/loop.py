@@ -96,8 +96,11 @@ class JobRunner:
         workflow_id: int,
         options: RunnerOptions,
         listener: Listener | None = None,
+        workflow: dict[str, Any] | None = None,
     ) -> None:
+        """`workflow`: its record, if the caller has just read it (saves a round trip)."""
         self.client = client
+        self.workflow = workflow
         self.workflow_id = workflow_id
         self.opts = options
         self.listener = listener or (lambda event, data: None)
@@ -132,7 +135,7 @@ class JobRunner:
 
     def run(self) -> RunSummary:
         """Register, run until done, deregister. SIGTERM/SIGINT stop it cleanly."""
-        wf = self.client.get_workflow(self.workflow_id)
+        wf = self.workflow or self.client.get_workflow(self.workflow_id)
         self.run_id = int(wf["run_id"])
         self.stdio_dir.mkdir(parents=True, exist_ok=True)
         idle_timeout = self.opts.idle_timeout
@@ -140,8 +143,11 @@ class JobRunner:
             idle_timeout = float(wf.get("compute_node_wait_for_new_jobs_seconds") or 0)
         self.node_id = self._register()
         self.summary.compute_node_id = self.node_id
-        for rr in self.client.iter_pages("/resource_requirements", workflow_id=self.workflow_id):
-            self.rr[rr["id"]] = self._parse_rr(rr)
+        if self.opts.max_parallel_jobs is None:  # only resource-based claiming needs them
+            for rr in self.client.iter_pages(
+                "/resource_requirements", workflow_id=self.workflow_id
+            ):
+                self.rr[rr["id"]] = self._parse_rr(rr)
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
         self.selector.register(self.wake_r, selectors.EVENT_READ, None)
         reporter = threading.Thread(target=self._report_loop, name="torc-reporter", daemon=True)
