@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-import selectors
+import select
 import signal
 import socket
 import sys
@@ -111,14 +111,19 @@ class JobRunner:
         self.queue: deque[dict[str, Any]] = deque()
         self.starts: list[dict[str, Any]] = []
         self.completions: list[dict[str, Any]] = []
+        self.first_news_at: float | None = None  # when the oldest unsent completion arrived
+        self.news_unseen = False  # a first completion the reporter has not been woken for
         self.claim_exhausted = False
         self.in_flight = False
         self.is_complete = False
         self.is_canceled = False
         self.reporter_error: BaseException | None = None
         self.closing = False
-        # Main thread only.
-        self.selector = selectors.DefaultSelector()
+        # Main thread only. poll(), not a selector: a job starts and ends with a register and
+        # an unregister of its pidfd, and selectors' bookkeeping cost more than the syscalls.
+        self.poller = select.poll()
+        self.watched: dict[int, JobProcess] = {}  # pidfd -> its job
+        self.unwatched = 0  # running jobs without a pidfd (reaped by polling waitpid)
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
         self.stop_signal = 0
@@ -149,7 +154,7 @@ class JobRunner:
             ):
                 self.rr[rr["id"]] = self._parse_rr(rr)
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
-        self.selector.register(self.wake_r, selectors.EVENT_READ, None)
+        self.poller.register(self.wake_r, select.POLLIN)
         reporter = threading.Thread(target=self._report_loop, name="torc-reporter", daemon=True)
         # Hand-offs between the two threads wait for the GIL; the 5 ms default would add up to
         # 5 ms to every chained job.
@@ -169,7 +174,6 @@ class JobRunner:
                 self.closing = True
                 self.cond.notify_all()
             reporter.join(timeout=60)
-            self.selector.close()
             os.close(self.wake_r)
             os.close(self.wake_w)
             self._deregister(time.monotonic() - started_at)
@@ -231,35 +235,40 @@ class JobRunner:
 
     def _main_loop(self, idle_timeout: float) -> str:
         idle_since = time.monotonic()
+        ended: list[tuple[JobProcess, str | None]] = []
         while True:
-            if self.stop_signal:
-                # Stopping: give an unreachable server seconds, not the minutes a running
-                # runner waits for it, so the final report and deregistration end quickly.
-                self.client.retry_seconds = min(self.client.retry_seconds, STOP_RETRY_SECONDS)
-                self._stop_all("terminated")
-                return f"stopped by {signal.Signals(self.stop_signal).name}"
-            if self.opts.end_time is not None and time.time() >= self.opts.end_time:
-                self._stop_all("terminated")
-                return "reached its end time"
+            out_of_time = self.opts.end_time is not None and time.time() >= self.opts.end_time
+            # One critical section per turn: record what ended, then start what fits.
             with self.cond:
+                for proc, checked in ended:
+                    self._finish(proc, checked)
                 if self.reporter_error is not None:
                     raise self.reporter_error
-                if self.is_canceled:
-                    canceled = True
-                else:
-                    canceled = False
+                canceled = self.is_canceled
+                if not (canceled or self.stop_signal or out_of_time):
                     self._start_queued()
                     if self.running or self.queue or self.starts or self.completions:
                         idle_since = time.monotonic()
                     elif self.is_complete and not self.in_flight:
                         return "workflow complete"
                 self._wake_reporter()
+            if self.stop_signal:
+                # Stopping: give an unreachable server seconds, not the minutes a running
+                # runner waits for it, so the final report and deregistration end quickly.
+                self.client.retry_seconds = min(self.client.retry_seconds, STOP_RETRY_SECONDS)
+                self._stop_all("terminated")
+                return f"stopped by {signal.Signals(self.stop_signal).name}"
+            if out_of_time:
+                self._stop_all("terminated")
+                return "reached its end time"
             if canceled:
                 self._stop_all("canceled")
                 return "workflow canceled"
             if idle_timeout and time.monotonic() - idle_since > idle_timeout:
                 return f"idle for {idle_timeout:g} s with no claimable jobs"
-            self._wait(self.opts.heartbeat if self.running else min(self.opts.poll_interval, 1.0))
+            ended = self._wait(
+                self.opts.heartbeat if self.running else min(self.opts.poll_interval, 1.0)
+            )
 
     def _start_queued(self) -> None:
         """Start queued jobs while they fit (caller holds the lock)."""
@@ -311,40 +320,43 @@ class JobRunner:
             return
         self.running[jid] = proc
         if proc.pidfd >= 0:
-            self.selector.register(proc.pidfd, selectors.EVENT_READ, proc)
+            self.poller.register(proc.pidfd, select.POLLIN)
+            self.watched[proc.pidfd] = proc
+        else:
+            self.unwatched += 1
         if self.opts.monitor is not None:
             self.opts.monitor.add(jid, proc.pid)
         self.listener("started", job)
 
-    def _wait(self, timeout: float) -> None:
-        """Sleep until a job ends, the reporter brings news, a signal arrives, or `timeout`."""
+    def _wait(self, timeout: float) -> list[tuple[JobProcess, str | None]]:
+        """Sleep until a job ends, the reporter brings news, a signal arrives, or `timeout`.
+
+        The jobs that ended, reaped, each with the status its outputs impose (see
+        _check_outputs); the caller records them.
+        """
         ended: list[JobProcess] = []
-        for key, _ in self.selector.select(timeout):
-            if key.data is None:
+        for fd, _ in self.poller.poll(timeout * 1000):
+            if fd == self.wake_r:
                 try:
                     while os.read(self.wake_r, 4096):
                         pass
                 except BlockingIOError:
                     pass
             else:
-                ended.append(key.data)
-        with self.cond:
-            for proc in list(self.running.values()):
-                if proc.pidfd < 0 and proc not in ended and proc.reap():
-                    ended.append(proc)  # no pidfd on this system: caught by a WNOHANG reap
+                ended.append(self.watched[fd])
+        if self.unwatched:  # no pidfd on this system: caught by a WNOHANG reap
+            ended += [p for p in self.running.values() if p.pidfd < 0 and p.reap()]
         for proc in ended:
             proc.reap(block=True)
-            checked = self._check_outputs(proc)
-            with self.cond:
-                self._finish(proc, checked)
-                self._wake_reporter()
+        return [(proc, self._check_outputs(proc)) for proc in ended]
 
     def _wake_reporter(self) -> None:
         """Wake the reporter when its decision may change (caller holds the lock): the first
         result of a batch, a queue low enough to claim more, or a runner with nothing running.
         Otherwise its own timer wakes it; waking it after every job cost GIL hand-offs."""
         starving = self._starving() and not self.claim_exhausted
-        if len(self.completions) == 1 or starving or not self.running:
+        if self.news_unseen or starving or not self.running:
+            self.news_unseen = False
             self.cond.notify_all()
 
     def _check_outputs(self, proc: JobProcess) -> str | None:
@@ -373,8 +385,11 @@ class JobRunner:
         """Record a reaped job's result (caller holds the lock)."""
         self.running.pop(proc.job_id, None)
         if proc.pidfd >= 0:
-            self.selector.unregister(proc.pidfd)
+            self.poller.unregister(proc.pidfd)
+            del self.watched[proc.pidfd]
             proc.close_fd()
+        else:
+            self.unwatched -= 1
         rc = proc.returncode if proc.returncode is not None else -9
         if status is None:
             status = "completed" if rc == 0 else "failed"
@@ -413,14 +428,11 @@ class JobRunner:
             result["avg_cpu_percent"] = round(100.0 * cpu / seconds, 2)
         if measured:
             result.update({k: v for k, v in measured.items() if v is not None})
+        if not self.completions:
+            self.first_news_at = time.monotonic()
+            self.news_unseen = True
         self.completions.append(
-            {
-                "job_id": job["id"],
-                "run_id": self.run_id,
-                "status": status,
-                "result": result,
-                "queued_at": time.monotonic(),
-            }
+            {"job_id": job["id"], "run_id": self.run_id, "status": status, "result": result}
         )
         self.summary.job_statuses[job["id"]] = status
         setattr(self.summary, status, getattr(self.summary, status) + 1)
@@ -527,7 +539,7 @@ class JobRunner:
             return True
         if claim is not None and self._starving():
             return True
-        oldest = self.completions[0]["queued_at"] if self.completions else None
+        oldest = self.first_news_at if self.completions else None
         return oldest is not None and time.monotonic() - oldest >= REPORT_DELAY
 
     def _report_loop(self) -> None:
@@ -554,7 +566,7 @@ class JobRunner:
                 "run_id": self.run_id,
                 "compute_node_id": self.node_id,
                 "started": starts,
-                "completions": [_wire(c) for c in completions],
+                "completions": completions,
                 "claim": claim,
             }
             try:
@@ -578,7 +590,3 @@ class JobRunner:
                 self.is_complete = bool(answer["is_complete"])
                 self.is_canceled = bool(answer["is_canceled"])
             os.write(self.wake_w, b"r")
-
-
-def _wire(completion: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in completion.items() if k != "queued_at"}
