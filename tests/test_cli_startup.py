@@ -31,6 +31,8 @@ def test_settings_client_and_spec_load_without_pydantic() -> None:
     )
     assert "pydantic" not in loaded
     assert "pydantic_core" not in loaded  # loaded only for big messages (see codec)
+    # http.client loads ssl and the email package (~25 ms); the transport speaks HTTP itself
+    assert not {"http.client", "ssl", "email"} & loaded
 
 
 def test_json_gives_the_same_values_before_and_after_a_bulk_transfer(

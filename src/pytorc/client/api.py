@@ -10,7 +10,6 @@ pytorc.errors.ApiError carrying the status and the server's message.
 
 from __future__ import annotations
 
-import http.client
 import json as jsonlib
 import os
 import random
@@ -93,7 +92,7 @@ class TorcClient:
                 status, reason, payload = self._http.send(method, path, clean, json)
             except ConnectFailure as exc:
                 failure: str = f"cannot reach {self.base_url}: {exc}"
-            except (OSError, http.client.HTTPException) as exc:
+            except OSError as exc:  # includes transport.ProtocolError
                 if method not in _IDEMPOTENT:
                     raise ApiError(0, f"{method} {path} failed in transit: {exc}") from exc
                 failure = f"{method} {path} failed in transit: {exc}"
