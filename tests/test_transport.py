@@ -7,10 +7,14 @@ Each test here is a small real server on a socket that does one of those.
 
 from __future__ import annotations
 
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -159,3 +163,42 @@ def test_nobody_listening_is_a_connect_failure() -> None:
         port = probe.getsockname()[1]
     with pytest.raises(ConnectFailure):
         Transport(f"http://127.0.0.1:{port}/x", timeout=2).send("GET", "/ping", None, None)
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_https_verifies_the_server_certificate_and_speaks_through_tls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    make_cert = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+    make_cert += ["-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"]
+    make_cert += ["-addext", "subjectAltName=IP:127.0.0.1"]
+    subprocess.run(
+        make_cert,
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    listener = context.wrap_socket(socket.create_server(("127.0.0.1", 0)), server_side=True)
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        for _ in range(2):
+            try:
+                conn, _ = listener.accept()
+            except (ssl.SSLError, OSError):
+                continue  # the client refused our certificate
+            _read_request(conn)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ntrue")
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    url = f"https://127.0.0.1:{port}/torc-service/v1"
+    with pytest.raises(ConnectFailure, match="CERTIFICATE_VERIFY_FAILED"):
+        Transport(url, timeout=5).send("GET", "/ping", None, None)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # trust our own certificate
+    assert Transport(url, timeout=5).send("GET", "/ping", None, None) == (200, "OK", b"true")
+    thread.join(timeout=5)
+    listener.close()
