@@ -156,10 +156,12 @@ class JobRunner:
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
         self.poller.register(self.wake_r, select.POLLIN)
         reporter = threading.Thread(target=self._report_loop, name="torc-reporter", daemon=True)
-        # Hand-offs between the two threads wait for the GIL; the 5 ms default would add up to
-        # 5 ms to every chained job.
+        # Hand-offs between the threads wait for the GIL: a finished job is reaped only once the
+        # reporter lets go of it. The 5 ms default would add up to 5 ms to every chained job;
+        # 0.1 ms beat 0.5 ms by ~5% on 2,000 short jobs (medians of 10) at no extra CPU, and
+        # 0.03 ms gained nothing more.
         switch = sys.getswitchinterval()
-        sys.setswitchinterval(0.0005)
+        sys.setswitchinterval(0.0001)
         reporter.start()
         started_at = time.monotonic()
         try:
