@@ -129,7 +129,12 @@ class JobRunner:
         self.stop_signal = 0
         self.rr: dict[int, tuple[int, float, int]] = {}
         self.files: dict[int, dict[str, Any]] = {}
-        self.env_base = dict(os.environ)
+        self.env_base = {  # what every job's environment shares; _start adds the job's own
+            **os.environ,
+            "TORC_API_URL": client.base_url,
+            "TORC_WORKFLOW_ID": str(workflow_id),
+            "TORC_OUTPUT_DIR": str(options.output_dir),
+        }
         self.stdio_dir = options.output_dir / "job_stdio"
         self.stdio_prefix = f"{self.stdio_dir}{os.sep}"
         self.slots = options.max_parallel_jobs or max(options.resources.num_cpus, 1)
@@ -287,17 +292,12 @@ class JobRunner:
     def _start(self, job: dict[str, Any]) -> None:
         wf, jid, attempt = self.workflow_id, job["id"], job.get("attempt_id") or 1
         stem = f"job_wf{wf}_j{jid}_r{self.run_id}_a{attempt}"
-        env = dict(self.env_base)
-        env.update(
-            {
-                "TORC_API_URL": self.client.base_url,
-                "TORC_WORKFLOW_ID": str(wf),
-                "TORC_JOB_ID": str(jid),
-                "TORC_JOB_NAME": job["name"],
-                "TORC_OUTPUT_DIR": str(self.opts.output_dir),
-                "TORC_ATTEMPT_ID": str(attempt),
-            }
-        )
+        env = {
+            **self.env_base,
+            "TORC_JOB_ID": str(jid),
+            "TORC_JOB_NAME": job["name"],
+            "TORC_ATTEMPT_ID": str(attempt),
+        }
         if job.get("env"):
             env.update(job["env"])
         start_time = now_iso()
