@@ -99,6 +99,17 @@ def test_a_request_carries_its_method_path_query_headers_and_json_body() -> None
     assert sent == b'{"a":1}'
 
 
+def test_a_post_without_a_body_says_so_and_a_get_sends_no_length() -> None:
+    ok = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+    with _server([_answer(ok), _answer(ok)]) as (url, seen):
+        transport = Transport(url, timeout=5)
+        assert transport.send("POST", "/init", None, None) == (200, "OK", b"")
+        assert transport.send("GET", "/ping", None, None) == (200, "OK", b"")
+        transport.close()
+    assert b"\r\nContent-Length: 0\r\n" in seen[0]
+    assert b"Content-Length" not in seen[1]
+
+
 def test_chunked_answers_and_answers_framed_by_closing_are_read_whole() -> None:
     chunked = (
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"

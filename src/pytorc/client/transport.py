@@ -105,7 +105,9 @@ class Transport:
             )
         head = f"{method} {url} HTTP/1.1\r\n{self._fixed}"
         if body is None:
-            message = (head + "\r\n").encode("latin-1")
+            # A body-carrying method says its empty body's length, as proxies may require it.
+            empty = "Content-Length: 0\r\n" if method in ("POST", "PUT", "PATCH") else ""
+            message = (head + empty + "\r\n").encode("latin-1")
         else:
             data = encode(body)
             head += f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"

@@ -4,6 +4,10 @@ Writes are serialised in-process on the writer connection and each runs in `BEGI
 two runners can never claim one job and a state change commits whole or not at all. Readers see
 committed snapshots through WAL. An in-memory database is one connection shared by all (readers
 of a memory database would otherwise block on the writer's locks).
+
+A file database's WAL is folded back into the main file by a checkpointer thread on its own
+connection, not by whichever commit happens to fill it: a checkpoint syncs the disk twice, and
+the commit that ran it (often a runner's exchange, answered on the event loop) waited for both.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ log = logging.getLogger(__name__)
 
 MEMORY = ":memory:"
 BUSY_TIMEOUT_MS = 45_000
+CHECKPOINT_INTERVAL = 1.0  # seconds between the checkpointer's passes
 
 
 def pool_size(threads: int) -> int:
@@ -61,6 +66,30 @@ class Database:
         self._reader_count = 0 if self.in_memory else pool_size(threads) - 1
         for _ in range(self._reader_count):
             self._readers.put(_connect(target, uri))
+        self._stop = threading.Event()
+        self._checkpointer: threading.Thread | None = None
+        if not self.in_memory:
+            self.writer.execute("PRAGMA wal_autocheckpoint = 0")  # the checkpointer's job
+            self._checkpointer = threading.Thread(
+                target=self._checkpoint_forever, name="torc-checkpointer", daemon=True
+            )
+            self._checkpointer.start()
+
+    def _checkpoint_forever(self) -> None:
+        """Copy committed pages from the WAL into the main file, every CHECKPOINT_INTERVAL.
+
+        PASSIVE: it never waits for readers or blocks the writer; what a reader still needs is
+        copied on a later pass. sqlite3 releases the GIL while it syncs, so nothing waits.
+        """
+        conn = _connect(self._target, self._uri)
+        try:
+            while not self._stop.wait(CHECKPOINT_INTERVAL):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.Error as exc:  # e.g. the disk is full; the next pass retries
+                    log.warning("WAL checkpoint failed: %s", exc)
+        finally:
+            conn.close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -109,6 +138,9 @@ class Database:
             self.writer.execute("VACUUM INTO ?", (path,))
 
     def close(self) -> None:
+        self._stop.set()
+        if self._checkpointer is not None:
+            self._checkpointer.join()
         with self._write_lock:
             while True:
                 try:
