@@ -173,9 +173,6 @@ def input_hashes(
     return out
 
 
-_NO_IDS = "[]"
-
-
 def _hash_text(
     command: str,
     script: str | None,
@@ -190,8 +187,7 @@ def _hash_text(
     """
 
     def ids(field: str) -> str:
-        values = relations[field]
-        return "[" + ",".join(map(str, values)) + "]" if values else _NO_IDS
+        return "[" + ",".join(map(str, relations[field])) + "]"
 
     contents = [{"id": ud, "data": ud_data.get(ud)} for ud in relations["input_user_data_ids"]]
     return "".join(
@@ -203,7 +199,7 @@ def _hash_text(
             ',"input_file_ids":',
             ids("input_file_ids"),
             ',"input_user_data_contents":',
-            json.dumps(contents, sort_keys=True, separators=(",", ":")) if contents else _NO_IDS,
+            json.dumps(contents, sort_keys=True, separators=(",", ":")) if contents else "[]",
             ',"input_user_data_ids":',
             ids("input_user_data_ids"),
             ',"invocation_script":',
