@@ -305,6 +305,77 @@ def test_torc_log_dir_environment_variable_writes_a_log_file(tmp_path: Path) -> 
     assert "serving :memory:" in (logs / "torc-server.log").read_text()
 
 
+def test_json_logs_write_one_json_object_per_file_line_and_keep_the_console_readable(
+    tmp_path: Path,
+) -> None:
+    logs = tmp_path / "logs"
+    # The start-up line logs the database path: quotes, a backslash and a newline in it.
+    db = tmp_path / 'say "hi"\\ to\nlogs.db'
+    server = start_server(tmp_path, "--log-dir", str(logs), "--json-logs", database=str(db))
+    try:
+        create_workflow(server, "json-logged")
+    finally:
+        assert server.stop() == 0
+    lines = (logs / "torc-server.log").read_text().splitlines()
+    records = [json.loads(line) for line in lines]  # every line, not only the first
+    assert {"timestamp", "level", "target", "message"} <= set(records[0])
+    assert any(r["message"].endswith(f"serving {db} on 127.0.0.1:{server.port}") for r in records)
+    assert any(r["message"] == "database closed" for r in records)
+    console = server.stderr_path.read_text()
+    assert "database closed" in console
+    assert not console.lstrip().startswith("{")
+
+
+def test_json_logs_without_a_log_dir_say_they_do_nothing(tmp_path: Path) -> None:
+    server = start_server(tmp_path, "--json-logs", database=":memory:")
+    assert server.stop() == 0
+    assert "without --log-dir it does nothing" in server.stderr_path.read_text()
+
+
+# --- settings pytorc cannot honour yet -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "config", "env", "named"),
+    [
+        (["--require-auth"], "", {}, "require_auth (from --require-auth)"),
+        ([], "[server]\nauth_file = 'users.htpasswd'\n", {}, "auth_file (from "),
+        ([], "", {"TORC_SERVER__ENFORCE_ACCESS_CONTROL": "true"}, "TORC_SERVER__ENFORCE_ACCESS"),
+        (["--https"], "", {}, "https (from --https)"),
+        ([], "", {"TORC_ADMIN_USERS": "ops,root"}, "admin_users (from environment variable"),
+    ],
+    ids=["require-auth-flag", "auth-file-in-toml", "access-control-env", "https", "admin-env"],
+)
+def test_security_settings_not_yet_honoured_stop_start_up_naming_the_setting(
+    tmp_path: Path, args: list[str], config: str, env: dict[str, str], named: str
+) -> None:
+    if config:
+        (tmp_path / "torc.toml").write_text(config)
+    done = run_to_exit(
+        tmp_path, "--port", "0", "--database", ":memory:", *args, env=clean_env(tmp_path, **env)
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""  # no TORC_SERVER_PORT line: nothing was served
+    assert named in done.stderr
+    assert "not implemented" in done.stderr
+    if config:
+        assert str(tmp_path / "torc.toml") in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_slurm_job_runner_says_it_is_not_available_yet() -> None:
+    done = subprocess.run(
+        [str(BIN / "torc-slurm-job-runner"), "http://localhost:8080/torc-service/v1", "1", "out"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.count("\n") == 1
+    assert "not available yet" in done.stderr
+
+
 # --- shutdown and durability ---------------------------------------------------------------
 
 

@@ -5,19 +5,18 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
-import logging.handlers
 import os
 import signal
 import socket
 import sqlite3
 import sys
-from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
 from pytorc import __version__
-from pytorc.config import ConfigError, ServerSettings, load_settings, settings_dict
+from pytorc.config import ConfigError, ServerSettings, load_settings, origin_of, settings_dict
 from pytorc.config_fields import SettingsError, build
+from pytorc.server.logs import setup_logging
 
 if TYPE_CHECKING:
     import uvicorn
@@ -74,7 +73,12 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("-l", "--log-level", help="error|warn|info|debug|trace (default info)")
     p.add_argument("--log-dir", help="write rotating logs (10 MiB x 5) here (env TORC_LOG_DIR)")
-    p.add_argument("--json-logs", action="store_true", default=None, help="log as JSON lines")
+    p.add_argument(
+        "--json-logs",
+        action="store_true",
+        default=None,
+        help="write the log file (--log-dir) as JSON lines; the console stays readable",
+    )
     p.add_argument(
         "--no-warm-up",
         action="store_false",
@@ -83,8 +87,44 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
         help="skip preparing every route before serving (~0.3 s at start-up, paid instead by "
         "the first request to each group of routes); for short-lived private servers",
     )
+    security = p.add_argument_group(
+        "security (not implemented yet: the server refuses to start with these set)"
+    )
+    security.add_argument("--https", action="store_true", default=None, help="serve over TLS")
+    security.add_argument("--auth-file", help="htpasswd file (env TORC_AUTH_FILE)")
+    security.add_argument(
+        "--require-auth", action="store_true", default=None, help="refuse unauthenticated requests"
+    )
+    security.add_argument(
+        "--credential-cache-ttl-secs",
+        type=int,
+        help="seconds a verified credential is cached (env TORC_CREDENTIAL_CACHE_TTL_SECS)",
+    )
+    security.add_argument(
+        "--enforce-access-control",
+        action="store_true",
+        default=None,
+        help="limit each workflow to its owner and access groups",
+    )
+    security.add_argument(
+        "--admin-user",
+        action="append",
+        dest="admin_users",
+        help="an admin user; repeatable (env TORC_ADMIN_USERS, comma-separated)",
+    )
 
 
+# Torc's security settings. pytorc reads them but cannot honour them yet; a server started
+# anyway would be open to everyone while its owner believes it protected, so any of them set
+# stops start-up (admin_users and the cache lifetime only have meaning alongside them).
+SECURITY_KEYS = (
+    "https",
+    "auth_file",
+    "require_auth",
+    "credential_cache_ttl_secs",
+    "enforce_access_control",
+    "admin_users",
+)
 FLAGS = (
     "database",
     "host",
@@ -93,6 +133,7 @@ FLAGS = (
     "completion_check_interval_secs",
     "log_level",
     "warm_up",
+    *SECURITY_KEYS,
 )
 
 
@@ -113,6 +154,9 @@ def resolve_settings(args: argparse.Namespace) -> ServerSettings:
         ("DATABASE_URL", "database", database_from_url),
         ("TORC_COMPLETION_CHECK_INTERVAL_SECS", "completion_check_interval_secs", float),
         ("TORC_MAX_REQUEST_BODY_MB", "max_request_body_mb", float),
+        ("TORC_AUTH_FILE", "auth_file", str),
+        ("TORC_CREDENTIAL_CACHE_TTL_SECS", "credential_cache_ttl_secs", int),
+        ("TORC_ADMIN_USERS", "admin_users", _comma_list),
     ):
         if os.environ.get(env):
             try:
@@ -134,34 +178,35 @@ def resolve_settings(args: argparse.Namespace) -> ServerSettings:
     if getattr(args, "json_logs", None):
         data["logging"]["json_logs"] = True
     try:
-        return build(ServerSettings, data)
+        settings = build(ServerSettings, data)
     except SettingsError as exc:
         problems = "; ".join(
             f"{'.'.join(loc)}: {msg}" + (f" (from {origins[loc[0]]})" if loc[0] in origins else "")
             for loc, msg in exc.problems
         )
         raise ConfigError(f"invalid setting: {problems}") from exc
+    refuse_security_settings(settings, origins)
+    return settings
 
 
-def _setup_logging(settings: ServerSettings) -> None:
-    level = settings.log_level
-    level_name = {"trace": "DEBUG", "warn": "WARNING"}.get(level, level.upper())
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if settings.logging.log_dir:
-        folder = Path(settings.logging.log_dir)
-        folder.mkdir(parents=True, exist_ok=True)
-        handlers.append(
-            logging.handlers.RotatingFileHandler(
-                folder / "torc-server.log", maxBytes=10 * 1024 * 1024, backupCount=5
-            )
-        )
-    fmt = (
-        '{"time":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","message":"%(message)s"}'
-        if settings.logging.json_logs
-        else "%(asctime)s %(levelname)s %(name)s: %(message)s"
+def _comma_list(value: str) -> list[str]:
+    return [name.strip() for name in value.split(",") if name.strip()]
+
+
+def refuse_security_settings(settings: ServerSettings, origins: dict[str, str]) -> None:
+    """Stop start-up if any security setting asks for protection pytorc cannot give yet."""
+    defaults = ServerSettings()
+    given = [key for key in SECURITY_KEYS if getattr(settings, key) != getattr(defaults, key)]
+    if not given:
+        return
+    named = ", ".join(
+        f"{key} (from {origins.get(key) or origin_of(('server', key))})" for key in given
     )
-    logging.basicConfig(
-        level=getattr(logging, level_name), format=fmt, handlers=handlers, force=True
+    raise ConfigError(
+        f"{named}: authentication, access control and TLS are not implemented in this version "
+        "of pytorc, and serving without them would leave every workflow open to anyone who "
+        "can reach the port; remove the setting, or keep the server on 127.0.0.1 behind an "
+        "SSH tunnel until they are"
     )
 
 
@@ -263,7 +308,8 @@ def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     try:
         settings = resolve_settings(args)
-        _setup_logging(settings)
+        for warning in setup_logging(settings.log_level, settings.logging):
+            log.warning(warning)
         serve(settings)
     except ConfigError as exc:
         print(f"torc-server: error: {exc}", file=sys.stderr)
