@@ -1,7 +1,9 @@
 """Every example in docs/spec.md loads and creates on a real server, so the page cannot rot.
 
 Blocks fenced as ```<format> spec are specs that must work; ```<format> spec-error blocks start
-with a comment `# error: <text>` that the SpecError they raise must contain.
+with a comment `# error: <text>` that the SpecError they raise must contain. A spec block whose
+keys pytorc does not act on lists the warnings it expects in comments `# warning: <text>` (or
+`// warning: <text>`), one for each warning the spec gets.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pytorc.spec import SpecError, create_workflow_from_spec, load_spec, plan
 
 DOC = Path(__file__).parent.parent / "docs" / "spec.md"
 _BLOCK = re.compile(r"^```(yaml|json5|json|kdl) (spec|spec-error)\n(.*?)^```$", re.M | re.S)
+_WARNING = re.compile(r"^\s*(?:#|//) warning: (.*)$", re.M)
 EXTENSION = {"yaml": ".yaml", "json": ".json", "json5": ".json5", "kdl": ".kdl"}
 
 
@@ -53,7 +56,10 @@ def test_example_creates(client: TorcClient, tmp_path: Path, fmt: str, text: str
     path = tmp_path / f"example{EXTENSION[fmt]}"
     path.write_text(text)
     expected = plan(load_spec(path))
-    assert not expected.warnings
+    documented = _WARNING.findall(text)
+    assert len(expected.warnings) == len(documented), expected.warnings
+    for phrase, warning in zip(documented, expected.warnings, strict=True):
+        assert phrase in warning
     wf = create_workflow_from_spec(client, path, user="docs")
     assert client.workflow_status(wf["id"])["total_jobs"] == expected.counts["jobs"]
 

@@ -91,13 +91,15 @@ def run(
 
 def _prepare(st: CliState, spec_or_id: str) -> int:
     if is_spec_path(spec_or_id):
-        from pytorc.spec import create_workflow, load_spec
+        from pytorc.spec import create_workflow, load_spec, spec_warnings
 
         path = Path(spec_or_id)
         if not path.is_file():
             raise InvalidInput(f"spec file {spec_or_id} does not exist")
         st.launch_private_server()  # standalone: it starts while the spec loads
         spec = load_spec(path)
+        for warning in spec_warnings(spec):
+            typer.echo(f"warning: {warning}", err=True)
         client = st.client
         created = create_workflow(client, spec, str(path), user=user_name())
         workflow_id = int(created["id"])

@@ -45,17 +45,20 @@ def create(
 
     Example: torc workflows create diamond.yaml
     """
-    from pytorc.spec import create_workflow_from_spec, load_spec, plan
+    from pytorc.spec import create_workflow, load_spec, plan, spec_warnings
 
     st = state(ctx)
-    if dry_run and st.format != "json":
-        output.message(st.format, plan(load_spec(file)).describe(), None)
+    spec = load_spec(file)
+    if dry_run:  # the plan lists the warnings
+        if st.format == "json":
+            output.emit_json(plan(spec).to_dict())
+        else:
+            output.message(st.format, plan(spec).describe(), None)
         return
-    result = create_workflow_from_spec(st.client, file, user=user_name(), dry_run=dry_run)
-    if dry_run:
-        output.emit_json(result)
-    else:
-        output.message(st.format, f"created workflow {result['id']} ({result['name']})", result)
+    for warning in spec_warnings(spec):
+        typer.echo(f"warning: {warning}", err=True)
+    result = create_workflow(st.client, spec, str(file), user=user_name())
+    output.message(st.format, f"created workflow {result['id']} ({result['name']})", result)
 
 
 @app.command("new")

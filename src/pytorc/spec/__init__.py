@@ -1,7 +1,7 @@
 """Workflow specs: load YAML/JSON/JSON5/KDL files into one model, expand, check, create.
 
 spec = load_spec(Path("sweep.yaml"))        # SpecError: "file: key: problem"
-print(plan(spec).describe())
+print(plan(spec).describe())                # warnings included: spec_warnings(spec)
 create_workflow_from_spec(client, Path("sweep.yaml"))
 """
 
@@ -9,6 +9,7 @@ from pytorc.spec.build import CreationPlan, create_workflow, create_workflow_fro
 from pytorc.spec.errors import SpecError
 from pytorc.spec.load import load_spec
 from pytorc.spec.model import WorkflowSpec
+from pytorc.spec.notices import spec_warnings
 
 __all__ = [
     "CreationPlan",
@@ -18,4 +19,5 @@ __all__ = [
     "create_workflow_from_spec",
     "load_spec",
     "plan",
+    "spec_warnings",
 ]

@@ -23,6 +23,7 @@ from pytorc.errors import ApiError
 from pytorc.spec.errors import SpecError
 from pytorc.spec.load import load_spec
 from pytorc.spec.model import JobSpec, ResourceMonitorSpec, WorkflowActionSpec, WorkflowSpec
+from pytorc.spec.notices import spec_warnings
 from pytorc.spec.references import edges, levels
 
 BATCH = 1000
@@ -94,7 +95,7 @@ def plan(spec: WorkflowSpec) -> CreationPlan:
         },
         levels=run_levels,
         job_requests=-(-len(spec.jobs) // BATCH),
-        warnings=_warnings(spec),
+        warnings=spec_warnings(spec),
     )
 
 
@@ -102,29 +103,6 @@ def _upload_levels(jobs: Sequence[JobSpec]) -> list[list[str]]:
     """Levels by explicit depends_on only: the order jobs are uploaded in, each after the jobs
     it names (the server resolves names against jobs it already has)."""
     return levels(edges(jobs, implied=False))[0]
-
-
-def _warnings(spec: WorkflowSpec) -> list[str]:
-    """Torc's multi-node check: a multi-node allocation that starts one runner should have a
-    job that spans all its nodes, else the extra nodes sit idle."""
-    rr_nodes = {rr.name: rr.num_nodes for rr in spec.resource_requirements}
-    out = []
-    for scheduler in spec.slurm_schedulers:
-        uses = [
-            a
-            for a in spec.actions
-            if a.scheduler == scheduler.name and not a.start_one_worker_per_node
-        ]
-        if scheduler.nodes < 2 or not uses:
-            continue
-        jobs = [j for j in spec.jobs if j.scheduler == scheduler.name]
-        if not any(rr_nodes.get(j.resource_requirements or "", 1) == scheduler.nodes for j in jobs):
-            out.append(
-                f"slurm_scheduler {scheduler.name!r} allocates {scheduler.nodes} nodes with one "
-                f"runner, but none of its jobs needs {scheduler.nodes} nodes; set "
-                "start_one_worker_per_node: true on its action or num_nodes on a job"
-            )
-    return out
 
 
 # --- the upload ---------------------------------------------------------------------------
@@ -193,8 +171,7 @@ def _refusal(file: str, key: str, batch: Sequence[str] = ()) -> Iterator[None]:
 
 
 def workflow_body(spec: WorkflowSpec, user: str) -> dict[str, Any]:
-    """The POST /workflows body."""
-    monitor = spec.resource_monitor or ResourceMonitorSpec()
+    """The POST /workflows body: every spec key the server's WorkflowModel can hold."""
     wait = spec.compute_node_wait_for_new_jobs_seconds
     min_time = spec.compute_node_min_time_for_new_jobs_seconds
     body: dict[str, Any] = {
@@ -212,11 +189,39 @@ def workflow_body(spec: WorkflowSpec, user: str) -> dict[str, Any]:
             spec.compute_node_wait_for_healthy_database_minutes
         ),
         "compute_node_min_time_for_new_jobs_seconds": min_time,
-        "resource_monitor_config": monitor.model_dump(),
+        "resource_monitor_config": monitor_config(spec.resource_monitor),
         "slurm_defaults": spec.slurm_defaults,
         "use_pending_failed": spec.use_pending_failed,
+        "env": spec.env,
+        "execution_config": execution_config(spec),
+        "enable_ro_crate": spec.enable_ro_crate,
+        "access_groups": spec.access_groups,
+        "dynamic_jobs": spec.dynamic_jobs.model_dump(exclude_none=True)
+        if spec.dynamic_jobs
+        else None,
     }
     return {key: value for key, value in body.items() if value is not None}
+
+
+def monitor_config(monitor: ResourceMonitorSpec | None) -> dict[str, Any]:
+    """The workflow's resource_monitor_config; with `jobs` given, the top-level `enabled` and
+    `granularity` (which older readers use) say the same as `jobs`."""
+    config = (monitor or ResourceMonitorSpec()).model_dump(exclude_none=True)
+    jobs = config.get("jobs")
+    if jobs is not None:
+        config.update(enabled=jobs["enabled"], granularity=jobs["granularity"])
+    return config
+
+
+def execution_config(spec: WorkflowSpec) -> dict[str, Any] | None:
+    """The workflow's execution_config, with the jobs' own `stdio` as job_stdio_overrides (as
+    Torc stores them)."""
+    config = spec.execution_config
+    body = config.model_dump(exclude_none=True) if config else {}
+    overrides = {job.name: job.stdio.model_dump() for job in spec.jobs if job.stdio is not None}
+    if overrides:
+        body["job_stdio_overrides"] = {**body.get("job_stdio_overrides", {}), **overrides}
+    return body if config is not None or overrides else None
 
 
 def _chunks(items: Sequence[T], size: int = BATCH) -> Iterator[Sequence[T]]:
@@ -325,6 +330,8 @@ class _Upload:
             "input_user_data_ids": [ids["user_data"][n] for n in job.input_user_data],
             "output_user_data_ids": [ids["user_data"][n] for n in job.output_user_data],
         }
+        if self.spec.env or job.env:  # the effective environment is stored on the job, as Torc
+            body["env"] = {**(self.spec.env or {}), **(job.env or {})}
         for key, kind in (
             ("resource_requirements", "resource_requirements"),
             ("scheduler", "slurm_schedulers"),

@@ -233,8 +233,8 @@ def _expand(
     shared: dict[str, Any] | None,
     file: str,
     make: Callable[[P, list[str], Combo], dict[str, Any]],
-) -> Iterator[tuple[str, P]]:
-    """(template key, expanded record) for every record and value set."""
+) -> Iterator[tuple[str, P, P]]:
+    """(template key, expanded record, template) for every record and value set."""
     for record in records:
         key = f"{collection}.{record.name}"  # type: ignore[attr-defined]
 
@@ -243,7 +243,7 @@ def _expand(
 
         params = _params_for(record, shared, fail)
         if params is None:
-            yield key, record
+            yield key, record, record
             continue
         try:
             combos = combinations(params, record.parameter_mode)
@@ -256,7 +256,7 @@ def _expand(
                 update = make(record, templated, combo)
             except ValueError as exc:
                 raise SpecError(file, key, str(exc)) from None
-            yield key, record.model_copy(update={**reset, **update})
+            yield key, record.model_copy(update={**reset, **update}), record
 
 
 def _has_template(value: Any) -> bool:
@@ -280,11 +280,16 @@ def _make_job(job: JobSpec, templated: list[str], combo: Combo) -> dict[str, Any
             update[key] = [substitute(v, combo) for v in value]
         elif key in JOB_NAME_KEYS:
             update[key] = substitute(value, combo)
+        elif key == "env":
+            update[key] = {name: substitute(v, combo) for name, v in value.items()}
     return update
 
 
 def _make_file(spec: FileSpec, templated: list[str], combo: Combo) -> dict[str, Any]:
-    return {"name": substitute(spec.name, combo), "path": substitute(spec.path, combo)}
+    update = {"name": substitute(spec.name, combo), "path": substitute(spec.path, combo)}
+    if spec.identifier is not None:
+        update["identifier"] = substitute(spec.identifier, combo)
+    return update
 
 
 def _make_user_data(spec: UserDataSpec, templated: list[str], combo: Combo) -> dict[str, Any]:
@@ -301,7 +306,7 @@ def expand_spec(spec: WorkflowSpec, file: str) -> tuple[WorkflowSpec, Origins]:
     Duplicate names after expansion are an error naming both templates."""
     shared = spec.parameters
     origins: Origins = {}
-    expanded: dict[str, list[Any]] = {}
+    expanded: dict[str, Any] = {}
     sources: list[tuple[str, list[Any], Callable[[Any, list[str], Combo], dict[str, Any]]]] = [
         ("jobs", spec.jobs, _make_job),
         ("files", spec.files, _make_file),
@@ -310,13 +315,51 @@ def expand_spec(spec: WorkflowSpec, file: str) -> tuple[WorkflowSpec, Origins]:
     for collection, records, make in sources:
         seen: dict[str, str] = {}
         out = []
-        for key, record in _expand(records, collection, shared, file, make):
+        for key, record, template in _expand(records, collection, shared, file, make):
             if record.name in seen:
                 first = seen[record.name]
                 also = "" if first == key else f" (also made by {first})"
-                raise SpecError(file, key, f"duplicate name {record.name!r}{also}")
+                problem = f"duplicate name {record.name!r}{also}"
+                raise SpecError(file, key, problem + _duplicate_hint(collection, template))
             seen[record.name] = key
             out.append(record)
         origins[collection] = seen
         expanded[collection] = out
+    if spec.env and shared:
+        expanded["env"] = _shared_into_env(spec.env, shared)
     return spec.model_copy(update=expanded), origins
+
+
+def _duplicate_hint(collection: str, template: Parameterized) -> str:
+    """What to do when a parameterized record's name leaves out some of its parameters."""
+    names = list(template.parameters or {}) or list(template.use_parameters or [])
+    used = {m[1] for m in _TEMPLATE.finditer(template.name)}  # type: ignore[attr-defined]
+    missing = [name for name in names if name not in used]
+    if not missing:
+        return ""
+    placeholders = ", ".join(f"{{{name}}}" for name in missing)
+    hint = f": the name has no placeholder for {placeholders}, so all their values make this name"
+    if collection == "jobs":
+        hint += (
+            "; for a fan-in (one job after many parameterized ones) drop the job's parameters"
+            " and use depends_on_regexes / input_file_regexes, or put the placeholders in the name"
+        )
+    else:
+        hint += "; put the placeholders in the name"
+    return hint
+
+
+def _shared_into_env(env: dict[str, str], shared: dict[str, Any]) -> dict[str, str]:
+    """The workflow's env with shared parameters filled in, as Torc does: a parameter with one
+    value gives that value, any other its text as written."""
+    combo: Combo = {}
+    for name, raw in shared.items():
+        try:
+            values = parse_values(raw)
+        except ValueError:
+            values = []
+        if len(values) == 1:
+            combo[name] = values[0]
+        elif isinstance(raw, str):
+            combo[name] = raw
+    return {key: substitute(value, combo) for key, value in env.items()}

@@ -1,9 +1,11 @@
 """A small strict validator for the spec models: plain classes declared like dataclasses.
 
 Hand-written rather than pydantic: importing pydantic and building the spec's models cost
-~0.25 s of every `torc run`. The rules are the spec's: an unknown key is an error, types are
-strict (a string is not a number, a boolean is not an integer; an integer is a float), and
-every problem is collected with its key path, in the order the fields are declared.
+~0.25 s of every `torc run`. The rules are the spec's (Torc's serde rules): an unknown key is
+an error, unless the model sets `ignore_unknown_keys` (then the keys are dropped and listed in
+`ignored_keys`); `null` for a key with a default means "not set"; types are strict (a string
+is not a number, a boolean is not an integer; an integer is a float), and every problem is
+collected with its key path, in the order the fields are declared.
 
     class Job(Model):
         name: Annotated[str, min_length(1)]
@@ -215,6 +217,25 @@ def _dict(value: Any) -> Any:
     return value
 
 
+def _dict_of(value_check: Check) -> Check:
+    """dict[str, T]: string keys, each value checked."""
+
+    def dict_of(value: Any) -> Any:
+        _dict(value)
+        problems: list[Problem] = []
+        out = {}
+        for key, item in value.items():
+            try:
+                out[key] = value_check(item)
+            except ValueError:
+                _collect(problems, key, value_check, item)
+        if problems:
+            raise ValidationError("mapping", problems)
+        return out
+
+    return dict_of
+
+
 def _nullable(check: Check) -> Check:
     return lambda value: None if value is None else check(value)
 
@@ -268,6 +289,8 @@ def compile_check(annotation: Any) -> Check:
         return _list(compile_check(args[0]))
     elif origin is dict and args == (str, Any):
         return _dict
+    elif origin is dict and args[0] is str:
+        return _dict_of(compile_check(args[1]))
     elif isinstance(annotation, type) and issubclass(annotation, Model):
         return annotation.check
     elif annotation in _SCALARS:
@@ -318,11 +341,20 @@ class Model:
     An instance's __dict__ holds only the keys its data gave; a default is the class attribute
     the declaration made (a `field(default_factory=...)` makes its value on first access). A
     spec with thousands of jobs, each setting a few of their 25 keys, validates and copies
-    much faster for it."""
+    much faster for it. `key in instance.__dict__` therefore says whether the data set a key.
+
+    `ignore_unknown_keys = True` makes a model lenient, as a Torc struct without serde's
+    deny_unknown_fields is: unknown keys are dropped, and the instance's `ignored_keys` names
+    them so the caller can say so. `replaced_keys` names the successor of a key Torc removed,
+    for the error."""
 
     model_fields: ClassVar[dict[str, FieldInfo]] = {}
+    ignore_unknown_keys: ClassVar[bool] = False
+    ignored_keys: ClassVar[tuple[str, ...]] = ()  # set per instance when keys were dropped
+    replaced_keys: ClassVar[dict[str, str]] = {}  # a key Torc removed -> the one to use instead
     _checks: ClassVar[dict[str, Check]]
     _required: ClassVar[frozenset[str]]
+    _optional: ClassVar[frozenset[str]]
     _order: ClassVar[dict[str | int, int]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -335,6 +367,7 @@ class Model:
         cls.model_fields = fields
         cls._checks = {name: compile_check(f.annotation) for name, f in fields.items()}
         cls._required = frozenset(name for name, f in fields.items() if f.required)
+        cls._optional = frozenset(fields) - cls._required
         cls._order = {name: i for i, name in enumerate(fields)}
 
     def __init__(self, **data: Any) -> None:
@@ -357,9 +390,19 @@ class Model:
             return data
         if not isinstance(data, dict):
             raise _wrong("a mapping", data)
-        checks = cls._checks
+        checks, optional = cls._checks, cls._optional
+        ignored: tuple[str, ...] = ()
+        if cls.ignore_unknown_keys:
+            ignored = tuple(str(key) for key in data if key not in checks)
+            if ignored:
+                data = {key: raw for key, raw in data.items() if key in checks}
         try:
-            values = {key: checks[key](raw) for key, raw in data.items()}
+            # null for a key with a default means "not set" (serde's Option), so it is skipped
+            values = {
+                key: checks[key](raw)
+                for key, raw in data.items()
+                if raw is not None or key not in optional
+            }
         except (KeyError, ValueError):  # something is wrong: find every problem
             raise cls._problems(data) from None
         if not cls._required <= values.keys():
@@ -367,6 +410,8 @@ class Model:
         instance = object.__new__(cls)
         instance.__dict__ = values
         instance.check_model()
+        if ignored:
+            values["ignored_keys"] = ignored
         return instance
 
     @classmethod
@@ -374,10 +419,12 @@ class Model:
         """Every problem in `data`, in declaration order with unknown keys last (as pydantic)."""
         problems: list[Problem] = []
         for key, raw in data.items():
+            if raw is None and key in cls._optional:
+                continue
             if key in cls._checks:
                 _collect(problems, key, cls._checks[key], raw)
             else:
-                problems.append(_unknown(key, cls._checks))
+                problems.append(_unknown(key, cls._checks, cls.replaced_keys))
         missing = cls._required - data.keys()
         problems += [
             Problem((name,), "required key missing") for name in cls._order if name in missing
@@ -422,9 +469,12 @@ class Model:
         return f"{type(self).__name__}({fields})"
 
 
-def _unknown(key: Any, allowed: Collection[str]) -> Problem:
+def _unknown(key: Any, allowed: Collection[str], replaced: dict[str, str]) -> Problem:
     if not isinstance(key, str):  # YAML `1: x`
         return Problem((key,), "Keys should be strings")
+    if key in replaced:
+        message = f"unknown key: Torc removed it; use {replaced[key]!r} instead"
+        return Problem((key,), message, unknown_key=True)
     import difflib  # only when something is wrong
 
     close = difflib.get_close_matches(key, list(allowed), n=1)

@@ -15,6 +15,7 @@ from pytorc.spec.expand import expand_spec
 from pytorc.spec.fields import ValidationError
 from pytorc.spec.model import WorkflowSpec
 from pytorc.spec.references import resolve
+from pytorc.spec.variables import apply_variables
 
 FORMATS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".json5": "json5", ".kdl": "kdl"}
 
@@ -48,10 +49,11 @@ def _gc_paused() -> Iterator[None]:
 
 
 def validate(data: Any, file: str) -> WorkflowSpec:
-    """The parsed data as a WorkflowSpec (no expansion yet)."""
+    """The parsed data as a WorkflowSpec, its variables substituted (no expansion yet)."""
     if not isinstance(data, dict):
         kind = "nothing" if data is None else type(data).__name__
         raise SpecError(file, "(top level)", f"expected a mapping of spec keys, got {kind}")
+    data = apply_variables(data, file)
     try:
         return WorkflowSpec.model_validate(data)
     except ValidationError as exc:

@@ -1,9 +1,12 @@
 """The workflow spec as one validated model, whatever format it was written in.
 
-Keys are Torc's. Every model forbids unknown keys and is strict about types (a string where a
-number belongs is an error, not a coercion), so a typo fails at load time instead of being
-silently ignored. (No `from __future__ import annotations`: spec.fields reads the annotations
-when each class is made.)
+Keys are Torc's (its current spec, 0.12's, and the torc-client 0.35 models). Where Torc refuses
+unknown keys (serde's deny_unknown_fields) so does every model here, so a typo fails at load time
+instead of being silently ignored; the resource monitor sections, which Torc reads leniently,
+drop unknown keys and name them (see spec.notices). Types are strict (a string where a number
+belongs is an error, not a coercion); `null` for a key with a default means "not set". (No
+`from __future__ import annotations`: spec.fields reads the annotations when each class is
+made.)
 """
 
 import json
@@ -11,7 +14,18 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from pytorc.spec.fields import After, Before, Model, NonEmptyStr, field, ge, gt, min_length
+from pytorc.spec.fields import (
+    After,
+    Before,
+    Model,
+    NonEmptyStr,
+    Problem,
+    ValidationError,
+    field,
+    ge,
+    gt,
+    min_length,
+)
 from pytorc.units import UnitError, duration_seconds, memory_bytes
 
 Name = NonEmptyStr
@@ -23,6 +37,11 @@ SLURM_RESERVED = frozenset(
     {"partition", "nodes", "walltime", "time", "mem", "gres", "name", "job-name"}
 )
 _SLURM_TIME = re.compile(r"^(\d+-)?\d+(:\d{1,2}){0,2}$")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_SRUN_MPI = re.compile(r"[A-Za-z0-9+_.-]+\Z")
+# execution_config keys that only mean something in one mode (Torc refuses them in the other).
+DIRECT_ONLY = ("limit_resources", "termination_signal", "sigterm_lead_seconds", "oom_exit_code")
+SLURM_ONLY = ("srun_termination_signal", "enable_cpu_bind")
 
 
 def _is_scalar(value: Any) -> bool:
@@ -87,6 +106,26 @@ def _metadata(value: Any) -> Any:
     return parsed
 
 
+def _env(value: dict[str, str] | None) -> dict[str, str] | None:
+    for name in value or {}:
+        if not _IDENTIFIER.match(name):
+            raise ValueError(
+                f"invalid environment variable name {name!r}: expected [A-Za-z_][A-Za-z0-9_]*"
+            )
+    return value
+
+
+Env = Annotated[dict[str, str] | None, After(_env)]
+
+
+def _srun_mpi(value: str) -> str:
+    if not _SRUN_MPI.match(value):
+        raise ValueError(
+            f"srun_mpi {value!r} must be one token of [A-Za-z0-9+_.-] such as 'none' or 'pmix'"
+        )
+    return value
+
+
 def _slurm_defaults(value: dict[str, Any] | None) -> dict[str, Any] | None:
     for key, option in (value or {}).items():
         if key.lower() in SLURM_RESERVED:
@@ -106,10 +145,16 @@ class Parameterized(Model):
     use_parameters: list[Name] | None = None
 
 
+class StdioSpec(Model):
+    mode: Literal["separate", "combined", "no_stdout", "no_stderr", "none"] = "separate"
+    delete_on_success: bool | None = None
+
+
 class JobSpec(Parameterized):
     name: Name
     command: Name
     invocation_script: str | None = None
+    env: Env = None  # over the workflow's env; stored on the job, exported by the runner
     depends_on: list[Name] = field(default_factory=list)
     depends_on_regexes: list[Name] = field(default_factory=list)
     input_files: list[Name] = field(default_factory=list)
@@ -127,11 +172,13 @@ class JobSpec(Parameterized):
     # None: the workflow-level default, which is true unless the spec says otherwise.
     cancel_on_blocking_job_failure: bool | None = None
     supports_termination: bool = False
+    stdio: StdioSpec | None = None  # stored in execution_config.job_stdio_overrides
 
 
 class FileSpec(Parameterized):
     name: Name
     path: Name
+    identifier: str | None = None  # Torc's RO-Crate @id; nowhere to store it yet
     st_mtime: float | None = None
 
 
@@ -178,6 +225,7 @@ class SlurmSchedulerSpec(Model):
     ntasks_per_node: Annotated[int, ge(1)] | None = None
     tmp: str | None = None
     extra: str | None = None
+    serialize_allocations: bool = False  # Torc's; no field for it in the 0.35 models
 
 
 class WorkflowActionSpec(Model):
@@ -209,21 +257,79 @@ class WorkflowActionSpec(Model):
             raise ValueError(f"trigger {self.trigger_type} needs jobs or job_name_regexes")
 
 
+Granularity = Literal["summary", "time_series"]
+
+
+class JobMonitorSpec(Model):
+    ignore_unknown_keys = True
+    enabled: bool = False
+    granularity: Granularity = "summary"
+
+
+class ComputeNodeMonitorSpec(Model):
+    ignore_unknown_keys = True
+    enabled: bool = False
+    granularity: Granularity = "summary"
+    cpu: bool = True
+    memory: bool = True
+
+
 class ResourceMonitorSpec(Model):
+    ignore_unknown_keys = True  # as Torc's ResourceMonitorConfig: e.g. `metrics` is ignored
     enabled: bool = True
-    granularity: Literal["summary", "time_series"] = "summary"
+    granularity: Granularity = "summary"
     # Seconds; a fraction (e.g. 0.2) is a pytorc extension, Torc takes whole seconds.
     sample_interval_seconds: Annotated[int | float, gt(0)] = 5
+    flush_interval_seconds: Annotated[int, ge(0)] | None = None
     generate_plots: bool = False
+    jobs: JobMonitorSpec | None = None  # Torc's newer form of enabled/granularity
+    compute_node: ComputeNodeMonitorSpec | None = None
+
+
+class ExecutionConfigSpec(Model):
+    mode: Literal["direct", "slurm", "auto"] = "direct"
+    sigkill_headroom_seconds: int | None = None
+    timeout_exit_code: int | None = None
+    staggered_start: bool | None = None
+    limit_resources: bool | None = None
+    termination_signal: str | None = None
+    sigterm_lead_seconds: int | None = None
+    oom_exit_code: int | None = None
+    srun_termination_signal: str | None = None
+    srun_mpi: Annotated[str, After(_srun_mpi)] | None = None
+    enable_cpu_bind: bool | None = None
+    stdio: StdioSpec | None = None
+    job_stdio_overrides: dict[str, StdioSpec] | None = None
+
+    def check_model(self) -> None:
+        if self.mode != "auto":  # auto depends on the spec's schedulers: WorkflowSpec checks it
+            self.check_mode(self.mode)
+
+    def check_mode(self, effective: str) -> None:
+        """Refuse the keys of the other mode, as Torc does (a ValidationError naming each)."""
+        other, own = (SLURM_ONLY, "slurm") if effective == "direct" else (DIRECT_ONLY, "direct")
+        given = [key for key in other if key in self.__dict__]
+        if not given:
+            return
+        mode = effective if self.mode == effective else f"auto, which is {effective} here"
+        problems = [Problem((key,), f"applies only in {own} mode; mode is {mode}") for key in given]
+        raise ValidationError("ExecutionConfigSpec", problems)
+
+
+class DynamicJobsSpec(Model):
+    max_iterations: Annotated[int, ge(1)] | None = None
 
 
 class WorkflowSpec(Model):
+    replaced_keys = {"slurm_config": "execution_config"}
     name: Name
     user: str | None = None  # ignored on create, as in Torc: the caller's user owns it
     description: str | None = None
     project: str | None = None
     metadata: Annotated[dict[str, Any] | None, Before(_metadata)] = None
     parameters: Parameters = None
+    variables: dict[str, str] | None = None  # already substituted (spec.variables)
+    env: Env = None
     jobs: Annotated[list[JobSpec], min_length(1, "a workflow needs at least one job")]
     files: list[FileSpec] = field(default_factory=list)
     user_data: list[UserDataSpec] = field(default_factory=list)
@@ -240,3 +346,17 @@ class WorkflowSpec(Model):
     compute_node_ignore_workflow_completion: bool | None = None
     compute_node_wait_for_healthy_database_minutes: Annotated[int, ge(0)] | None = None
     compute_node_min_time_for_new_jobs_seconds: Annotated[int, ge(0)] | None = None
+    jobs_sort_method: Literal["gpus_runtime_memory", "gpus_memory_runtime", "none"] | None = None
+    execution_config: ExecutionConfigSpec | None = None
+    enable_ro_crate: bool | None = None
+    access_groups: list[Name] | None = None
+    dynamic_jobs: DynamicJobsSpec | None = None
+
+    def check_model(self) -> None:
+        config = self.execution_config
+        if config is not None and config.mode == "auto":
+            try:
+                config.check_mode("slurm" if self.slurm_schedulers else "direct")
+            except ValidationError as exc:
+                located = [p._replace(loc=("execution_config", *p.loc)) for p in exc.problems]
+                raise ValidationError("WorkflowSpec", located) from None
