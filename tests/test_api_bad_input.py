@@ -58,10 +58,19 @@ def seeded(server: ServerProcess) -> dict[str, Any]:
             ]
         },
     ).json()["jobs"]
+    c.post(f"/workflows/{wf}/reset_status").raise_for_status()  # run 1
     c.post(f"/workflows/{wf}/initialize_jobs")
     pending = c.post(f"/workflows/{wf}/claim_next_jobs", params={"limit": 1}).json()["jobs"][0]
     ready = next(j for j in jobs if j["id"] != pending["id"])
-    return {"client": c, "wf": wf, "node": node, "pending": pending["id"], "ready": ready["id"]}
+    other = c.post("/workflows", json={"name": "bad-input-2", "user": "tester"}).json()["id"]
+    return {
+        "client": c,
+        "wf": wf,
+        "other_wf": other,
+        "node": node,
+        "pending": pending["id"],
+        "ready": ready["id"],
+    }
 
 
 def _result(s: dict[str, Any], job: int, **override: Any) -> dict[str, Any]:
@@ -122,7 +131,25 @@ CASES: list[tuple[str, Case, int, str]] = [
             f"/jobs/{s['pending']}/complete_job/completed/1", json=_result(s, s["ready"])
         ),
         422,
-        "result names job",
+        "result.job_id",
+    ),
+    (
+        "result with another status",
+        lambda s: s["client"].post(
+            f"/jobs/{s['pending']}/complete_job/failed/1",
+            json=_result(s, s["pending"], return_code=1, status="completed"),
+        ),
+        422,
+        "result.status is 'completed', not 'failed'",
+    ),
+    (
+        "result of another run",
+        lambda s: s["client"].post(
+            f"/jobs/{s['pending']}/complete_job/completed/1",
+            json=_result(s, s["pending"], run_id=2),
+        ),
+        422,
+        "result.run_id is 2, not 1",
     ),
     (
         "wrong type in result",
@@ -152,6 +179,21 @@ CASES: list[tuple[str, Case, int, str]] = [
         422,
         "file 424242",
     ),
+    (
+        "bulk jobs of two workflows",
+        lambda s: s["client"].post(
+            "/bulk_jobs",
+            json={
+                "jobs": [
+                    {"workflow_id": s["wf"], "name": "mine", "command": "true"},
+                    {"workflow_id": s["other_wf"], "name": "theirs", "command": "true"},
+                ]
+            },
+        ),
+        422,
+        "one workflow",
+    ),
+    ("empty bulk jobs", lambda s: s["client"].post("/bulk_jobs", json={"jobs": []}), 422, "empty"),
     (
         "bulk jobs with a wrong type",
         lambda s: s["client"].post(

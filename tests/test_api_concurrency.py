@@ -106,6 +106,7 @@ def test_eight_runners_claim_and_complete_every_job_exactly_once(
                 ]
             )
         )
+    api.reset_workflow_status(wf)  # run 1, as `torc run` starts it
     api.initialize_jobs(wf)
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(N_RUNNERS) as pool:

@@ -44,6 +44,7 @@ def _setup(c: httpx.Client, jobs: list[dict[str, Any]]) -> tuple[int, int, dict[
             "/jobs", json={"workflow_id": wf, "command": "true", "depends_on_job_ids": deps, **job}
         ).json()
         ids[created["name"]] = created["id"]
+    c.post(f"/workflows/{wf}/reset_status").raise_for_status()  # run 1, as `torc run` starts it
     c.post(f"/workflows/{wf}/initialize_jobs").raise_for_status()
     return wf, node, ids
 
@@ -145,6 +146,45 @@ def test_a_budget_beyond_the_node_claims_only_jobs_that_fit_the_node(
     assert [j["name"] for j in again["jobs"]] == ["c"]  # without capacity, the budget rules
     refused = claim(limit=1, capacity={**capacity, "num_cpus": -1})
     assert refused.status_code == 422 and "num_cpus" in refused.text
+
+
+def test_an_exchange_refuses_a_disagreeing_result_alone_and_clears_what_it_completes(
+    client: httpx.Client,
+) -> None:
+    wf, node, ids = _setup(client, [{"name": "good"}, {"name": "liar"}])
+    claimed = client.post(
+        f"/workflows/{wf}/exchange_jobs",
+        json={"run_id": 1, "compute_node_id": node, "claim": {"limit": 2}},
+    ).json()["jobs"]
+    good, liar = ids["good"], ids["liar"]
+    assert sorted(j["id"] for j in claimed) == sorted([good, liar])
+    started = {
+        "run_id": 1,
+        "compute_node_id": node,
+        "started": [{"job_id": good}, {"job_id": liar}],
+    }
+    assert client.post(f"/workflows/{wf}/exchange_jobs", json=started).json()["errors"] == []
+    before = client.get(f"/jobs/{liar}").json()
+    assert before["start_time"] and before["compute_node_id"] == node
+    lie = _done(wf, node, liar, rc=1)  # failed, but its result says completed
+    lie["result"]["status"] = "completed"
+    answer = client.post(
+        f"/workflows/{wf}/exchange_jobs",
+        json={
+            "run_id": 1,
+            "compute_node_id": node,
+            "completions": [_done(wf, node, good), lie],
+        },
+    ).json()
+    assert answer["completed"] == [good]
+    assert [e["job_id"] for e in answer["errors"]] == [liar]
+    assert "result.status is 'completed', not 'failed'" in answer["errors"][0]["message"]
+    assert client.get(f"/jobs/{liar}").json() == before
+    done = client.get(f"/jobs/{good}").json()
+    assert done["status"] == "completed"
+    assert (done["start_time"], done["compute_node_id"]) == (None, None)
+    results = client.get("/results", params={"workflow_id": wf}).json()["items"]
+    assert [r["job_id"] for r in results] == [good]
 
 
 def test_wrong_run_id_changes_nothing(client: httpx.Client) -> None:

@@ -306,6 +306,34 @@ def test_jobs_get_torc_environment_and_their_own_stdio_files(
     assert Path(f"{stem}.e").read_text() == "oops\n"
 
 
+def test_stdio_files_and_results_carry_the_run_id_of_each_run(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """`torc run SPEC` starts run 1 of the new workflow (created at run 0); initializing it
+    again starts run 2, and `torc run ID` then names its files after run 2."""
+    spec = _spec(tmp_path, {"name": "runs", "jobs": [{"name": "say", "command": "echo hi"}]})
+    proc = _run(server, tmp_path, spec)
+    assert proc.returncode == 0, proc.stderr
+    wf = _summary(proc)["workflow_id"]
+    assert httpx.get(f"{server.url}/workflows/{wf}").json()["run_id"] == 1
+    again = [TORC, "--url", server.url, "workflows", "initialize", str(wf), "--no-prompts"]
+    subprocess.run(again, check=True, capture_output=True, cwd=tmp_path, timeout=60)
+    argv = _argv(server, tmp_path, spec)
+    argv[argv.index(str(spec))] = str(wf)
+    proc = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    job = _jobs(server, wf)["say"]["id"]
+    stdio = tmp_path / "out" / "job_stdio"
+    assert sorted(p.name for p in stdio.glob("*.o")) == [
+        f"job_wf{wf}_j{job}_r1_a1.o",
+        f"job_wf{wf}_j{job}_r2_a1.o",
+    ]
+    results = httpx.get(
+        f"{server.url}/results", params={"workflow_id": wf, "all_runs": True}
+    ).json()["items"]
+    assert sorted(r["run_id"] for r in results) == [1, 2]
+
+
 def test_jobs_needing_more_memory_than_the_runner_has_are_never_claimed(
     server: ServerProcess, tmp_path: Path
 ) -> None:

@@ -76,10 +76,13 @@ def _column_values(model: WorkflowModel, fields: set[str]) -> dict[str, Any]:
 
 
 def create(conn: sqlite3.Connection, wf: WorkflowModel) -> dict[str, Any]:
+    """Insert a workflow at run 0, with its default resource requirements."""
     values = _column_values(wf, set(EDITABLE))
     values["use_pending_failed"] = values["use_pending_failed"] or 0
     values["timestamp"] = wf.timestamp or now_iso()
     values["access_groups"] = dumps(wf.access_groups)
+    # Run 0 until the first reset_status starts run 1, as in Torc (the schema's default is 1).
+    values["run_id"] = 0
     cols = ", ".join(values)
     marks = ", ".join(f":{c}" for c in values)
     row = conn.execute(

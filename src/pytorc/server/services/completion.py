@@ -135,6 +135,41 @@ def set_status(conn: sqlite3.Connection, job_id: int, old: JobStatus, new: JobSt
         hold_dependents(conn, job_id)
 
 
+_FINISH = """
+UPDATE job SET status = :status, compute_node_id = NULL, start_time = NULL WHERE id = :id
+RETURNING *
+"""
+
+
+def _require_matching_result(
+    result: ResultModel, job_id: int, workflow_id: int, run_id: int, status: JobStatus
+) -> None:
+    """Refuse a result that describes another job, workflow, run or final status.
+
+    Stored as sent, such a result would contradict the job it completes (a return code 1
+    "completed" while the job is failed, or a result filed under another run).
+    """
+    wanted = (
+        ("job_id", result.job_id, job_id),
+        ("workflow_id", result.workflow_id, workflow_id),
+        ("run_id", result.run_id, run_id),
+        ("status", result.status, status),
+    )
+    wrong = [
+        f"result.{name} is {_shown(got)}, not {_shown(want)}"
+        for name, got, want in wanted
+        if got != want
+    ]
+    if wrong:
+        raise InvalidInput(
+            f"the result does not match the completion of job {job_id}: " + "; ".join(wrong)
+        )
+
+
+def _shown(value: object) -> str:
+    return repr(value.value) if isinstance(value, JobStatus) else str(value)
+
+
 def complete_job(
     conn: sqlite3.Connection, job_id: int, status: JobStatus, run_id: int, result: ResultModel
 ) -> dict[str, Any]:
@@ -150,25 +185,16 @@ def complete_job(
         raise InvalidInput(
             f"run_id {run_id} does not match workflow {wf['id']}'s run {wf['run_id']}"
         )
-    if result.job_id != job_id or result.workflow_id != job["workflow_id"]:
-        raise InvalidInput(
-            f"result names job {result.job_id} of workflow {result.workflow_id}, but the request"
-            f" completes job {job_id} of workflow {job['workflow_id']}"
-        )
+    _require_matching_result(result, job_id, job["workflow_id"], run_id, status)
     current = JobStatus.from_code(job["status"])
     canceled_under_runner = (
         current == JobStatus.CANCELED and wf["is_canceled"] and job["compute_node_id"] is not None
     )
     if current not in _COMPLETABLE and not canceled_under_runner:
         raise InvalidInput(f"job {job_id} is {current.value} and cannot be completed")
-    attempt = job["attempt_id"]
-    results.insert(conn, result.model_copy(update={"run_id": run_id}), attempt, status)
-    keep_node = status == JobStatus.PENDING_FAILED  # still needs a decision on that node
-    row = conn.execute(
-        "UPDATE job SET status = ?, compute_node_id = CASE WHEN ? THEN compute_node_id END"
-        " WHERE id = ? RETURNING *",
-        (status.code, keep_node, job_id),
-    ).fetchone()
+    results.insert(conn, result, job["attempt_id"], status)
+    # The attempt is over: its node and start time live on in the result, not on the job.
+    row = conn.execute(_FINISH, {"status": status.code, "id": job_id}).fetchone()
     if canceled_under_runner:
         pass  # the workflow cancel already counted this job as done; keep what the runner saw
     elif current not in DONE and status in DONE:

@@ -51,7 +51,10 @@ def manage_status_change(
     if current != status:
         set_status(conn, job_id, current, status)
         if status not in (JobStatus.PENDING, JobStatus.RUNNING):
-            conn.execute("UPDATE job SET compute_node_id = NULL WHERE id = ?", (job_id,))
+            conn.execute(
+                "UPDATE job SET compute_node_id = NULL, start_time = NULL WHERE id = :id",
+                {"id": job_id},
+            )
     return jobs.get(conn, job_id)
 
 
