@@ -497,6 +497,7 @@ def test_a_status_change_away_from_running_clears_start_time_and_compute_node(ap
 DISAGREEING_RESULTS = [
     ("failed", {"return_code": 1, "status": "completed"}, "result.status is 'completed', not"),
     ("completed", {"return_code": 0, "status": "failed"}, "result.status is 'failed', not"),
+    ("completed", {"return_code": 1}, "result.return_code is 1, but a completed job returned 0"),
     ("completed", {"run_id": 7}, "result.run_id is 7, not"),
     ("completed", {"job_id": 424242}, "result.job_id is 424242, not"),
     ("completed", {"workflow_id": 434343}, "result.workflow_id is 434343, not"),

@@ -160,6 +160,8 @@ def _require_matching_result(
         for name, got, want in wanted
         if got != want
     ]
+    if status == JobStatus.COMPLETED and result.return_code != 0:
+        wrong.append(f"result.return_code is {result.return_code}, but a completed job returned 0")
     if wrong:
         raise InvalidInput(
             f"the result does not match the completion of job {job_id}: " + "; ".join(wrong)
