@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -386,6 +387,60 @@ def test_sigterm_to_the_runner_terminates_its_jobs(server: ServerProcess, tmp_pa
     assert not _alive(pid)
     wf = json.loads(out)["workflow_id"]
     assert _jobs(server, wf)["long"]["status"] == "terminated"
+
+
+def test_sigterm_hands_back_claimed_jobs_and_another_runner_runs_each_once(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """Two slots hold two running jobs and two claimed spares; SIGTERM leaves no job pending,
+    and a second runner runs every job the first did not start exactly once."""
+    go, log = tmp_path / "go", tmp_path / "ran.log"
+    names = [f"j{i}" for i in range(6)]
+    spec = _spec(
+        tmp_path,
+        {
+            "name": "hand-back",
+            "jobs": [
+                {"name": n, "command": f"[ -e {go} ] || sleep 120; echo {n} >> {log}"}
+                for n in names
+            ],
+        },
+    )
+    first = _background(server, tmp_path, spec, "--max-parallel-jobs", "2")
+    wf = _workflow_id(server, "hand-back")
+
+    def holding() -> dict[str, list[str]] | None:
+        by_status: dict[str, list[str]] = {}
+        for name, job in _jobs(server, wf).items():
+            by_status.setdefault(job["status"], []).append(name)
+        held = len(by_status.get("running", [])) == 2 and len(by_status.get("pending", [])) == 2
+        return by_status if held else None
+
+    held = wait_until(holding, timeout=30, what="2 jobs running and 2 claimed spares")
+    first.send_signal(signal.SIGTERM)
+    out, err = first.communicate(timeout=30)
+    assert json.loads(out)["handed_back"] == 2, err
+    after = {n: j["status"] for n, j in _jobs(server, wf).items()}
+    assert "pending" not in after.values()
+    assert {n for n, s in after.items() if s == "terminated"} == set(held["running"])
+    unstarted = sorted(n for n, s in after.items() if s == "ready")
+    assert len(unstarted) == 4 and set(held["pending"]) <= set(unstarted)
+
+    go.touch()
+    second = subprocess.run(
+        [TORC, "--url", server.url, "-f", "json", "run", str(wf), "-o", str(tmp_path / "out2")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    summary = _summary(second)
+    assert summary["completed"] == 4 and summary["is_complete"], second.stderr
+    assert sorted(log.read_text().split()) == unstarted  # each ran once, none of the killed
+    results = httpx.get(f"{server.url}/results", params={"workflow_id": wf}).json()["items"]
+    jobs = _jobs(server, wf)
+    completed = Counter(r["job_id"] for r in results if r["return_code"] == 0)
+    assert completed == Counter(jobs[n]["id"] for n in unstarted)
 
 
 def test_sigterm_while_the_server_is_down_stops_the_runner_within_seconds(tmp_path: Path) -> None:

@@ -263,6 +263,7 @@ def _print_summary(
         "failed": summary.failed,
         "canceled": summary.canceled,
         "terminated": summary.terminated,
+        "handed_back": summary.released,
         "seconds": round(seconds, 3),
         "jobs_per_second": round(ran / seconds, 1) if seconds > 0 else None,
         "jobs_by_status": status["jobs_by_status"],
@@ -279,6 +280,8 @@ def _print_summary(
         "workflow jobs by status: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
         f"job output: {out / 'job_stdio'}",
     ]
+    if summary.released:
+        lines.insert(2, f"handed back {summary.released} claimed jobs it never started (ready)")
     if metrics_db is not None:
         lines.append(f"resource time series: {metrics_db} (torc plot-resources draws it)")
     if plots:
