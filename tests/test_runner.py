@@ -296,7 +296,8 @@ def test_jobs_get_torc_environment_and_their_own_stdio_files(
     assert proc.returncode == 0, proc.stderr
     wf = _summary(proc)["workflow_id"]
     job = _jobs(server, wf)["show"]
-    stem = tmp_path / "out" / "job_stdio" / f"job_wf{wf}_j{job['id']}_r1_a1"
+    run_id = httpx.get(f"{server.url}/workflows/{wf}").json()["run_id"]
+    stem = tmp_path / "out" / "job_stdio" / f"job_wf{wf}_j{job['id']}_r{run_id}_a1"
     assert Path(f"{stem}.o").read_text().split() == [
         "show",
         str(wf),

@@ -114,19 +114,22 @@ def _prepare(st: CliState, spec_or_id: str) -> int:
 
 
 def _initialize_meanwhile(st: CliState, workflow_id: int) -> None:
-    """Initialize the workflow, and meanwhile do what running it needs next: import the
-    runner and read the settings (the run's defaults).
+    """Initialize the workflow as `torc workflows initialize` does (check inputs, start a run,
+    record the files' modification times, set jobs ready or blocked), and meanwhile do what
+    running it needs next: import the runner and read the settings (the run's defaults).
 
-    The server's part (~50 ms for 2,000 jobs) and ours (~45 ms) overlap: the request is sent
-    from a helper thread, on its own connection, whose wait for the answer frees the
+    The server's part (~50 ms for 2,000 jobs) and ours (~45 ms) overlap: the requests are sent
+    from a helper thread, on its own connection, whose waits for the answers free the
     interpreter for this thread.
     """
+    from pytorc.client.reinit import initialize as initialize_workflow
+
     failure: list[BaseException] = []
     client = st.client
 
     def initialize() -> None:
         try:
-            client.initialize_jobs(workflow_id)
+            initialize_workflow(client, workflow_id)
         except BaseException as exc:  # re-raised below, in the command's thread
             failure.append(exc)
 
