@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 
 from helpers import ServerProcess, start_server, wait_until
@@ -509,6 +511,59 @@ def test_standalone_mode_needs_no_server(tmp_path: Path, flags: list[str]) -> No
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["completed"] == 2
     assert (tmp_path / "torc_output" / "torc.db").exists()
+
+
+def _gone(proc: psutil.Process) -> bool:
+    """True once the process has ended (a zombie nobody reaped counts as ended)."""
+    try:
+        return not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_a_killed_standalone_run_leaves_no_server_and_no_job_behind(tmp_path: Path) -> None:
+    """SIGKILL gives `torc -s run` no chance to clean up: its private server must stop by
+    itself, and its jobs (each in its own process group) must die with it, children too."""
+    spec = _spec(
+        tmp_path,
+        {
+            "name": "killed",
+            "jobs": [
+                {"name": "direct", "command": f"echo $$ > {tmp_path}/direct; exec sleep 300"},
+                {
+                    "name": "tree",
+                    "command": f"sleep 300 & echo $! > {tmp_path}/child; echo $$ > {tmp_path}/tree"
+                    "; wait",
+                },
+            ],
+        },
+    )
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    torc = subprocess.Popen(
+        [TORC, "-s", "-f", "json", "run", str(spec), "-o", "out", "--max-parallel-jobs", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=tmp_path,
+        env=env,
+    )
+    left: list[psutil.Process] = []
+    try:
+        pids = [_job_pid(tmp_path / name, f"job {name}") for name in ("direct", "tree", "child")]
+        left = [psutil.Process(pid) for pid in pids]
+        children = psutil.Process(torc.pid).children()
+        servers = [c for c in children if "torc-server" in " ".join(c.cmdline())]
+        assert len(servers) == 1, [c.cmdline() for c in children]
+        left += servers
+        torc.kill()
+        torc.wait(timeout=10)
+        for proc in left:
+            wait_until(lambda proc=proc: _gone(proc), timeout=20, what=f"{proc} to end")
+    finally:
+        torc.kill()
+        torc.wait(timeout=10)
+        for proc in left:  # a failed test leaves nothing running either
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.kill()
 
 
 def test_in_memory_runs_on_a_private_server_and_keeps_no_database_file(tmp_path: Path) -> None:

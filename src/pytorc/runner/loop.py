@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 from pytorc.client.api import TorcClient
 from pytorc.errors import ApiError
+from pytorc.runner.guard import Guard
 from pytorc.runner.process import JobProcess, job_argv, spawn, terminate
 from pytorc.runner.resources import Resources
 from pytorc.units import UnitError, memory_bytes
@@ -132,6 +133,7 @@ class JobRunner:
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
         self.stop_signal = 0
+        self.guard: Guard | None = None
         self.rr: dict[int, tuple[int, float, int]] = {}
         self.files: dict[int, dict[str, Any]] = {}
         self.env_base = {  # what every job's environment shares; _start adds the job's own
@@ -163,6 +165,7 @@ class JobRunner:
                 "/resource_requirements", workflow_id=self.workflow_id
             ):
                 self.rr[rr["id"]] = self._parse_rr(rr)
+        self.guard = self._start_guard()
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
         self.poller.register(self.wake_r, select.POLLIN)
         reporter = threading.Thread(target=self._report_loop, name="torc-reporter", daemon=True)
@@ -188,6 +191,8 @@ class JobRunner:
             reporter.join(timeout=60)
             os.close(self.wake_r)
             os.close(self.wake_w)
+            if self.guard is not None:
+                self.guard.close()
             self._release_leftovers()
             self._deregister(time.monotonic() - started_at)
         return self.summary
@@ -222,6 +227,14 @@ class JobRunner:
             )
         except ApiError as exc:
             log.warning("could not mark compute node %s inactive: %s", self.node_id, exc)
+
+    def _start_guard(self) -> Guard | None:
+        """The process that kills our jobs if we die without doing it (see runner/guard.py)."""
+        try:
+            return Guard.start(self.opts.termination_grace)
+        except OSError as exc:
+            log.warning("jobs will outlive this runner if it is killed: no guard process: %s", exc)
+            return None
 
     def _release_leftovers(self) -> None:
         """Hand back, through the plain route, the claimed jobs the reporter's last exchange
@@ -358,6 +371,8 @@ class JobRunner:
             self._report(job, "failed", 127, 0.0, None)
             return
         self.running[jid] = proc
+        if self.guard is not None:
+            self.guard.watch(proc.pid)  # the job leads its own process group
         if proc.pidfd >= 0:
             self.poller.register(proc.pidfd, select.POLLIN)
             self.watched[proc.pidfd] = proc
@@ -423,6 +438,8 @@ class JobRunner:
     def _finish(self, proc: JobProcess, status: str | None = None) -> None:
         """Record a reaped job's result (caller holds the lock)."""
         self.running.pop(proc.job_id, None)
+        if self.guard is not None:
+            self.guard.forget(proc.pid)
         if proc.pidfd >= 0:
             self.poller.unregister(proc.pidfd)
             del self.watched[proc.pidfd]
