@@ -15,22 +15,29 @@ def client(server: ServerProcess) -> httpx.Client:
     return httpx.Client(base_url=server.url)
 
 
+def _node(c: httpx.Client, wf: int) -> int:
+    """A compute node of `wf`: the record a runner registers before it claims."""
+    return int(
+        c.post(
+            "/compute_nodes",
+            json={
+                "workflow_id": wf,
+                "hostname": "h",
+                "pid": 1,
+                "start_time": "now",
+                "num_cpus": 4,
+                "memory_gb": 4.0,
+                "num_gpus": 0,
+                "num_nodes": 1,
+                "compute_node_type": "local",
+            },
+        ).json()["id"]
+    )
+
+
 def _setup(c: httpx.Client, jobs: list[dict[str, Any]]) -> tuple[int, int, dict[str, int]]:
     wf = c.post("/workflows", json={"name": "exchange", "user": "tester"}).json()["id"]
-    node = c.post(
-        "/compute_nodes",
-        json={
-            "workflow_id": wf,
-            "hostname": "h",
-            "pid": 1,
-            "start_time": "now",
-            "num_cpus": 4,
-            "memory_gb": 4.0,
-            "num_gpus": 0,
-            "num_nodes": 1,
-            "compute_node_type": "local",
-        },
-    ).json()["id"]
+    node = _node(c, wf)
     big = c.post(
         "/resource_requirements",
         json={"workflow_id": wf, "name": "big", "num_cpus": 64, "memory": "1g"},
@@ -195,6 +202,100 @@ def test_wrong_run_id_changes_nothing(client: httpx.Client) -> None:
     )
     assert response.status_code == 422 and "run_id 3" in response.text
     assert client.get(f"/jobs/{ids['only']}").json()["status"] == "ready"
+
+
+def _status(c: httpx.Client, job: int) -> str:
+    return str(c.get(f"/jobs/{job}").json()["status"])
+
+
+def test_a_stopping_runner_hands_back_its_claims_with_its_last_results(
+    client: httpx.Client,
+) -> None:
+    wf, node, ids = _setup(client, [{"name": "a"}, {"name": "b"}, {"name": "c"}])
+    a, b, c = ids["a"], ids["b"], ids["c"]
+    url = f"/workflows/{wf}/exchange_jobs"
+    claimed = client.post(url, json={"run_id": 1, "compute_node_id": node, "claim": {"limit": 3}})
+    assert sorted(j["id"] for j in claimed.json()["jobs"]) == [a, b, c]
+    last = client.post(
+        url,
+        json={
+            "run_id": 1,
+            "compute_node_id": node,
+            "started": [{"job_id": a}],
+            "completions": [_done(wf, node, a)],
+            "release": [b, c],
+        },
+    ).json()
+    assert last["completed"] == [a] and last["released"] == [b, c] and not last["errors"]
+    assert [_status(client, j) for j in (a, b, c)] == ["completed", "ready", "ready"]
+    events = client.get("/events", params={"workflow_id": wf}).json()["items"]
+    assert any(e["data"]["category"] == "jobs_released" for e in events)
+
+
+def test_a_release_touches_only_jobs_still_pending_under_that_nodes_claim(
+    client: httpx.Client,
+) -> None:
+    """Released twice, released late after another runner claimed the job, or claimed by
+    someone else: the job stays as it is, and the answer says why."""
+    wf, first, ids = _setup(client, [{"name": "a"}, {"name": "b"}])
+    a, b = ids["a"], ids["b"]
+    second = _node(client, wf)
+    url = f"/workflows/{wf}/exchange_jobs"
+
+    def claim(node: int, limit: int) -> list[int]:
+        body = {"run_id": 1, "compute_node_id": node, "claim": {"limit": limit}}
+        return [j["id"] for j in client.post(url, json=body).json()["jobs"]]
+
+    def release(node: int, jobs: list[int]) -> dict[str, Any]:
+        body = {"run_id": 1, "compute_node_id": node, "job_ids": jobs}
+        response = client.post(f"/workflows/{wf}/release_jobs", json=body)
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    assert claim(first, 1) == [a] and claim(second, 1) == [b]
+    answer = release(first, [a, b])  # b is the second runner's
+    assert answer["released"] == [a]
+    assert answer["errors"] == [
+        {
+            "job_id": b,
+            "message": f"job {b} is not claimed by compute node {first} and cannot be released",
+        }
+    ]
+    assert _status(client, b) == "pending"
+    again = release(first, [a])  # released already
+    assert again["released"] == [] and "is ready, not pending" in again["errors"][0]["message"]
+    assert claim(second, 1) == [a]  # the second runner claims the released job...
+    late = release(first, [a])  # ...and a late release from the first leaves it alone
+    assert late["released"] == [] and _status(client, a) == "pending"
+    assert release(second, [a, b])["released"] == [a, b]
+    assert [_status(client, j) for j in (a, b)] == ["ready", "ready"]
+
+
+def test_jobs_claimed_through_torcs_routes_cannot_be_released_by_a_node(
+    client: httpx.Client,
+) -> None:
+    """Torc's claim routes name no compute node, so no runner owns the claim."""
+    wf, node, ids = _setup(client, [{"name": "only"}])
+    claimed = client.post(f"/workflows/{wf}/claim_next_jobs", params={"limit": 1}).json()
+    assert [j["id"] for j in claimed["jobs"]] == [ids["only"]]
+    body = {"run_id": 1, "compute_node_id": node, "job_ids": [ids["only"]]}
+    answer = client.post(f"/workflows/{wf}/release_jobs", json=body).json()
+    assert answer["released"] == [] and _status(client, ids["only"]) == "pending"
+
+
+def test_a_release_for_another_run_or_workflow_changes_nothing(client: httpx.Client) -> None:
+    wf, node, ids = _setup(client, [{"name": "only"}])
+    other, _, _ = _setup(client, [{"name": "elsewhere"}])
+    job = ids["only"]
+    body = {"run_id": 1, "compute_node_id": node, "claim": {"limit": 1}}
+    client.post(f"/workflows/{wf}/exchange_jobs", json=body).raise_for_status()
+    stale = {"run_id": 2, "compute_node_id": node, "job_ids": [job]}
+    response = client.post(f"/workflows/{wf}/release_jobs", json=stale)
+    assert response.status_code == 422 and "run_id 2" in response.text
+    wrong = {"run_id": 1, "compute_node_id": node, "job_ids": [job]}
+    answer = client.post(f"/workflows/{other}/release_jobs", json=wrong).json()
+    assert answer["errors"][0]["message"] == f"job {job} is not in workflow {other}"
+    assert _status(client, job) == "pending"
 
 
 # The exchange is answered beside FastAPI (server/fast_path.py); whatever it does not answer

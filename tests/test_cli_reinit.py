@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -156,3 +157,47 @@ def test_reinitialize_reruns_jobs_a_cancel_stopped(
     assert [(r["name"], r["reason"]) for r in report["reset_jobs"]] == [("first", "was canceled")]
     assert statuses(client, wf["id"]) == {"first": "ready", "second": "blocked"}
     assert run_ready_jobs(client, wf["id"], tmp_path) == ["first", "second"]
+
+
+def test_torc_run_records_input_files_so_an_immediate_reinitialize_reruns_nothing(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """`torc run SPEC` initializes as `torc workflows initialize` does, recording the
+    modification time of the input files that already exist."""
+    user = f"u{uuid.uuid4().hex[:8]}"
+    (tmp_path / "in.txt").write_text("v1\n")
+    spec = {
+        "name": "run-then-reinit",
+        "files": [{"name": "in", "path": "in.txt"}, {"name": "out", "path": "out.txt"}],
+        "jobs": [
+            {"name": "copy", "command": "cat in.txt > out.txt"},
+            {"name": "show", "command": "cat out.txt"},
+        ],
+    }
+    spec["jobs"][0].update(input_files=["in"], output_files=["out"])
+    spec["jobs"][1].update(input_files=["out"])
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    run = torc_json(server.url, "run", "spec.json", "-o", "out", cwd=tmp_path, user=user)
+    assert run["completed"] == 2
+    wf_id = str(run["workflow_id"])
+    quiet = torc_json(server.url, "workflows", "reinitialize", "--dry-run", wf_id, cwd=tmp_path)
+    assert quiet["changed_files"] == [] and quiet["reset_jobs"] == []
+    assert quiet["changed_input_jobs"] == [] and quiet["downstream_jobs"] == []
+
+
+def test_torc_run_refuses_a_workflow_whose_input_file_is_missing(
+    server: ServerProcess, client: TorcClient, tmp_path: Path
+) -> None:
+    """The check `torc workflows initialize` makes, made by `torc run` too (as in Torc)."""
+    name = f"missing-input-{uuid.uuid4().hex[:6]}"
+    spec = {
+        "name": name,
+        "files": [{"name": "in", "path": "absent.txt"}],
+        "jobs": [{"name": "reader", "command": "cat absent.txt", "input_files": ["in"]}],
+    }
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    proc = torc(server.url, "run", "spec.json", "-o", "out", cwd=tmp_path, expect=1)
+    assert "missing input files: in (absent.txt)" in proc.stderr
+    assert "torc workflows initialize --force" in proc.stderr and "Traceback" not in proc.stderr
+    (wf,) = [w for w in client.iter_workflows() if w["name"] == name]
+    assert statuses(client, wf["id"]) == {"reader": "uninitialized"}

@@ -69,6 +69,9 @@ class Run:
         names = {v: k for k, v in self.job_ids.items()}
         return {names[r["job_id"]]: r for r in items}
 
+    def run_id(self) -> int:
+        return int(httpx.get(f"{self.url}/workflows/{self.workflow_id}").json()["run_id"])
+
 
 @pytest.fixture(scope="module")
 def run(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Run:
@@ -96,7 +99,10 @@ def test_results_carry_the_peak_memory_and_cpu_of_each_job(run: Run) -> None:
 def test_the_time_series_file_holds_samples_of_each_long_job(run: Run) -> None:
     db = Path(run.summary["resource_metrics_db"])
     assert db.parent == run.cwd / "out" / "resource_utilization"
-    assert db.name.startswith("resource_metrics_") and f"_wf{run.workflow_id}_r1_" in db.name
+    assert (
+        db.name.startswith("resource_metrics_")
+        and f"_wf{run.workflow_id}_r{run.run_id()}_" in db.name
+    )
     with sqlite3.connect(db) as conn:
         counts = dict(
             conn.execute("SELECT job_id, count(*) FROM job_resource_samples GROUP BY job_id")
@@ -227,7 +233,7 @@ def test_results_report_lists_each_job_with_stdio_files_that_exist(run: Run) -> 
         assert (run.cwd / record["job_stderr"]).is_file(), name
         assert record["compute_node_type"] == "local"
     memory = by_name["memory"]
-    stem = f"job_wf{run.workflow_id}_j{run.job_ids['memory']}_r1_a1"
+    stem = f"job_wf{run.workflow_id}_j{run.job_ids['memory']}_r{run.run_id()}_a1"
     assert memory["job_stdout"] == f"out/job_stdio/{stem}.o"
     assert memory["peak_memory_bytes"] >= 90 * MB and memory["return_code"] == 0
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 
 from helpers import ServerProcess, start_server, wait_until
@@ -295,7 +298,8 @@ def test_jobs_get_torc_environment_and_their_own_stdio_files(
     assert proc.returncode == 0, proc.stderr
     wf = _summary(proc)["workflow_id"]
     job = _jobs(server, wf)["show"]
-    stem = tmp_path / "out" / "job_stdio" / f"job_wf{wf}_j{job['id']}_r1_a1"
+    run_id = httpx.get(f"{server.url}/workflows/{wf}").json()["run_id"]
+    stem = tmp_path / "out" / "job_stdio" / f"job_wf{wf}_j{job['id']}_r{run_id}_a1"
     assert Path(f"{stem}.o").read_text().split() == [
         "show",
         str(wf),
@@ -416,6 +420,60 @@ def test_sigterm_to_the_runner_terminates_its_jobs(server: ServerProcess, tmp_pa
     assert _jobs(server, wf)["long"]["status"] == "terminated"
 
 
+def test_sigterm_hands_back_claimed_jobs_and_another_runner_runs_each_once(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """Two slots hold two running jobs and two claimed spares; SIGTERM leaves no job pending,
+    and a second runner runs every job the first did not start exactly once."""
+    go, log = tmp_path / "go", tmp_path / "ran.log"
+    names = [f"j{i}" for i in range(6)]
+    spec = _spec(
+        tmp_path,
+        {
+            "name": "hand-back",
+            "jobs": [
+                {"name": n, "command": f"[ -e {go} ] || sleep 120; echo {n} >> {log}"}
+                for n in names
+            ],
+        },
+    )
+    first = _background(server, tmp_path, spec, "--max-parallel-jobs", "2")
+    wf = _workflow_id(server, "hand-back")
+
+    def holding() -> dict[str, list[str]] | None:
+        by_status: dict[str, list[str]] = {}
+        for name, job in _jobs(server, wf).items():
+            by_status.setdefault(job["status"], []).append(name)
+        held = len(by_status.get("running", [])) == 2 and len(by_status.get("pending", [])) == 2
+        return by_status if held else None
+
+    held = wait_until(holding, timeout=30, what="2 jobs running and 2 claimed spares")
+    first.send_signal(signal.SIGTERM)
+    out, err = first.communicate(timeout=30)
+    assert json.loads(out)["handed_back"] == 2, err
+    after = {n: j["status"] for n, j in _jobs(server, wf).items()}
+    assert "pending" not in after.values()
+    assert {n for n, s in after.items() if s == "terminated"} == set(held["running"])
+    unstarted = sorted(n for n, s in after.items() if s == "ready")
+    assert len(unstarted) == 4 and set(held["pending"]) <= set(unstarted)
+
+    go.touch()
+    second = subprocess.run(
+        [TORC, "--url", server.url, "-f", "json", "run", str(wf), "-o", str(tmp_path / "out2")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    summary = _summary(second)
+    assert summary["completed"] == 4 and summary["is_complete"], second.stderr
+    assert sorted(log.read_text().split()) == unstarted  # each ran once, none of the killed
+    results = httpx.get(f"{server.url}/results", params={"workflow_id": wf}).json()["items"]
+    jobs = _jobs(server, wf)
+    completed = Counter(r["job_id"] for r in results if r["return_code"] == 0)
+    assert completed == Counter(jobs[n]["id"] for n in unstarted)
+
+
 def test_sigterm_while_the_server_is_down_stops_the_runner_within_seconds(tmp_path: Path) -> None:
     # The runner waits minutes for a server that went away; a stop signal must not.
     srv = start_server(tmp_path / "srv")
@@ -481,6 +539,59 @@ def test_standalone_mode_needs_no_server(tmp_path: Path, flags: list[str]) -> No
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["completed"] == 2
     assert (tmp_path / "torc_output" / "torc.db").exists()
+
+
+def _gone(proc: psutil.Process) -> bool:
+    """True once the process has ended (a zombie nobody reaped counts as ended)."""
+    try:
+        return not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_a_killed_standalone_run_leaves_no_server_and_no_job_behind(tmp_path: Path) -> None:
+    """SIGKILL gives `torc -s run` no chance to clean up: its private server must stop by
+    itself, and its jobs (each in its own process group) must die with it, children too."""
+    spec = _spec(
+        tmp_path,
+        {
+            "name": "killed",
+            "jobs": [
+                {"name": "direct", "command": f"echo $$ > {tmp_path}/direct; exec sleep 300"},
+                {
+                    "name": "tree",
+                    "command": f"sleep 300 & echo $! > {tmp_path}/child; echo $$ > {tmp_path}/tree"
+                    "; wait",
+                },
+            ],
+        },
+    )
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    torc = subprocess.Popen(
+        [TORC, "-s", "-f", "json", "run", str(spec), "-o", "out", "--max-parallel-jobs", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=tmp_path,
+        env=env,
+    )
+    left: list[psutil.Process] = []
+    try:
+        pids = [_job_pid(tmp_path / name, f"job {name}") for name in ("direct", "tree", "child")]
+        left = [psutil.Process(pid) for pid in pids]
+        children = psutil.Process(torc.pid).children()
+        servers = [c for c in children if "torc-server" in " ".join(c.cmdline())]
+        assert len(servers) == 1, [c.cmdline() for c in children]
+        left += servers
+        torc.kill()
+        torc.wait(timeout=10)
+        for proc in left:
+            wait_until(lambda proc=proc: _gone(proc), timeout=20, what=f"{proc} to end")
+    finally:
+        torc.kill()
+        torc.wait(timeout=10)
+        for proc in left:  # a failed test leaves nothing running either
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.kill()
 
 
 def test_in_memory_runs_on_a_private_server_and_keeps_no_database_file(tmp_path: Path) -> None:

@@ -396,6 +396,42 @@ def test_signal_stops_cleanly_leaving_a_consistent_file(tmp_path: Path, sig: int
     assert workflow_names(db) == [f"wf-{i}" for i in range(20)]
 
 
+def test_shutdown_on_stdin_eof_stops_cleanly_when_the_owner_closes_the_pipe(
+    tmp_path: Path,
+) -> None:
+    """What `torc -s` relies on: the server ends when its owner closes the pipe or dies."""
+    db = tmp_path / "torc.db"
+    stderr_path = tmp_path / "server.stderr"
+    argv = [SERVER, "run", "--port", "0", "--host", "127.0.0.1", "--database", str(db)]
+    with open(stderr_path, "w") as err:
+        proc = subprocess.Popen(
+            [*argv, "--shutdown-on-stdin-eof"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+            cwd=tmp_path,
+            env=clean_env(tmp_path),
+        )
+    assert proc.stdin is not None and proc.stdout is not None
+    port = int(proc.stdout.readline().removeprefix("TORC_SERVER_PORT="))
+    server = ServerProcess(proc, port, str(db), stderr_path)
+    try:
+        wait_until(lambda: httpx.get(f"{server.url}/ping").status_code == 200, what="/ping")
+        proc.stdin.write("anything written is ignored\n")
+        proc.stdin.flush()
+        create_workflow(server, "before-eof")
+        assert proc.poll() is None
+        proc.stdin.close()
+        assert proc.wait(timeout=30) == 0
+    finally:
+        server.stop()
+    log = stderr_path.read_text()
+    assert "standard input closed: shutting down" in log and "database closed" in log
+    assert "Traceback" not in log and not Path(f"{db}-wal").exists()
+    assert workflow_names(db) == ["before-eof"]
+
+
 def test_migrations_are_recorded_and_a_restart_keeps_the_data(tmp_path: Path) -> None:
     db = tmp_path / "torc.db"
     server = start_server(tmp_path, database=str(db))

@@ -731,20 +731,36 @@ class ClaimRequest(WireModel):
 
 
 class ExchangeJobsRequest(WireModel):
-    """One runner round trip: report starts and completions, then claim more."""
+    """One runner round trip: report starts and completions, hand back jobs, then claim more."""
 
     run_id: I64
     compute_node_id: I64
     started: list[JobStart] = []
     completions: list[JobCompletionEntry] = []
+    # Jobs this compute node claimed and will not start (its runner is stopping): ready again.
+    release: list[I64] = []
     claim: ClaimRequest | None = None
 
 
 class ExchangeJobsResponse(WireModel):
     started: list[int]
     completed: list[int]
+    released: list[int] = []
     errors: list[JobCompletionError]
     jobs: list[JobModel]
     reason: str | None = None
     is_complete: bool
     is_canceled: bool
+
+
+class ReleaseJobsRequest(WireModel):
+    """Jobs a compute node claimed and will not start, to be made ready again."""
+
+    run_id: I64
+    compute_node_id: I64
+    job_ids: list[I64]
+
+
+class ReleaseJobsResponse(WireModel):
+    released: list[int]
+    errors: list[JobCompletionError]

@@ -116,21 +116,23 @@ def _prepare(st: CliState, spec_or_id: str) -> int:
 
 
 def _initialize_meanwhile(st: CliState, workflow_id: int) -> None:
-    """Start a new run and initialize the workflow, and meanwhile do what running it needs
-    next: import the runner and read the settings (the run's defaults).
+    """Initialize the workflow as `torc workflows initialize` does (check inputs, start a run,
+    record the files' modification times, set jobs ready or blocked), and meanwhile do what
+    running it needs next: import the runner and read the settings (the run's defaults).
+    Starting the run turns a new workflow's run 0 into run 1, as Torc's initialize does.
 
-    Starting a run (reset_status) turns a new workflow's run 0 into run 1, as Torc's
-    initialize does. The server's part (~50 ms for 2,000 jobs) and ours (~45 ms) overlap: the
-    requests are sent from a helper thread, on its own connection, whose wait for the answers
-    frees the interpreter for this thread.
+    The server's part (~50 ms for 2,000 jobs) and ours (~45 ms) overlap: the requests are sent
+    from a helper thread, on its own connection, whose waits for the answers free the
+    interpreter for this thread.
     """
+    from pytorc.client.reinit import initialize as initialize_workflow
+
     failure: list[BaseException] = []
     client = st.client
 
     def initialize() -> None:
         try:
-            client.reset_workflow_status(workflow_id)
-            client.initialize_jobs(workflow_id)
+            initialize_workflow(client, workflow_id)
         except BaseException as exc:  # re-raised below, in the command's thread
             failure.append(exc)
 
@@ -267,6 +269,7 @@ def _print_summary(
         "failed": summary.failed,
         "canceled": summary.canceled,
         "terminated": summary.terminated,
+        "handed_back": summary.released,
         "seconds": round(seconds, 3),
         "jobs_per_second": round(ran / seconds, 1) if seconds > 0 else None,
         "jobs_by_status": status["jobs_by_status"],
@@ -283,6 +286,8 @@ def _print_summary(
         "workflow jobs by status: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
         f"job output: {out / 'job_stdio'}",
     ]
+    if summary.released:
+        lines.insert(2, f"handed back {summary.released} claimed jobs it never started (ready)")
     if metrics_db is not None:
         lines.append(f"resource time series: {metrics_db} (torc plot-resources draws it)")
     if plots:

@@ -174,6 +174,13 @@ class TorcClient:
     def cancel_workflow(self, workflow_id: int) -> Json:
         return self.put(f"/workflows/{workflow_id}/cancel")
 
+    def release_jobs(
+        self, workflow_id: int, run_id: int, compute_node_id: int, job_ids: list[int]
+    ) -> dict[str, Any]:
+        """Hand back jobs this compute node claimed and will not start (pytorc extension)."""
+        body = {"run_id": run_id, "compute_node_id": compute_node_id, "job_ids": job_ids}
+        return dict(self.post(f"/workflows/{workflow_id}/release_jobs", body))
+
     # --- jobs and the records they use ------------------------------------------------------
 
     def create_jobs(self, jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -166,17 +166,19 @@ def initialize(
     """Start the workflow afresh: every job reruns. Missing inputs abort unless `force`."""
     workflow = _check_startable(client, workflow_id)
     report = InitReport(workflow_id, int(workflow.get("run_id") or 0), dry_run)
-    produced = _produced_file_ids(client, workflow_id)
-    report.missing_files = missing_input_files(client, workflow_id, produced)
-    report.missing_user_data = client.missing_user_data(workflow_id)
     files = list(client.iter_files(workflow_id))
-    report.existing_output_files = [
-        f["path"] for f in files if f["id"] in produced and os.path.exists(f["path"])
-    ]
+    if files:  # without files there is nothing to check or record: two requests saved
+        produced = _produced_file_ids(client, workflow_id)
+        report.missing_files = missing_input_files(client, workflow_id, produced)
+        report.existing_output_files = [
+            f["path"] for f in files if f["id"] in produced and os.path.exists(f["path"])
+        ]
+    report.missing_user_data = client.missing_user_data(workflow_id)
     problems = _missing_summary(report.missing_files, report.missing_user_data)
     if problems and not force and not dry_run:
         raise InvalidInput(
-            f"cannot initialize workflow {workflow_id}: {problems}; create them or pass --force"
+            f"cannot initialize workflow {workflow_id}: {problems}; create them, or start it"
+            f" anyway with `torc workflows initialize --force {workflow_id}`"
         )
     if dry_run:
         return report

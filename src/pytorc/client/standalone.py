@@ -1,4 +1,9 @@
-"""A private torc-server for one command (`torc -s run spec.yaml`): started, used, stopped."""
+"""A private torc-server for one command (`torc -s run spec.yaml`): started, used, stopped.
+
+The server ends with its owner however the owner ends: it reads its standard input, a pipe
+whose write end only the owner holds, and shuts down when that reaches end of file
+(`--shutdown-on-stdin-eof`), which the kernel brings about when the owner dies, SIGKILL included.
+"""
 
 from __future__ import annotations
 
@@ -59,9 +64,12 @@ class StandaloneServer:
             "--completion-check-interval-secs",
             "5",
             "--no-warm-up",  # a few requests, to a few routes: preparing all would cost more
+            "--shutdown-on-stdin-eof",
         ]
+        # The pipe is close-on-exec on our side: no job we start holds it open after we die.
         self.proc = subprocess.Popen(
             cmd,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -90,14 +98,17 @@ class StandaloneServer:
             time.sleep(0.02)
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
+        if self.proc is None:
             return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
 
 
 def server_answers(url: str, timeout: float = 1.0) -> bool:

@@ -4,7 +4,9 @@ Two threads share the work. The main thread spawns jobs and reaps them through p
 select() (no busy-waiting). A reporter thread talks to the server: one exchange_jobs round trip
 carries every start and completion since the last one and claims more jobs, so HTTP latency
 overlaps with running jobs instead of adding to each. With a job limit (`max_parallel_jobs`) the
-runner keeps a few spare claimed jobs, so a finished job is replaced by a local spawn.
+runner keeps a few spare claimed jobs, so a finished job is replaced by a local spawn. A runner
+that stops hands the claimed jobs it never started back to the server (ready again), in its last
+round trip, or through release_jobs when that round trip could not carry them.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any, Protocol
 
 from pytorc.client.api import TorcClient
 from pytorc.errors import ApiError
+from pytorc.runner.guard import Guard
 from pytorc.runner.process import JobProcess, job_argv, spawn, terminate
 from pytorc.runner.resources import Resources
 from pytorc.units import UnitError, memory_bytes
@@ -68,6 +71,7 @@ class RunSummary:
     failed: int = 0
     canceled: int = 0
     terminated: int = 0
+    released: int = 0  # claimed jobs handed back, never started
     exit_reason: str = ""
     job_statuses: dict[int, str] = field(default_factory=dict)
 
@@ -109,6 +113,8 @@ class JobRunner:
         self.cond = threading.Condition(threading.Lock())  # never re-entered: no RLock needed
         self.running: dict[int, JobProcess] = {}
         self.queue: deque[dict[str, Any]] = deque()
+        self.release: list[int] = []  # claimed jobs to hand back: the runner is stopping
+        self.stopping = False  # claim nothing more
         self.starts: list[dict[str, Any]] = []
         self.completions: list[dict[str, Any]] = []
         self.first_news_at: float | None = None  # when the oldest unsent completion arrived
@@ -127,6 +133,7 @@ class JobRunner:
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
         self.stop_signal = 0
+        self.guard: Guard | None = None
         self.rr: dict[int, tuple[int, float, int]] = {}
         self.files: dict[int, dict[str, Any]] = {}
         self.env_base = {  # what every job's environment shares; _start adds the job's own
@@ -158,6 +165,7 @@ class JobRunner:
                 "/resource_requirements", workflow_id=self.workflow_id
             ):
                 self.rr[rr["id"]] = self._parse_rr(rr)
+        self.guard = self._start_guard()
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
         self.poller.register(self.wake_r, select.POLLIN)
         reporter = threading.Thread(target=self._report_loop, name="torc-reporter", daemon=True)
@@ -183,6 +191,9 @@ class JobRunner:
             reporter.join(timeout=60)
             os.close(self.wake_r)
             os.close(self.wake_w)
+            if self.guard is not None:
+                self.guard.close()
+            self._release_leftovers()
             self._deregister(time.monotonic() - started_at)
         return self.summary
 
@@ -216,6 +227,45 @@ class JobRunner:
             )
         except ApiError as exc:
             log.warning("could not mark compute node %s inactive: %s", self.node_id, exc)
+
+    def _start_guard(self) -> Guard | None:
+        """The process that kills our jobs if we die without doing it (see runner/guard.py)."""
+        try:
+            return Guard.start(self.opts.termination_grace)
+        except OSError as exc:
+            log.warning("jobs will outlive this runner if it is killed: no guard process: %s", exc)
+            return None
+
+    def _release_leftovers(self) -> None:
+        """Hand back, through the plain route, the claimed jobs the reporter's last exchange
+        did not carry (it failed, or did not end in time)."""
+        with self.cond:
+            self._take_queue()
+            ids, self.release = self.release, []
+        if not ids:
+            return
+        self.client.retry_seconds = min(self.client.retry_seconds, STOP_RETRY_SECONDS)
+        try:
+            answer = self.client.release_jobs(self.workflow_id, self.run_id, self.node_id, ids)
+        except ApiError as exc:
+            log.warning(
+                "could not hand back %d claimed jobs; they stay pending until"
+                " `torc workflows reset-status`: %s",
+                len(ids),
+                exc,
+            )
+            return
+        _log_errors(answer)
+        with self.cond:
+            self.summary.released += len(answer.get("released") or ())
+
+    def _take_queue(self) -> None:
+        """Move the claimed, never-started jobs to the release list (caller holds the lock).
+
+        A canceled workflow's are left alone: the cancel made them canceled already."""
+        if not self.is_canceled:
+            self.release.extend(job["id"] for job in self.queue)
+        self.queue.clear()
 
     def _on_signal(self, signum: int, frame: object) -> None:
         self.stop_signal = signum
@@ -321,6 +371,8 @@ class JobRunner:
             self._report(job, "failed", 127, 0.0, None)
             return
         self.running[jid] = proc
+        if self.guard is not None:
+            self.guard.watch(proc.pid)  # the job leads its own process group
         if proc.pidfd >= 0:
             self.poller.register(proc.pidfd, select.POLLIN)
             self.watched[proc.pidfd] = proc
@@ -386,6 +438,8 @@ class JobRunner:
     def _finish(self, proc: JobProcess, status: str | None = None) -> None:
         """Record a reaped job's result (caller holds the lock)."""
         self.running.pop(proc.job_id, None)
+        if self.guard is not None:
+            self.guard.forget(proc.pid)
         if proc.pidfd >= 0:
             self.poller.unregister(proc.pidfd)
             del self.watched[proc.pidfd]
@@ -444,7 +498,8 @@ class JobRunner:
         """Kill every running job (SIGTERM, grace, SIGKILL to the group) and report it."""
         with self.cond:
             procs = list(self.running.values())
-            self.queue.clear()  # claimed, never started; a reset makes them ready again
+            self.stopping = True
+            self._take_queue()  # the reporter hands them back with the results below
         terminate(procs, self.opts.termination_grace)
         with self.cond:
             for proc in procs:
@@ -466,7 +521,7 @@ class JobRunner:
 
     def _claim_body(self) -> dict[str, Any] | None:
         """What to claim now, from the current running jobs and queue (caller holds the lock)."""
-        if self.is_canceled or self.closing:
+        if self.is_canceled or self.closing or self.stopping:
             return None
         end = self.opts.end_time
         if end is not None and time.time() >= end - STOP_CLAIMING_BEFORE_END:
@@ -549,10 +604,12 @@ class JobRunner:
         while True:
             with self.cond:
                 while True:
+                    if self.closing:
+                        self._take_queue()  # claimed by an exchange answered after the stop
                     # A completion may release dependents, so it always carries a claim.
                     fresh = bool(self.completions) or not self.claim_exhausted
                     claim = self._claim_body() if fresh else None
-                    news = bool(self.starts or self.completions)
+                    news = bool(self.starts or self.completions or self.release)
                     if self._should_send(claim, last_contact):
                         break
                     self.cond.wait(timeout=REPORT_DELAY if news else self.opts.heartbeat)
@@ -561,8 +618,8 @@ class JobRunner:
                 if claim is None and not self.closing:
                     self.claim_exhausted = False  # a heartbeat asks again
                     claim = self._claim_body()
-                starts, completions = self.starts, self.completions
-                self.starts, self.completions = [], []
+                starts, completions, release = self.starts, self.completions, self.release
+                self.starts, self.completions, self.release = [], [], []
                 self.in_flight = True
             body = {
                 "run_id": self.run_id,
@@ -571,20 +628,21 @@ class JobRunner:
                 "completions": completions,
                 "claim": claim,
             }
+            if release:
+                body["release"] = release
             try:
                 answer = self.client.post(f"/workflows/{self.workflow_id}/exchange_jobs", body)
             except BaseException as exc:  # handed to the main thread, which raises it
                 with self.cond:
                     self.reporter_error = exc
                     self.in_flight = False
+                    self.release[:0] = release  # for the plain route (_release_leftovers)
                 os.write(self.wake_w, b"e")
                 return
             last_contact = time.monotonic()
-            for error in answer["errors"]:
-                log.warning(
-                    "server refused a report for job %s: %s", error["job_id"], error["message"]
-                )
+            _log_errors(answer)
             with self.cond:
+                self.summary.released += len(answer.get("released") or ())
                 self.in_flight = False
                 self.queue.extend(answer["jobs"])
                 # Fewer jobs than asked for: nothing else is ready until something completes.
@@ -592,3 +650,8 @@ class JobRunner:
                 self.is_complete = bool(answer["is_complete"])
                 self.is_canceled = bool(answer["is_canceled"])
             os.write(self.wake_w, b"r")
+
+
+def _log_errors(answer: dict[str, Any]) -> None:
+    for error in answer["errors"]:
+        log.warning("server refused a report for job %s: %s", error["job_id"], error["message"])

@@ -10,6 +10,7 @@ import signal
 import socket
 import sqlite3
 import sys
+import threading
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -86,6 +87,12 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
         default=None,
         help="skip preparing every route before serving (~0.3 s at start-up, paid instead by "
         "the first request to each group of routes); for short-lived private servers",
+    )
+    p.add_argument(
+        "--shutdown-on-stdin-eof",
+        action="store_true",
+        help="shut down gracefully, as on SIGTERM, when standard input reaches end of file: for "
+        "a server owned by another program, which stops it by closing the pipe or by dying",
     )
     security = p.add_argument_group(
         "security (not implemented yet: the server refuses to start with these set)"
@@ -221,8 +228,9 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(settings: ServerSettings) -> None:
-    """Open the database, bind, announce the port, serve until SIGTERM/SIGINT, close cleanly."""
+def serve(settings: ServerSettings, shutdown_on_stdin_eof: bool = False) -> None:
+    """Open the database, bind, announce the port, serve until SIGTERM/SIGINT (or, when asked,
+    the end of standard input), close cleanly."""
     import uvicorn
 
     from pytorc.server.app import BASE_PATH, create_app
@@ -230,6 +238,8 @@ def serve(settings: ServerSettings) -> None:
     from pytorc.server.fast_path import ExchangeFastPath
 
     stop = _StopRequest()
+    if shutdown_on_stdin_eof:
+        stop.on_stdin_eof()
     database = settings.database or "torc.db"
     try:
         db = Database(database, threads=settings.threads)
@@ -296,6 +306,23 @@ class _StopRequest:
         if self.server is not None:
             self.server.should_exit = True
 
+    def on_stdin_eof(self) -> None:
+        """Stop as on SIGTERM once standard input ends, from a thread that reads it.
+
+        The parent that holds the pipe's write end ends us by closing it, and also by dying,
+        however it dies (the kernel closes a killed process's files): a private server never
+        outlives the `torc -s` command that started it."""
+        threading.Thread(target=self._watch_stdin, name="torc-stdin-eof", daemon=True).start()
+
+    def _watch_stdin(self) -> None:
+        try:
+            while os.read(0, 65536):
+                pass  # what the parent writes means nothing; only the end does
+        except OSError:
+            pass  # no standard input at all: it has ended
+        log.info("standard input closed: shutting down")
+        self._handle(signal.SIGTERM, None)
+
 
 def main(argv: list[str] | None = None) -> None:
     # Start-up builds ~1 s of long-lived objects (FastAPI, pydantic, the routes); collecting
@@ -310,7 +337,7 @@ def main(argv: list[str] | None = None) -> None:
         settings = resolve_settings(args)
         for warning in setup_logging(settings.log_level, settings.logging):
             log.warning(warning)
-        serve(settings)
+        serve(settings, shutdown_on_stdin_eof=getattr(args, "shutdown_on_stdin_eof", False))
     except ConfigError as exc:
         print(f"torc-server: error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -24,6 +24,8 @@ from pytorc.models import (
     ListRequiredExistingFilesResponse,
     Page,
     ProcessChangedJobInputsResponse,
+    ReleaseJobsRequest,
+    ReleaseJobsResponse,
     ResetJobStatusResponse,
     RunningJobModel,
     SlurmJobCorrelationModel,
@@ -120,17 +122,35 @@ async def batch_complete_jobs(id: int, body: BatchCompleteJobsRequest, db: Db) -
 @router.post(
     "/workflows/{id}/exchange_jobs",
     response_model=ExchangeJobsResponse,
-    summary="Report starts and completions, then claim more (pytorc extension)",
+    summary="Report starts and completions, hand back jobs, claim more (pytorc extension)",
     openapi_extra=raw_json_body(ExchangeJobsRequest),
 )
 async def exchange_jobs(id: int, request: Request, db: Db) -> Json:
     """One runner round trip: mark `started` jobs running, apply `completions` (each on its own,
-    as batch_complete_jobs), then claim up to `claim.limit` jobs (by count, or fitting
-    `claim.resources`). Answers with what was applied, per-job errors, the claimed jobs and the
-    workflow's is_complete / is_canceled, so a runner needs no other request on its hot path."""
+    as batch_complete_jobs), make the `release` jobs ready again (claimed by this compute node
+    and never started: its runner is stopping; see release_jobs), then claim up to
+    `claim.limit` jobs (by count, or fitting `claim.resources`) for `compute_node_id`. Answers
+    with what was applied, per-job errors, the claimed jobs and the workflow's is_complete /
+    is_canceled, so a runner needs no other request on its hot path."""
     body = await parse_body(request, ExchangeJobsRequest)
     with db.transaction() as conn:
         return ok(exchange.exchange(conn, id, body))
+
+
+@router.post(
+    "/workflows/{id}/release_jobs",
+    response_model=ReleaseJobsResponse,
+    summary="Make jobs a compute node claimed but never started ready again (pytorc extension)",
+)
+async def release_jobs(id: int, body: ReleaseJobsRequest, db: Db) -> Json:
+    """What a stopping runner sends when it cannot send `release` in its last exchange_jobs:
+    each listed job still pending under `compute_node_id`'s claim becomes ready; any other job
+    (released already, claimed by another runner since, finished) is left as it is and gets an
+    error."""
+    with db.transaction() as conn:
+        exchange.require_run(conn, id, body.run_id)
+        released, errors = claiming.release(conn, id, body.compute_node_id, body.job_ids)
+    return ok({"released": released, "errors": errors})
 
 
 @router.get(

@@ -1,9 +1,11 @@
-"""Claiming ready jobs for a runner: by count, or by what fits its free resources.
+"""Claiming ready jobs for a runner (by count, or by what fits its free resources) and
+handing claimed jobs back.
 
-Both run inside the caller's BEGIN IMMEDIATE transaction, so a job is handed to exactly one
+All run inside the caller's BEGIN IMMEDIATE transaction, so a job is handed to exactly one
 runner. Order: priority (higher first), then id (creation order). The resource claim walks that
 order greedily and stops as soon as nothing else could fit, so its cost follows what it hands out,
-not the size of the workflow.
+not the size of the workflow. A claim records the claiming compute node when the runner names
+one (exchange_jobs does), so that a runner that stops can release exactly its own claims.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 from pytorc.errors import InvalidInput
 from pytorc.models import ComputeNodesResources, JobStatus
-from pytorc.server.db import jobs
+from pytorc.server.db import events, jobs
 from pytorc.server.db.common import MAX_LIMIT, dumps, require
 from pytorc.units import UnitError, duration_seconds
 
@@ -32,13 +34,19 @@ def _check_limit(limit: int) -> None:
         raise InvalidInput(f"limit must be between 0 and {MAX_LIMIT}, got {limit}")
 
 
-def _mark_pending(conn: sqlite3.Connection, ids: list[int]) -> list[dict[str, Any]]:
-    """Set the chosen jobs pending and return them with their output ids, in claim order."""
+def _mark_pending(
+    conn: sqlite3.Connection, ids: list[int], compute_node_id: int | None
+) -> list[dict[str, Any]]:
+    """Set the chosen jobs pending, claimed by `compute_node_id` (None: unknown), and return
+    them with their relation ids, in claim order."""
     if not ids:
         return []
+    # claimed_by is written even when None: a stale claimer left from an earlier claim would
+    # let that runner release a job another runner now holds.
     rows = conn.execute(
-        "UPDATE job SET status = ? WHERE id IN (SELECT value FROM json_each(?)) RETURNING *",
-        (JobStatus.PENDING.code, dumps(ids)),
+        "UPDATE job SET status = ?, claimed_by = ?"
+        " WHERE id IN (SELECT value FROM json_each(?)) RETURNING *",
+        (JobStatus.PENDING.code, compute_node_id, dumps(ids)),
     ).fetchall()
     order = {id: i for i, id in enumerate(ids)}
     rows.sort(key=lambda r: order[r["id"]])
@@ -55,14 +63,16 @@ def _mark_pending(conn: sqlite3.Connection, ids: list[int]) -> list[dict[str, An
     )
 
 
-def claim_next(conn: sqlite3.Connection, workflow_id: int, limit: int) -> list[dict[str, Any]]:
+def claim_next(
+    conn: sqlite3.Connection, workflow_id: int, limit: int, compute_node_id: int | None = None
+) -> list[dict[str, Any]]:
     """Up to `limit` ready jobs, whatever their resource needs."""
     _check_limit(limit)
     wf = require(conn, "workflow", workflow_id)
     if wf["is_canceled"] or limit == 0:
         return []
     ids = [r[0] for r in conn.execute(_READY_IN_ORDER + " LIMIT ?", (workflow_id, limit))]
-    return _mark_pending(conn, ids)
+    return _mark_pending(conn, ids, compute_node_id)
 
 
 @dataclass
@@ -134,6 +144,7 @@ def claim_by_resources(
     resources: ComputeNodesResources,
     strict_scheduler_match: bool,
     capacity: ComputeNodesResources | None = None,
+    compute_node_id: int | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Ready jobs that together fit `resources`, at most `limit`; with a reason when none.
 
@@ -156,7 +167,7 @@ def claim_by_resources(
     if not chosen and not strict_scheduler_match:
         chosen = _pick(conn, workflow_id, limit, budget, node, needs, None, any_sched=True)
     if chosen:
-        return _mark_pending(conn, chosen), None
+        return _mark_pending(conn, chosen, compute_node_id), None
     any_ready = conn.execute(
         "SELECT 1 FROM job WHERE workflow_id = ? AND status = 2 LIMIT 1", (workflow_id,)
     ).fetchone()
@@ -211,3 +222,60 @@ def _pick(
             if not fitting:
                 break
     return chosen
+
+
+_RELEASE = """
+UPDATE job SET status = :ready, claimed_by = NULL
+ WHERE id IN (SELECT value FROM json_each(:ids)) AND workflow_id = :wf
+   AND status = :pending AND claimed_by = :node
+RETURNING id
+"""
+
+
+def release(
+    conn: sqlite3.Connection, workflow_id: int, compute_node_id: int, job_ids: list[int]
+) -> tuple[list[int], list[dict[str, Any]]]:
+    """Make jobs that `compute_node_id` claimed and never started ready again.
+
+    Only a job still pending under that node's claim is released, so a repeated release, or a
+    late one for a job that another runner has claimed since, changes nothing; each such job
+    gets an error saying why. Returns (released ids in request order, errors).
+    """
+    if not job_ids:
+        return [], []
+    params = {
+        "ids": dumps(job_ids),
+        "wf": workflow_id,
+        "node": compute_node_id,
+        "ready": JobStatus.READY.code,
+        "pending": JobStatus.PENDING.code,
+    }
+    done = {row[0] for row in conn.execute(_RELEASE, params)}
+    released = [job_id for job_id in dict.fromkeys(job_ids) if job_id in done]
+    errors = [
+        {"job_id": job_id, "message": _why_not_released(conn, workflow_id, compute_node_id, job_id)}
+        for job_id in dict.fromkeys(job_ids)
+        if job_id not in done
+    ]
+    if released:
+        events.record(
+            conn,
+            workflow_id,
+            "jobs_released",
+            f"compute node {compute_node_id} handed back {len(released)} claimed jobs",
+            compute_node_id=compute_node_id,
+            job_ids=released,
+        )
+    return released, errors
+
+
+def _why_not_released(conn: sqlite3.Connection, workflow_id: int, node: int, job_id: int) -> str:
+    row = conn.execute(
+        "SELECT workflow_id, status, claimed_by FROM job WHERE id = ?", (job_id,)
+    ).fetchone()
+    if row is None or row[0] != workflow_id:
+        return f"job {job_id} is not in workflow {workflow_id}"
+    status = JobStatus.from_code(row[1])
+    if status != JobStatus.PENDING:
+        return f"job {job_id} is {status.value}, not pending, and cannot be released"
+    return f"job {job_id} is not claimed by compute node {node} and cannot be released"

@@ -1,10 +1,12 @@
-"""The runner's round trip (pytorc extension): report starts and completions, then claim more.
+"""The runner's round trip (pytorc extension): report starts and completions, hand back jobs it
+will not start, then claim more.
 
 A runner that waits for one request per state change cannot keep up with short jobs; this lets it
 send everything that happened since its last call and receive its next jobs in one transaction.
 Completions are applied before the claim, so the dependents they release can be claimed at once
 (a chain advances one job per round trip, not per sweep). Each start and completion succeeds or
-fails on its own, as in batch_complete_jobs.
+fails on its own, as in batch_complete_jobs, and so does each job handed back (`release`, sent
+by a runner that is stopping with claimed jobs it never started; see claiming.release).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 from pytorc.errors import InvalidInput, TorcError
 from pytorc.models import ExchangeJobsRequest, JobCompletionEntry, JobStatus
 from pytorc.server.db import results, workflows
-from pytorc.server.db.common import dumps, now_iso, require
+from pytorc.server.db.common import Row, dumps, now_iso, require
 from pytorc.server.services import claiming, completion
 
 _FAST_FROM = frozenset({JobStatus.READY.code, JobStatus.PENDING.code, JobStatus.RUNNING.code})
@@ -152,22 +154,33 @@ def _complete_set_wise(
     return set(ids)
 
 
+def require_run(conn: sqlite3.Connection, workflow_id: int, run_id: int) -> Row:
+    """The workflow, if `run_id` is its current run: a runner of an earlier run changes nothing."""
+    wf = require(conn, "workflow", workflow_id)
+    if run_id != wf["run_id"]:
+        raise InvalidInput(
+            f"run_id {run_id} does not match workflow {workflow_id}'s run {wf['run_id']}"
+        )
+    return wf
+
+
 def exchange(
     conn: sqlite3.Connection, workflow_id: int, body: ExchangeJobsRequest
 ) -> dict[str, Any]:
-    wf = require(conn, "workflow", workflow_id)
-    if body.run_id != wf["run_id"]:
-        raise InvalidInput(
-            f"run_id {body.run_id} does not match workflow {workflow_id}'s run {wf['run_id']}"
-        )
+    wf = require_run(conn, workflow_id, body.run_id)
     started, errors = _start_many(conn, workflow_id, body)
     completed, completion_errors = complete_many(conn, workflow_id, wf["run_id"], body.completions)
     errors.extend(completion_errors)
+    released, release_errors = claiming.release(
+        conn, workflow_id, body.compute_node_id, body.release
+    )
+    errors.extend(release_errors)
     jobs: list[dict[str, Any]] = []
     reason = None
+    node = body.compute_node_id
     if body.claim is not None:
         if body.claim.resources is None:
-            jobs = claiming.claim_next(conn, workflow_id, body.claim.limit)
+            jobs = claiming.claim_next(conn, workflow_id, body.claim.limit, node)
         else:
             jobs, reason = claiming.claim_by_resources(
                 conn,
@@ -176,11 +189,13 @@ def exchange(
                 body.claim.resources,
                 body.claim.strict_scheduler_match,
                 capacity=body.claim.capacity,
+                compute_node_id=node,
             )
     complete, canceled = workflows.is_complete(conn, workflow_id)
     return {
         "started": started,
         "completed": completed,
+        "released": released,
         "errors": errors,
         "jobs": jobs,
         "reason": reason,

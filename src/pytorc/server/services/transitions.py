@@ -50,6 +50,8 @@ def manage_status_change(
     current = JobStatus.from_code(job["status"])
     if current != status:
         set_status(conn, job_id, current, status)
+        # A job set pending by hand is nobody's claim: no runner may release it.
+        conn.execute("UPDATE job SET claimed_by = NULL WHERE id = ?", (job_id,))
         if status not in (JobStatus.PENDING, JobStatus.RUNNING):
             conn.execute(
                 "UPDATE job SET compute_node_id = NULL, start_time = NULL WHERE id = :id",
