@@ -65,7 +65,14 @@ def run(
     num_gpus: NumGpus = None,
     poll_interval: PollInterval = None,
     output_dir: OutputDir = None,
-    skip_checks: Annotated[bool, typer.Option("--skip-checks", help="Skip spec checks.")] = False,
+    skip_checks: Annotated[
+        bool,
+        typer.Option(
+            "--skip-checks",
+            help="Accepted for Torc scripts; no effect yet (Torc skips its check that Slurm "
+            "schedulers have the nodes their actions ask for, which pytorc does not make yet).",
+        ),
+    ] = False,
 ) -> None:
     """Run a workflow on this machine: create it from a spec file (or take an id), initialize
     it if needed, then claim and run its jobs until all are done. Exits 1 if any job failed.
