@@ -72,58 +72,73 @@ def _show_version(value: bool) -> None:
         raise typer.Exit()
 
 
+_Url = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        envvar="TORC_API_URL",
+        help="Server URL [default: config client.api_url, http://localhost:8080/torc-service/v1]",
+        show_default=False,
+    ),
+]
+
+_Format = Annotated[
+    OutputFormat | None,
+    typer.Option("-f", "--format", help="Output format [default: config client.format]"),
+]
+
+_LogLevel = Annotated[
+    str | None,
+    typer.Option("--log-level", help="error, warn, info, debug or trace (default: config)."),
+]
+
+_Password = Annotated[
+    str | None,
+    typer.Option("--password", envvar="TORC_PASSWORD", help="Password for $USER when auth is on."),
+]
+
+_Standalone = Annotated[
+    bool,
+    typer.Option(
+        "-s", "--standalone", help="Start a private torc-server for this command (DB: --db)."
+    ),
+]
+
+_Db = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Database of the private server [default: torc_output/torc.db]; "
+        ":memory: keeps it in memory.",
+    ),
+]
+
+_InMemory = Annotated[
+    bool,
+    typer.Option(
+        "--in-memory",
+        help="Start a private torc-server (implies -s) with its database in memory "
+        "(same as --db :memory:); nothing is kept after the command.",
+    ),
+]
+
+_Version = Annotated[
+    bool,
+    typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version."),
+]
+
+
 @app.callback()
 def root(
     ctx: typer.Context,
-    url: Annotated[
-        str | None,
-        typer.Option(
-            "--url",
-            envvar="TORC_API_URL",
-            help="Server URL [default: config client.api_url, http://localhost:8080/torc-service/v1]",
-            show_default=False,
-        ),
-    ] = None,
-    fmt: Annotated[
-        OutputFormat | None,
-        typer.Option("-f", "--format", help="Output format [default: config client.format]"),
-    ] = None,
-    log_level: Annotated[
-        str | None,
-        typer.Option("--log-level", help="error, warn, info, debug or trace (default: config)."),
-    ] = None,
-    password: Annotated[
-        str | None,
-        typer.Option(
-            "--password", envvar="TORC_PASSWORD", help="Password for $USER when auth is on."
-        ),
-    ] = None,
-    standalone: Annotated[
-        bool,
-        typer.Option(
-            "-s", "--standalone", help="Start a private torc-server for this command (DB: --db)."
-        ),
-    ] = False,
-    db: Annotated[
-        str | None,
-        typer.Option(
-            "--db",
-            help="Database of the private server [default: torc_output/torc.db]; "
-            ":memory: keeps it in memory.",
-        ),
-    ] = None,
-    in_memory: Annotated[
-        bool,
-        typer.Option(
-            "--in-memory",
-            help="Start a private torc-server (implies -s) with its database in memory "
-            "(same as --db :memory:); nothing is kept after the command.",
-        ),
-    ] = False,
-    version: Annotated[
-        bool,
-        typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version."),
-    ] = False,
+    url: _Url = None,
+    fmt: _Format = None,
+    log_level: _LogLevel = None,
+    password: _Password = None,
+    standalone: _Standalone = False,
+    db: _Db = None,
+    in_memory: _InMemory = False,
+    version: _Version = False,
 ) -> None:
     """Torc: run workflows of dependent jobs on a laptop or an HPC cluster."""
     if in_memory:

@@ -94,6 +94,10 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
         help="shut down gracefully, as on SIGTERM, when standard input reaches end of file: for "
         "a server owned by another program, which stops it by closing the pipe or by dying",
     )
+    _add_security_flags(p)
+
+
+def _add_security_flags(p: argparse.ArgumentParser) -> None:
     security = p.add_argument_group(
         "security (not implemented yet: the server refuses to start with these set)"
     )
