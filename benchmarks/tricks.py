@@ -120,7 +120,7 @@ class Server:
         cmd = [str(VENV_BIN / "torc-server"), "run", "--port", "0", "--database", str(db)]
         started = time.perf_counter()
         self.proc = subprocess.Popen(
-            cmd + ["--log-level", "warn"], stdout=subprocess.PIPE, env=self.env, text=True
+            [*cmd, "--log-level", "warn"], stdout=subprocess.PIPE, env=self.env, text=True
         )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
