@@ -31,7 +31,7 @@ from pytorc.models import (
     SlurmJobCorrelationModel,
     TaskModel,
 )
-from pytorc.server.db import relationships
+from pytorc.server.db import relationships, tasks, user_data
 from pytorc.server.db.common import require
 from pytorc.server.routes.common import Db, Json, ok, parse_body, raw_json_body
 from pytorc.server.services import claiming, exchange, initialization, lifecycle
@@ -55,28 +55,12 @@ def initialize_jobs(
     with db.transaction() as conn:
         summary = initialization.initialize_jobs(conn, id, only_uninitialized)
         if clear_ephemeral_user_data:
-            conn.execute(
-                "UPDATE user_data SET data = NULL WHERE workflow_id = ? AND is_ephemeral = 1", (id,)
-            )
+            user_data.clear_ephemeral(conn, id)
         if not async_:
             return ok(summary)
         # The work is already done; the task record lets async callers poll as they expect.
         finished = int(time.time() * 1000)
-        task_id = conn.execute(
-            "INSERT INTO task (workflow_id, operation, status, created_at_ms, started_at_ms,"
-            " finished_at_ms) VALUES (?, 'initialize_jobs', 'succeeded', ?, ?, ?)",
-            (id, created, created, finished),
-        ).lastrowid
-    task = {
-        "id": task_id,
-        "workflow_id": id,
-        "operation": "initialize_jobs",
-        "status": "succeeded",
-        "created_at_ms": created,
-        "started_at_ms": created,
-        "finished_at_ms": finished,
-        "error": None,
-    }
+        task = tasks.create_finished(conn, id, "initialize_jobs", created, finished)
     return JSONResponse(task, status_code=202)
 
 

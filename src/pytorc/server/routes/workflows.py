@@ -15,7 +15,7 @@ from pytorc.models import (
     WorkflowModel,
     WorkflowStatusResponse,
 )
-from pytorc.server.db import workflows
+from pytorc.server.db import jobs, workflows
 from pytorc.server.db.common import require
 from pytorc.server.routes.common import Db, Json, ok
 from pytorc.server.services import lifecycle
@@ -105,19 +105,11 @@ async def is_workflow_complete(id: int, db: Db) -> Json:
 @router.get("/workflows/{id}/is_uninitialized", response_model=IsUninitializedResponse)
 def is_workflow_uninitialized(id: int, db: Db) -> Json:
     with db.reader() as conn:
-        require(conn, "workflow", id)
-        row = conn.execute(
-            "SELECT 1 FROM job WHERE workflow_id = ? AND status NOT IN (0, 9) LIMIT 1", (id,)
-        ).fetchone()
-    return ok({"is_uninitialized": row is None})
+        return ok({"is_uninitialized": workflows.is_uninitialized(conn, id)})
 
 
 @router.get("/workflows/{id}/job_ids", response_model=ListJobIdsResponse)
 def list_job_ids(id: int, db: Db) -> Json:
     with db.reader() as conn:
-        require(conn, "workflow", id)
-        ids = [
-            r[0]
-            for r in conn.execute("SELECT id FROM job WHERE workflow_id = ? ORDER BY id", (id,))
-        ]
+        ids = jobs.ids_of_workflow(conn, id)
     return ok({"job_ids": ids, "count": len(ids)})
