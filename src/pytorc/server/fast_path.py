@@ -38,7 +38,7 @@ class ExchangeFastPath:
             await self.app(scope, receive, send)
             return
         body, complete = await _read_body(receive, DEFAULT_LIMIT)
-        answer = self._answer(int(match[1]), body) if complete else None
+        answer = await self._answer(int(match[1]), body) if complete else None
         if answer is None:
             await self.app(scope, _replay(body, complete, receive), send)
             return
@@ -49,14 +49,15 @@ class ExchangeFastPath:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": answer})
 
-    def _answer(self, workflow_id: int, body: bytes) -> bytes | None:
+    async def _answer(self, workflow_id: int, body: bytes) -> bytes | None:
         """The encoded answer, or None when the full application should answer instead."""
         try:
             request = ExchangeJobsRequest.model_validate_json(body)
-            with self.db.transaction() as conn:
-                return to_json(exchange.exchange(conn, workflow_id, request))
+            write = self.db.write_long if exchange.is_large(request) else self.db.write
+            answer = await write(lambda conn: exchange.exchange(conn, workflow_id, request))
         except (ValidationError, TorcError):
             return None  # rolled back; the application repeats it and renders the error
+        return to_json(answer)
 
 
 def _declared_length(scope: Scope) -> int:

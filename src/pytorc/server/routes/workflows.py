@@ -59,8 +59,7 @@ def list_workflows(
 
 @router.get("/workflows/{id}", response_model=WorkflowModel)
 async def get_workflow(id: int, db: Db) -> Json:
-    with db.reader() as conn:
-        return ok(workflows.get(conn, id))
+    return ok(await db.read(lambda conn: workflows.get(conn, id)))
 
 
 @router.put("/workflows/{id}", response_model=WorkflowModel)
@@ -97,8 +96,7 @@ def get_workflow_status(id: int, db: Db) -> Json:
 
 @router.get("/workflows/{id}/is_complete", response_model=IsCompleteResponse)
 async def is_workflow_complete(id: int, db: Db) -> Json:
-    with db.reader() as conn:
-        complete, canceled = workflows.is_complete(conn, id)
+    complete, canceled = await db.read(lambda conn: workflows.is_complete(conn, id))
     return ok({"is_complete": complete, "is_canceled": canceled})
 
 
