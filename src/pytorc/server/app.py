@@ -18,6 +18,7 @@ from pytorc.config import ServerSettings
 from pytorc.server import errors_http
 from pytorc.server.body_limit import BodyLimit
 from pytorc.server.db.connection import Database
+from pytorc.server.fast_path import ExchangeFastPath
 from pytorc.server.routes import ROUTERS
 from pytorc.server.routes.common import RAW_BODY_MODELS
 from pytorc.server.services import sweep
@@ -57,6 +58,9 @@ def create_app(settings: ServerSettings, db: Database) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router, prefix=BASE_PATH)
     _document_raw_bodies(app)
+    # Starlette wraps each middleware added later around those added before: the fast path,
+    # added first, stays innermost, behind the body limit and whatever is added after it.
+    app.add_middleware(ExchangeFastPath, db=db, base_path=BASE_PATH, api=app)
     bulk_limit = int(settings.max_request_body_mb * 1024 * 1024)
     app.add_middleware(BodyLimit, bulk_limit=bulk_limit)
     return app

@@ -237,9 +237,8 @@ def serve(settings: ServerSettings, shutdown_on_stdin_eof: bool = False) -> None
     the end of standard input), close cleanly."""
     import uvicorn
 
-    from pytorc.server.app import BASE_PATH, create_app
+    from pytorc.server.app import create_app
     from pytorc.server.db.connection import Database, pool_size
-    from pytorc.server.fast_path import ExchangeFastPath
 
     stop = _StopRequest()
     if shutdown_on_stdin_eof:
@@ -270,7 +269,7 @@ def serve(settings: ServerSettings, shutdown_on_stdin_eof: bool = False) -> None
         )
         debug = settings.log_level in ("debug", "trace")
         config = uvicorn.Config(
-            ExchangeFastPath(create_app(settings, db), db, BASE_PATH),
+            create_app(settings, db),
             log_level="debug" if debug else "warning",
             access_log=debug,
             timeout_graceful_shutdown=30,

@@ -5,6 +5,11 @@ two runners can never claim one job and a state change commits whole or not at a
 committed snapshots through WAL. An in-memory database is one connection shared by all (readers
 of a memory database would otherwise block on the writer's locks).
 
+Code on the event loop never waits for the writer: it awaits `write(fn)` (inline when the writer
+is free, else queued to the writer thread), `write_long(fn)` (always the writer thread) or
+`read(fn)`. The blocking `transaction()`, `reader()` and `snapshot_reader()` are for worker
+threads and refuse to run on the loop. docs/server.md states the policy.
+
 A file database's WAL is folded back into the main file by a checkpointer thread on its own
 connection, not by whichever commit happens to fill it: a checkpoint syncs the disk twice, and
 the commit that ran it (often a runner's exchange, answered on the event loop) waited for both.
@@ -12,21 +17,27 @@ the commit that ran it (often a runner's exchange, answered on the event loop) w
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
 
 MEMORY = ":memory:"
 BUSY_TIMEOUT_MS = 45_000
 CHECKPOINT_INTERVAL = 1.0  # seconds between the checkpointer's passes
+
+T = TypeVar("T")
+Work = Callable[[sqlite3.Connection], T]
 
 
 def pool_size(threads: int) -> int:
@@ -74,6 +85,12 @@ class Database:
                 target=self._checkpoint_forever, name="torc-checkpointer", daemon=True
             )
             self._checkpointer.start()
+        # Writes that async code could not run inline wait here for the writer thread.
+        self._queue: queue.SimpleQueue[tuple[Work[Any], Future[Any]] | None] = queue.SimpleQueue()
+        self._writer_thread = threading.Thread(
+            target=self._write_forever, name="torc-writer", daemon=True
+        )
+        self._writer_thread.start()
 
     def _checkpoint_forever(self) -> None:
         """Copy committed pages from the WAL into the main file, every CHECKPOINT_INTERVAL.
@@ -91,9 +108,86 @@ class Database:
         finally:
             conn.close()
 
+    # -- on the event loop: awaitable, never waits for the writer on the loop --------------
+
+    async def write(self, work: Work[T]) -> T:
+        """`work(conn)` in one write transaction; inline when the writer is free, else queued.
+
+        Only for writes known to be short (one job's transition, a runner's exchange): run
+        inline, a write holds the event loop until it commits. Taking the writer only when no
+        queued write waits keeps writes in arrival order.
+        """
+        if self._queue.empty() and self._write_lock.acquire(blocking=False):
+            try:
+                return self._in_transaction(work)
+            finally:
+                self._write_lock.release()
+        return await self.write_long(work)
+
+    async def write_long(self, work: Work[T]) -> T:
+        """`work(conn)` in one write transaction on the writer thread; the loop awaits it."""
+        done: Future[T] = Future()
+        self._queue.put((work, done))
+        return await asyncio.wrap_future(done)
+
+    async def read(self, work: Work[T]) -> T:
+        """`work(conn)` on a reader: inline when one is free at once, else in a worker thread.
+
+        Only for short reads (one record by id); longer reads belong in a worker thread.
+        """
+        if not self.in_memory:
+            try:
+                conn = self._readers.get_nowait()
+            except queue.Empty:
+                pass
+            else:
+                try:
+                    return work(conn)
+                finally:
+                    self._give_back(conn)
+        elif self._write_lock.acquire(blocking=False):
+            try:
+                return work(self.writer)
+            finally:
+                self._write_lock.release()
+        return await asyncio.to_thread(self._read_blocking, work)
+
+    def _read_blocking(self, work: Work[T]) -> T:
+        with self.reader() as conn:
+            return work(conn)
+
+    def _write_forever(self) -> None:
+        """The writer thread: run queued writes one at a time, in order, until close()."""
+        while (job := self._queue.get()) is not None:
+            work, done = job
+            if not done.set_running_or_notify_cancel():
+                continue  # the request that queued it went away before its turn
+            try:
+                with self._write_lock:
+                    result = self._in_transaction(work)
+            except BaseException as exc:  # the thread's edge: the awaiting request gets it
+                done.set_exception(exc)
+            else:
+                done.set_result(result)
+
+    def _in_transaction(self, work: Work[T]) -> T:
+        """BEGIN IMMEDIATE, work, COMMIT (ROLLBACK on any exception); the writer lock is held."""
+        conn = self.writer
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = work(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return result
+
+    # -- in worker threads: blocking, refused on the event loop ----------------------------
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction: BEGIN IMMEDIATE .. COMMIT, rolled back on any exception."""
+        _refuse_on_event_loop("transaction")
         with self._write_lock:
             conn = self.writer
             conn.execute("BEGIN IMMEDIATE")
@@ -107,6 +201,7 @@ class Database:
     @contextmanager
     def reader(self) -> Iterator[sqlite3.Connection]:
         """A connection for reads; each statement sees the last committed state."""
+        _refuse_on_event_loop("reader")
         if self.in_memory:
             with self._write_lock:
                 yield self.writer
@@ -115,9 +210,12 @@ class Database:
         try:
             yield conn
         finally:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            self._readers.put(conn)
+            self._give_back(conn)
+
+    def _give_back(self, conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        self._readers.put(conn)
 
     @contextmanager
     def snapshot_reader(self) -> Iterator[sqlite3.Connection]:
@@ -134,6 +232,7 @@ class Database:
 
     def vacuum_into(self, path: str) -> None:
         """Write a consistent copy of the database to `path` (which must not exist)."""
+        _refuse_on_event_loop("vacuum_into")
         with self._write_lock:
             self.writer.execute("VACUUM INTO ?", (path,))
 
@@ -141,6 +240,8 @@ class Database:
         self._stop.set()
         if self._checkpointer is not None:
             self._checkpointer.join()
+        self._queue.put(None)
+        self._writer_thread.join()
         with self._write_lock:
             while True:
                 try:
@@ -151,6 +252,18 @@ class Database:
                 # Fold the WAL back into the main file so the .db alone is complete.
                 self.writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self.writer.close()
+
+
+def _refuse_on_event_loop(call: str) -> None:
+    """A blocking call on the event loop would stall every request while it waits."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return  # a worker thread: waiting is fine here
+    raise RuntimeError(
+        f"Database.{call}() blocks and must not run on the event loop: await db.write(),"
+        " db.write_long() or db.read() there"
+    )
 
 
 def apply_migrations(conn: sqlite3.Connection) -> list[str]:

@@ -461,3 +461,10 @@ def list_page(
             for field in RELATIONS:
                 item[field] = rels[field].get(item["id"], [])
     return result
+
+
+def ids_of_workflow(conn: sqlite3.Connection, workflow_id: int) -> list[int]:
+    """Every job id of the workflow, ascending."""
+    require(conn, "workflow", workflow_id)
+    sql = "SELECT id FROM job WHERE workflow_id = ? ORDER BY id"
+    return [r[0] for r in conn.execute(sql, (workflow_id,))]

@@ -39,3 +39,24 @@ def active(conn: sqlite3.Connection, workflow_id: int) -> dict[str, Any] | None:
         {"wf": workflow_id, "queued": TaskStatus.QUEUED.value, "running": TaskStatus.RUNNING.value},
     ).fetchone()
     return None if row is None else to_dict(row)
+
+
+_INSERT_FINISHED = """
+INSERT INTO task (workflow_id, operation, status, created_at_ms, started_at_ms, finished_at_ms)
+VALUES (:wf, :operation, :succeeded, :created, :created, :finished)
+RETURNING *
+"""
+
+
+def create_finished(
+    conn: sqlite3.Connection, workflow_id: int, operation: str, created_ms: int, finished_ms: int
+) -> dict[str, Any]:
+    """Record an operation that already succeeded, started when it was asked for."""
+    params = {
+        "wf": workflow_id,
+        "operation": operation,
+        "succeeded": TaskStatus.SUCCEEDED.value,
+        "created": created_ms,
+        "finished": finished_ms,
+    }
+    return to_dict(conn.execute(_INSERT_FINISHED, params).fetchone())

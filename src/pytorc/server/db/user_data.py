@@ -146,3 +146,11 @@ def list_page(
         sortable=SORTABLE,
         to_item=to_dict,
     )
+
+
+def clear_ephemeral(conn: sqlite3.Connection, workflow_id: int) -> None:
+    """Forget the data of the workflow's ephemeral user data (done at each initialize)."""
+    conn.execute(
+        "UPDATE user_data SET data = NULL WHERE workflow_id = ? AND is_ephemeral = 1",
+        (workflow_id,),
+    )

@@ -214,3 +214,12 @@ def total_exec_minutes(conn: sqlite3.Connection, id: int) -> float:
         (id,),
     ).fetchone()[0]
     return float(value)
+
+
+def is_uninitialized(conn: sqlite3.Connection, id: int) -> bool:
+    """No job of the workflow has left uninitialized (or disabled) yet."""
+    require(conn, "workflow", id)
+    row = conn.execute(
+        "SELECT 1 FROM job WHERE workflow_id = ? AND status NOT IN (0, 9) LIMIT 1", (id,)
+    ).fetchone()
+    return row is None

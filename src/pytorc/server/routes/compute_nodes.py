@@ -14,8 +14,7 @@ router = APIRouter(tags=["compute_nodes"])
 
 @router.post("/compute_nodes", response_model=ComputeNodeModel)
 async def create_compute_node(body: ComputeNodeModel, db: Db) -> Json:
-    with db.transaction() as conn:
-        return ok(compute_nodes.create(conn, body))
+    return ok(await db.write(lambda conn: compute_nodes.create(conn, body)))
 
 
 @router.get("/compute_nodes", response_model=Page[ComputeNodeModel])
@@ -56,14 +55,12 @@ def delete_compute_nodes(workflow_id: int, db: Db) -> Json:
 
 @router.get("/compute_nodes/{id}", response_model=ComputeNodeModel)
 async def get_compute_node(id: int, db: Db) -> Json:
-    with db.reader() as conn:
-        return ok(compute_nodes.get(conn, id))
+    return ok(await db.read(lambda conn: compute_nodes.get(conn, id)))
 
 
 @router.put("/compute_nodes/{id}", response_model=ComputeNodeModel)
 async def update_compute_node(id: int, body: ComputeNodeModel, db: Db) -> Json:
-    with db.transaction() as conn:
-        return ok(compute_nodes.update(conn, id, body))
+    return ok(await db.write(lambda conn: compute_nodes.update(conn, id, body)))
 
 
 @router.delete("/compute_nodes/{id}", response_model=ComputeNodeModel)

@@ -64,14 +64,12 @@ def delete_files(workflow_id: int, db: Db) -> Json:
 
 @router.get("/files/{id}", response_model=FileModel)
 async def get_file(id: int, db: Db) -> Json:
-    with db.reader() as conn:
-        return ok(files.get(conn, id))
+    return ok(await db.read(lambda conn: files.get(conn, id)))
 
 
 @router.put("/files/{id}", response_model=FileModel)
 async def update_file(id: int, body: FileModel, db: Db) -> Json:
-    with db.transaction() as conn:
-        return ok(files.update(conn, id, body))
+    return ok(await db.write(lambda conn: files.update(conn, id, body)))
 
 
 @router.delete("/files/{id}", response_model=FileModel)

@@ -65,8 +65,7 @@ def delete_resource_requirements(workflow_id: int, db: Db) -> Json:
 
 @router.get("/resource_requirements/{id}", response_model=ResourceRequirementsModel)
 async def get_resource_requirements(id: int, db: Db) -> Json:
-    with db.reader() as conn:
-        return ok(rrs.get(conn, id))
+    return ok(await db.read(lambda conn: rrs.get(conn, id)))
 
 
 @router.put("/resource_requirements/{id}", response_model=ResourceRequirementsModel)

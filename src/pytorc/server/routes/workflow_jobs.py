@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from sqlite3 import Connection
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -31,7 +32,7 @@ from pytorc.models import (
     SlurmJobCorrelationModel,
     TaskModel,
 )
-from pytorc.server.db import relationships
+from pytorc.server.db import relationships, tasks, user_data
 from pytorc.server.db.common import require
 from pytorc.server.routes.common import Db, Json, ok, parse_body, raw_json_body
 from pytorc.server.services import claiming, exchange, initialization, lifecycle
@@ -52,31 +53,15 @@ def initialize_jobs(
     async_: bool = Query(False, alias="async"),
 ) -> Json | JSONResponse:
     created = int(time.time() * 1000)
-    with db.transaction() as conn:
+    with db.transaction() as conn:  # a worker thread: it may take seconds, the loop goes on
         summary = initialization.initialize_jobs(conn, id, only_uninitialized)
         if clear_ephemeral_user_data:
-            conn.execute(
-                "UPDATE user_data SET data = NULL WHERE workflow_id = ? AND is_ephemeral = 1", (id,)
-            )
+            user_data.clear_ephemeral(conn, id)
         if not async_:
             return ok(summary)
         # The work is already done; the task record lets async callers poll as they expect.
         finished = int(time.time() * 1000)
-        task_id = conn.execute(
-            "INSERT INTO task (workflow_id, operation, status, created_at_ms, started_at_ms,"
-            " finished_at_ms) VALUES (?, 'initialize_jobs', 'succeeded', ?, ?, ?)",
-            (id, created, created, finished),
-        ).lastrowid
-    task = {
-        "id": task_id,
-        "workflow_id": id,
-        "operation": "initialize_jobs",
-        "status": "succeeded",
-        "created_at_ms": created,
-        "started_at_ms": created,
-        "finished_at_ms": finished,
-        "error": None,
-    }
+        task = tasks.create_finished(conn, id, "initialize_jobs", created, finished)
     return JSONResponse(task, status_code=202)
 
 
@@ -99,23 +84,29 @@ def reset_job_status(id: int, db: Db, failed_only: bool = False) -> Json:
 async def claim_jobs_based_on_resources(
     id: int, limit: int, body: ComputeNodesResources, db: Db, strict_scheduler_match: bool = False
 ) -> Json:
-    with db.transaction() as conn:
-        claimed, reason = claiming.claim_by_resources(conn, id, limit, body, strict_scheduler_match)
+    write = db.write_long if limit > exchange.SHORT_BATCH else db.write
+    claimed, reason = await write(
+        lambda conn: claiming.claim_by_resources(conn, id, limit, body, strict_scheduler_match)
+    )
     return ok({"jobs": claimed, "reason": reason})
 
 
 @router.post("/workflows/{id}/claim_next_jobs", response_model=ClaimNextJobsResponse)
 async def claim_next_jobs(id: int, db: Db, limit: int = 10) -> Json:
-    with db.transaction() as conn:
-        return ok({"jobs": claiming.claim_next(conn, id, limit)})
+    write = db.write_long if limit > exchange.SHORT_BATCH else db.write
+    return ok({"jobs": await write(lambda conn: claiming.claim_next(conn, id, limit))})
 
 
 @router.post("/workflows/{id}/batch_complete_jobs", response_model=BatchCompleteJobsResponse)
 async def batch_complete_jobs(id: int, body: BatchCompleteJobsRequest, db: Db) -> Json:
     """Complete many jobs in one transaction; each entry succeeds or fails on its own."""
-    with db.transaction() as conn:
+
+    def complete(conn: Connection) -> tuple[list[int], list[dict[str, Any]]]:
         run_id = require(conn, "workflow", id)["run_id"]
-        completed, errors = exchange.complete_many(conn, id, run_id, body.completions)
+        return exchange.complete_many(conn, id, run_id, body.completions)
+
+    write = db.write_long if len(body.completions) > exchange.SHORT_BATCH else db.write
+    completed, errors = await write(complete)
     return ok({"completed": completed, "errors": errors})
 
 
@@ -133,8 +124,8 @@ async def exchange_jobs(id: int, request: Request, db: Db) -> Json:
     with what was applied, per-job errors, the claimed jobs and the workflow's is_complete /
     is_canceled, so a runner needs no other request on its hot path."""
     body = await parse_body(request, ExchangeJobsRequest)
-    with db.transaction() as conn:
-        return ok(exchange.exchange(conn, id, body))
+    write = db.write_long if exchange.is_large(body) else db.write
+    return ok(await write(lambda conn: exchange.exchange(conn, id, body)))
 
 
 @router.post(
@@ -147,9 +138,12 @@ async def release_jobs(id: int, body: ReleaseJobsRequest, db: Db) -> Json:
     each listed job still pending under `compute_node_id`'s claim becomes ready; any other job
     (released already, claimed by another runner since, finished) is left as it is and gets an
     error."""
-    with db.transaction() as conn:
+
+    def release(conn: Connection) -> tuple[list[int], list[dict[str, Any]]]:
         exchange.require_run(conn, id, body.run_id)
-        released, errors = claiming.release(conn, id, body.compute_node_id, body.job_ids)
+        return claiming.release(conn, id, body.compute_node_id, body.job_ids)
+
+    released, errors = await db.write(release)
     return ok({"released": released, "errors": errors})
 
 

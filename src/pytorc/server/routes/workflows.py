@@ -15,7 +15,7 @@ from pytorc.models import (
     WorkflowModel,
     WorkflowStatusResponse,
 )
-from pytorc.server.db import workflows
+from pytorc.server.db import jobs, workflows
 from pytorc.server.db.common import require
 from pytorc.server.routes.common import Db, Json, ok
 from pytorc.server.services import lifecycle
@@ -59,8 +59,7 @@ def list_workflows(
 
 @router.get("/workflows/{id}", response_model=WorkflowModel)
 async def get_workflow(id: int, db: Db) -> Json:
-    with db.reader() as conn:
-        return ok(workflows.get(conn, id))
+    return ok(await db.read(lambda conn: workflows.get(conn, id)))
 
 
 @router.put("/workflows/{id}", response_model=WorkflowModel)
@@ -97,27 +96,18 @@ def get_workflow_status(id: int, db: Db) -> Json:
 
 @router.get("/workflows/{id}/is_complete", response_model=IsCompleteResponse)
 async def is_workflow_complete(id: int, db: Db) -> Json:
-    with db.reader() as conn:
-        complete, canceled = workflows.is_complete(conn, id)
+    complete, canceled = await db.read(lambda conn: workflows.is_complete(conn, id))
     return ok({"is_complete": complete, "is_canceled": canceled})
 
 
 @router.get("/workflows/{id}/is_uninitialized", response_model=IsUninitializedResponse)
 def is_workflow_uninitialized(id: int, db: Db) -> Json:
     with db.reader() as conn:
-        require(conn, "workflow", id)
-        row = conn.execute(
-            "SELECT 1 FROM job WHERE workflow_id = ? AND status NOT IN (0, 9) LIMIT 1", (id,)
-        ).fetchone()
-    return ok({"is_uninitialized": row is None})
+        return ok({"is_uninitialized": workflows.is_uninitialized(conn, id)})
 
 
 @router.get("/workflows/{id}/job_ids", response_model=ListJobIdsResponse)
 def list_job_ids(id: int, db: Db) -> Json:
     with db.reader() as conn:
-        require(conn, "workflow", id)
-        ids = [
-            r[0]
-            for r in conn.execute("SELECT id FROM job WHERE workflow_id = ? ORDER BY id", (id,))
-        ]
+        ids = jobs.ids_of_workflow(conn, id)
     return ok({"job_ids": ids, "count": len(ids)})

@@ -250,3 +250,14 @@ def _why_not_started(conn: sqlite3.Connection, job_id: int) -> str:
     if row is None:
         return f"job {job_id} does not exist"
     return f"job {job_id} is {JobStatus.from_code(row[0]).value}, not pending, and cannot start"
+
+
+# Jobs one request may touch and still be written inline on the event loop (see
+# docs/server.md, "Transactions"); a larger batch is written on the writer thread.
+SHORT_BATCH = 256
+
+
+def is_large(body: ExchangeJobsRequest) -> bool:
+    """Whether an exchange touches too many jobs to be written on the event loop."""
+    claim = body.claim.limit if body.claim is not None else 0
+    return len(body.started) + len(body.completions) + len(body.release) + claim > SHORT_BATCH
