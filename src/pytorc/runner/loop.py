@@ -166,6 +166,7 @@ class JobRunner:
         # The rest is the main thread's own. poll(), not a selector: a job starts and ends with
         # a register and an unregister of its pidfd, and selectors' bookkeeping cost more.
         self.poller = select.poll()
+        self.procs: dict[int, JobProcess] = {}  # job id -> its process, while it runs
         self.by_pidfd: dict[int, JobProcess] = {}
         self.without_pidfd = 0  # running jobs with no pidfd (reaped by a WNOHANG waitpid)
         self.wake_r, self.wake_w = os.pipe()
@@ -223,7 +224,7 @@ class JobRunner:
 
     def _close(self, seconds: float) -> None:
         """Stop what still runs, let the reporter send its last batch, hand back, deregister."""
-        if self.shared.running:
+        if self.procs:
             self._stop_all("terminated")
         with self.shared.cond:
             self.shared.closing = True
@@ -320,7 +321,7 @@ class JobRunner:
             if reason is not None:
                 return reason
             ended = self._wait(
-                self.opts.heartbeat if shared.running else min(self.opts.poll_interval, 1.0)
+                self.opts.heartbeat if self.procs else min(self.opts.poll_interval, 1.0)
             )
 
     def _stop_reason(self, canceled: bool, out_of_time: bool) -> str | None:
@@ -344,7 +345,7 @@ class JobRunner:
         shared = self.shared
         needs = self.requirements.needs
         while shared.claimed and self.policy.has_room(
-            shared.claimed[0], [p.job for p in shared.running.values()], needs
+            shared.claimed[0], shared.running.values(), needs
         ):
             self._start(shared.claimed.popleft())
 
@@ -378,7 +379,8 @@ class JobRunner:
             log.error("job %s could not start: %s", job["name"], exc)
             self._record(job, Outcome("failed", 127, 0.0))
             return
-        self.shared.running[jid] = proc
+        self.shared.running[jid] = job
+        self.procs[jid] = proc
         if self.guard is not None:
             self.guard.watch(proc.pid)  # the job leads its own process group
         if proc.pidfd >= 0:
@@ -404,7 +406,7 @@ class JobRunner:
             else:
                 ended.append(self.by_pidfd[fd])
         if self.without_pidfd:  # no pidfd on this system: caught by a WNOHANG reap
-            ended += [p for p in self.shared.running.values() if p.pidfd < 0 and p.reap()]
+            ended += [p for p in self.procs.values() if p.pidfd < 0 and p.reap()]
         for proc in ended:
             proc.reap(block=True)
         return [Ended(proc, self._check_outputs(proc)) for proc in ended]
@@ -447,6 +449,7 @@ class JobRunner:
     def _finish(self, proc: JobProcess, status: str | None = None) -> None:
         """Stop watching a reaped job and record its result (caller holds the lock)."""
         self.shared.running.pop(proc.job_id, None)
+        self.procs.pop(proc.job_id, None)
         if self.guard is not None:
             self.guard.forget(proc.pid)
         if proc.pidfd >= 0:
@@ -483,7 +486,7 @@ class JobRunner:
         """Kill every running job (SIGTERM, grace, SIGKILL to the group) and report it."""
         shared = self.shared
         with shared.cond:
-            procs = list(shared.running.values())
+            procs = list(self.procs.values())
             shared.stopping = True
             shared.release_claimed()  # the reporter hands them back with the results below
         terminate(procs, self.opts.termination_grace)

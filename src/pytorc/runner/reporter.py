@@ -5,10 +5,11 @@ claimed jobs the runner will not start, and claims more, so HTTP latency overlap
 jobs instead of adding to each. The main thread (runner/loop.py) spawns and reaps; the two
 meet only in `Shared`.
 
-Lock discipline: every field of `Shared` is read and written with `Shared.cond` held, with one
-exception: `running` is written only by the main thread, which may read it without the lock.
-Nothing slow happens under the lock except a first look-up of a job's resource requirements
-(`Requirements`); the HTTP round trip and the main thread's spawns and waits run outside it.
+Lock discipline: every field of `Shared` is read and written with `Shared.cond` held, by both
+threads; what only one thread uses (the job processes, the poller, the last contact time) lives
+in that thread's own object. Nothing slow happens under the lock but spawns (posix_spawn, a
+vfork) and a first look-up of a job's resource requirements (`Requirements`); the HTTP round
+trip and the main thread's waits run outside it.
 The reporter sleeps on `cond` (the main thread notifies it when its decision may change); the
 main thread sleeps in poll() and is woken through its pipe (`wake_main`).
 """
@@ -35,7 +36,6 @@ from pytorc.runner.policy import (
     SendCheck,
     parse_requirements,
 )
-from pytorc.runner.process import JobProcess
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class Shared:
         default_factory=lambda: threading.Condition(threading.Lock())  # never re-entered
     )
     # Written by the main thread.
-    running: dict[int, JobProcess] = field(default_factory=dict)  # job id -> its process
+    running: dict[int, JobRecord] = field(default_factory=dict)  # job id -> record, while it runs
     unsent_starts: list[dict[str, Any]] = field(default_factory=list)
     unsent_results: list[dict[str, Any]] = field(default_factory=list)
     oldest_result_at: float | None = None  # monotonic time the oldest unsent result arrived
@@ -78,7 +78,7 @@ class Shared:
     released: int = 0  # claimed jobs the server took back
 
     def holding(self) -> Holding:
-        return Holding([p.job for p in self.running.values()], self.claimed, self.mean_job_seconds)
+        return Holding(self.running.values(), self.claimed, self.mean_job_seconds)
 
     def add_result(self, entry: dict[str, Any]) -> None:
         """Queue one completion for the next exchange; the first of a batch starts its clock."""
