@@ -5,7 +5,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import typer
 
@@ -183,7 +183,8 @@ def execute(
     )
     client = _runner_client(st)
     workflow = client.get_workflow(workflow_id)
-    monitor, metrics_db, want_plots = _start_monitor(workflow, options.output_dir)
+    watch = _start_monitor(workflow, options.output_dir)
+    monitor, metrics_db = watch.monitor, watch.time_series
     options.monitor = monitor
     started = time.monotonic()
     try:
@@ -194,7 +195,7 @@ def execute(
     finally:
         if monitor is not None:
             monitor.close()
-    plots = _plot_metrics(metrics_db) if metrics_db is not None and want_plots else []
+    plots = _plot_metrics(metrics_db) if metrics_db is not None and watch.plots else []
     status = client.workflow_status(workflow_id)
     _print_summary(
         st.format,
@@ -209,22 +210,24 @@ def execute(
     return int(counts["failed"] + counts["canceled"] + counts["terminated"])
 
 
-def _start_monitor(
-    wf: dict[str, Any], output_dir: Path
-) -> tuple["ResourceMonitor | None", Path | None, bool]:
-    """The job monitor the workflow's resource_monitor_config asks for, if any.
+class Monitoring(NamedTuple):
+    """The resource monitoring a workflow asks for (resource_monitor_config)."""
 
-    Returns the monitor, its time-series file (time_series granularity) and whether the
-    workflow wants plots of it at the end (generate_plots).
-    """
+    monitor: "ResourceMonitor | None"  # None: not enabled
+    time_series: Path | None  # its time-series file (time_series granularity)
+    plots: bool  # draw the time series at the end (generate_plots)
+
+
+def _start_monitor(wf: dict[str, Any], output_dir: Path) -> Monitoring:
+    """Start the job monitor the workflow's resource_monitor_config asks for, if any."""
     from pytorc.runner.monitor import MonitorSettings, time_series_path
 
     settings = MonitorSettings.from_config(wf.get("resource_monitor_config"))
     if not settings.enabled:
-        return None, None, False
+        return Monitoring(None, None, False)
     db = time_series_path(output_dir, int(wf["id"]), int(wf["run_id"]))
     monitor = settings.start(db)
-    return monitor, db if settings.time_series else None, settings.generate_plots
+    return Monitoring(monitor, db if settings.time_series else None, settings.generate_plots)
 
 
 def _naming_jobs(

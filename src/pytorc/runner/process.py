@@ -9,7 +9,7 @@ import re
 import shutil
 import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -26,7 +26,6 @@ class JobProcess:
     returncode: int | None = None
     rusage: Any = None
     ended: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def job_id(self) -> int:

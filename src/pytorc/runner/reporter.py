@@ -1,0 +1,281 @@
+"""The reporter: the runner's exchange with the server, on a thread of its own.
+
+One `exchange_jobs` round trip carries every start and result since the last one, hands back
+claimed jobs the runner will not start, and claims more, so HTTP latency overlaps with running
+jobs instead of adding to each. The main thread (runner/loop.py) spawns and reaps; the two
+meet only in `Shared`.
+
+Lock discipline: every field of `Shared` is read and written with `Shared.cond` held, by both
+threads; what only one thread uses (the job processes, the poller, the last contact time) lives
+in that thread's own object. Nothing slow happens under the lock but spawns (posix_spawn, a
+vfork) and a first look-up of a job's resource requirements (`Requirements`); the HTTP round
+trip and the main thread's waits run outside it.
+The reporter sleeps on `cond` (the main thread notifies it when its decision may change); the
+main thread sleeps in poll() and is woken through its pipe (`wake_main`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from pytorc.client.api import TorcClient
+from pytorc.errors import ApiError
+from pytorc.runner.policy import (
+    NO_REQUIREMENTS,
+    REPORT_DELAY,
+    ClaimPolicy,
+    Holding,
+    JobRecord,
+    Needs,
+    SendCheck,
+    parse_requirements,
+)
+
+log = logging.getLogger(__name__)
+
+STOP_RETRY_SECONDS = 5.0  # how long a stopping runner waits for an unreachable server
+
+
+class RunIds(NamedTuple):
+    """Who is reporting: every request and result names them."""
+
+    workflow_id: int
+    run_id: int
+    compute_node_id: int
+
+
+@dataclass
+class Shared:
+    """What both threads touch; hold `cond` for every field (see the module docstring)."""
+
+    cond: threading.Condition = field(
+        default_factory=lambda: threading.Condition(threading.Lock())  # never re-entered
+    )
+    # Written by the main thread.
+    running: dict[int, JobRecord] = field(default_factory=dict)  # job id -> record, while it runs
+    unsent_starts: list[dict[str, Any]] = field(default_factory=list)
+    unsent_results: list[dict[str, Any]] = field(default_factory=list)
+    oldest_result_at: float | None = None  # monotonic time the oldest unsent result arrived
+    wake_owed: bool = False  # a first unsent result the reporter has not been woken for
+    mean_job_seconds: float | None = None  # moving average of finished jobs' run times
+    stopping: bool = False  # claim nothing more
+    closing: bool = False  # the run is over: send what is left, then end the thread
+    # Both threads add; the reporter sends them.
+    to_release: list[int] = field(default_factory=list)  # claimed jobs to hand back
+    # Written by the reporter.
+    claimed: deque[JobRecord] = field(default_factory=deque)  # claimed, not started yet
+    ready_exhausted: bool = False  # the last claim got fewer jobs than it asked for
+    in_flight: bool = False  # an exchange is on its way
+    complete: bool = False  # the workflow, as of the last answer
+    canceled: bool = False
+    error: BaseException | None = None  # what ended the reporter; the main thread raises it
+    released: int = 0  # claimed jobs the server took back
+
+    def holding(self) -> Holding:
+        return Holding(self.running.values(), self.claimed, self.mean_job_seconds)
+
+    def add_result(self, entry: dict[str, Any]) -> None:
+        """Queue one completion for the next exchange; the first of a batch starts its clock."""
+        if not self.unsent_results:
+            self.oldest_result_at = time.monotonic()
+            self.wake_owed = True
+        self.unsent_results.append(entry)
+
+    def release_claimed(self) -> None:
+        """Move the claimed, never-started jobs to `to_release`.
+
+        A canceled workflow's are dropped instead: the cancel made them canceled already."""
+        if not self.canceled:
+            self.to_release.extend(job["id"] for job in self.claimed)
+        self.claimed.clear()
+
+
+class Requirements:
+    """Each resource requirement's needs, read from the server once."""
+
+    def __init__(self, client: TorcClient) -> None:
+        self.client = client
+        self.needs_by_id: dict[int, Needs] = {}
+
+    def load(self, workflow_id: int) -> None:
+        """Read all of the workflow's requirements in pages (resource mode needs them)."""
+        for record in self.client.iter_pages("/resource_requirements", workflow_id=workflow_id):
+            self.needs_by_id[record["id"]] = parse_requirements(record)
+
+    def needs(self, job: JobRecord) -> Needs:
+        """What `job` holds while it runs; an unknown requirement is read from the server."""
+        rr_id = job.get("resource_requirements_id")
+        if rr_id is None:
+            return NO_REQUIREMENTS
+        if rr_id not in self.needs_by_id:
+            record = self.client.get(f"/resource_requirements/{rr_id}")
+            self.needs_by_id[rr_id] = parse_requirements(record)
+        return self.needs_by_id[rr_id]
+
+
+class Batch(NamedTuple):
+    """One exchange's request: what it reports and what it asks for."""
+
+    starts: list[dict[str, Any]]
+    results: list[dict[str, Any]]
+    release: list[int]
+    claim: dict[str, Any] | None
+
+
+class Reporter:
+    """The thread that sends batches to the server and files the answers in `Shared`."""
+
+    def __init__(
+        self,
+        client: TorcClient,
+        ids: RunIds,
+        policy: ClaimPolicy,
+        shared: Shared,
+        requirements: Requirements,
+        wake_main: Callable[[], None],
+    ) -> None:
+        self.client = client
+        self.ids = ids
+        self.policy = policy
+        self.shared = shared
+        self.needs = requirements.needs
+        self.wake_main = wake_main
+        self.last_contact = 0.0  # monotonic time of the last answer
+        self.thread = threading.Thread(target=self._run, name="torc-reporter", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def join(self, timeout: float) -> None:
+        self.thread.join(timeout=timeout)
+
+    def wanted_claim(self) -> dict[str, Any] | None:
+        """What to claim now (caller holds the lock); None when the runner is stopping."""
+        shared = self.shared
+        if shared.canceled or shared.closing or shared.stopping:
+            return None
+        return self.policy.claim(shared.holding(), self.needs, time.time())
+
+    def is_starving(self) -> bool:
+        """Whether the claimed queue is low enough to claim more now (caller holds the lock)."""
+        return self.policy.is_starving(self.shared.holding(), self.needs)
+
+    def _run(self) -> None:
+        while True:
+            batch = self._next_batch()
+            if batch is None:
+                return
+            answer = self._send(batch)
+            if answer is None:
+                return
+            self._file(answer, batch.claim)
+
+    def _next_batch(self) -> Batch | None:
+        """Wait until a batch should go, then take it (None: the runner closed, all is sent)."""
+        shared = self.shared
+        with shared.cond:
+            while True:
+                if shared.closing:
+                    shared.release_claimed()  # claimed by an exchange answered after the stop
+                # A result may make dependents ready, so it always carries a claim.
+                fresh = bool(shared.unsent_results) or not shared.ready_exhausted
+                claim = self.wanted_claim() if fresh else None
+                news = bool(shared.unsent_starts or shared.unsent_results or shared.to_release)
+                if self.policy.should_send(self._send_check(claim)):
+                    break
+                shared.cond.wait(timeout=REPORT_DELAY if news else self.policy.heartbeat)
+            if shared.closing and not news:
+                return None
+            if claim is None and not shared.closing:
+                shared.ready_exhausted = False  # a heartbeat asks again
+                claim = self.wanted_claim()
+            batch = Batch(shared.unsent_starts, shared.unsent_results, shared.to_release, claim)
+            shared.unsent_starts, shared.unsent_results, shared.to_release = [], [], []
+            shared.in_flight = True
+        return batch
+
+    def _send_check(self, claim: dict[str, Any] | None) -> SendCheck:
+        shared = self.shared
+        now = time.monotonic()
+        oldest = shared.oldest_result_at if shared.unsent_results else None
+        return SendCheck(
+            closing=shared.closing,
+            running=bool(shared.running),
+            since_contact=now - self.last_contact,
+            starving=claim is not None and self.is_starving(),
+            oldest_result_age=None if oldest is None else now - oldest,
+        )
+
+    def _send(self, batch: Batch) -> dict[str, Any] | None:
+        """One exchange_jobs round trip; None if it failed (the main thread then raises)."""
+        body: dict[str, Any] = {
+            "run_id": self.ids.run_id,
+            "compute_node_id": self.ids.compute_node_id,
+            "started": batch.starts,
+            "completions": batch.results,
+            "claim": batch.claim,
+        }
+        if batch.release:
+            body["release"] = batch.release
+        try:
+            answer = self.client.post(f"/workflows/{self.ids.workflow_id}/exchange_jobs", body)
+        except BaseException as exc:  # handed to the main thread, which raises it
+            with self.shared.cond:
+                self.shared.error = exc
+                self.shared.in_flight = False
+                self.shared.to_release[:0] = batch.release  # for hand_back_leftovers
+            self.wake_main()
+            return None
+        self.last_contact = time.monotonic()
+        return answer  # type: ignore[no-any-return]
+
+    def _file(self, answer: dict[str, Any], claim: dict[str, Any] | None) -> None:
+        """Record an exchange's answer for the main thread, and wake it."""
+        log_refusals(answer)
+        shared = self.shared
+        with shared.cond:
+            shared.released += len(answer.get("released") or ())
+            shared.in_flight = False
+            shared.claimed.extend(answer["jobs"])
+            # Fewer jobs than asked for: nothing else is ready until something completes.
+            shared.ready_exhausted = claim is not None and len(answer["jobs"]) < claim["limit"]
+            shared.complete = bool(answer["is_complete"])
+            shared.canceled = bool(answer["is_canceled"])
+        self.wake_main()
+
+    def hand_back_leftovers(self) -> None:
+        """Hand back, through release_jobs, the claimed jobs the reporter's last exchange did
+        not carry (it failed, or did not end in time). Call after the thread has ended."""
+        shared = self.shared
+        with shared.cond:
+            shared.release_claimed()
+            ids, shared.to_release = shared.to_release, []
+        if not ids:
+            return
+        self.client.retry_seconds = min(self.client.retry_seconds, STOP_RETRY_SECONDS)
+        workflow_id, run_id, node_id = self.ids
+        try:
+            answer = self.client.release_jobs(workflow_id, run_id, node_id, ids)
+        except ApiError as exc:
+            log.warning(
+                "could not hand back %d claimed jobs; they stay pending until"
+                " `torc workflows reset-status`: %s",
+                len(ids),
+                exc,
+            )
+            return
+        log_refusals(answer)
+        with shared.cond:
+            shared.released += len(answer.get("released") or ())
+
+
+def log_refusals(answer: dict[str, Any]) -> None:
+    """Log each report the server refused (it applies the others)."""
+    for error in answer["errors"]:
+        log.warning("server refused a report for job %s: %s", error["job_id"], error["message"])
