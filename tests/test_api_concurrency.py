@@ -8,7 +8,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-from torc.api import iter_documents, make_api
+from torc.api import iter_documents
 from torc.openapi_client.models import (
     BatchCompleteJobsRequest,
     ComputeNodeModel,
@@ -20,7 +20,7 @@ from torc.openapi_client.models import (
     WorkflowModel,
 )
 
-from helpers import ServerProcess
+from helpers import ServerProcess, compute_node, published_api
 
 N_JOBS = 5_000
 N_RUNNERS = 8
@@ -28,21 +28,14 @@ N_RUNNERS = 8
 
 def _runner(url: str, wf: int, seed: int) -> list[int]:
     """One runner process: claim (by count or by resources), start, complete until none are left."""
-    api = make_api(url)
+    with published_api(url) as api:
+        return _claim_until_done(api, wf, seed)
+
+
+def _claim_until_done(api: Any, wf: int, seed: int) -> list[int]:
     rng = random.Random(seed)
     node = api.create_compute_node(
-        ComputeNodeModel(
-            workflow_id=wf,
-            hostname=f"runner{seed}",
-            pid=seed,
-            start_time=datetime.now(UTC).isoformat(),
-            num_cpus=4,
-            memory_gb=8.0,
-            num_gpus=0,
-            num_nodes=1,
-            compute_node_type="local",
-            is_active=True,
-        )
+        ComputeNodeModel(**compute_node(wf, hostname=f"runner{seed}", pid=seed))
     ).id
     claimed: list[int] = []
     while True:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -12,8 +13,9 @@ from helpers import ServerProcess
 
 
 @pytest.fixture
-def http(server: ServerProcess) -> httpx.Client:
-    return httpx.Client(base_url=server.url, timeout=30)
+def http(server: ServerProcess) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=30) as c:
+        yield c
 
 
 @pytest.fixture
