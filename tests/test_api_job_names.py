@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from typing import Any
 
 import httpx
@@ -28,7 +29,7 @@ def _job(wf: int, name: str, *upstream: str) -> dict[str, Any]:
 
 
 def _job_count(server: ServerProcess, wf: int) -> int:
-    with sqlite3.connect(server.db_path) as conn:
+    with closing(sqlite3.connect(server.db_path)) as conn:
         return int(
             conn.execute("SELECT COUNT(*) FROM job WHERE workflow_id = ?", (wf,)).fetchone()[0]
         )

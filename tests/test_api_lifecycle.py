@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -536,7 +537,7 @@ def test_batch_completion_refuses_each_disagreeing_result_alone(api: Any) -> Non
 
 def test_database_file_holds_the_state(server: ServerProcess, api: Any) -> None:
     wf = _new_wf(api, "ondisk")
-    with sqlite3.connect(server.db_path) as conn:
+    with closing(sqlite3.connect(server.db_path)) as conn:
         row = conn.execute("SELECT name, run_id FROM workflow WHERE id = ?", (wf,)).fetchone()
         rr = conn.execute(
             "SELECT name FROM resource_requirements WHERE workflow_id = ?", (wf,)

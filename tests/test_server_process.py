@@ -7,6 +7,7 @@ import signal
 import socket
 import sqlite3
 import subprocess
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -56,7 +57,7 @@ def create_workflow(server: ServerProcess, name: str) -> int:
 
 
 def workflow_names(db: Path) -> list[str]:
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         return [r[0] for r in conn.execute("SELECT name FROM workflow ORDER BY id")]
 
 
@@ -314,7 +315,7 @@ def test_signal_stops_cleanly_leaving_a_consistent_file(tmp_path: Path, sig: int
     assert "Traceback" not in server.stderr_path.read_text()
     # A clean close folds the WAL back into the main file and removes it.
     assert not Path(f"{db}-wal").exists()
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -346,7 +347,7 @@ def test_migrations_are_recorded_and_a_restart_keeps_the_data(tmp_path: Path) ->
     with start_server(tmp_path, database=str(db)) as server:
         first = create_workflow(server, "before-restart")
         assert server.stop() == 0
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         applied = [r[0] for r in conn.execute("SELECT name FROM schema_migration ORDER BY name")]
     assert applied and applied[0].startswith("0001_")
     assert all(name.endswith(".sql") for name in applied)
@@ -356,7 +357,7 @@ def test_migrations_are_recorded_and_a_restart_keeps_the_data(tmp_path: Path) ->
         second = create_workflow(server, "after-restart")
         assert second > first
         assert server.stop() == 0
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         again = [r[0] for r in conn.execute("SELECT name FROM schema_migration ORDER BY name")]
     assert again == applied  # nothing applied twice
     assert workflow_names(db) == ["before-restart", "after-restart"]
