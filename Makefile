@@ -3,6 +3,7 @@
 #   make venv       create .venv (Python >= 3.11) and upgrade pip
 #   make demo       install pytorc into .venv and run scripts/demo.sh
 #   make test       install pytorc[dev] into .venv, then ruff, mypy and the full pytest suite
+#                   (listing its 20 slowest tests)
 #   make lint       ruff check
 #   make typecheck  mypy --strict on src/pytorc
 #   make bench      the peer benchmark (torc run beside xargs, Parsl, HyperQueue, Dask) and
@@ -60,7 +61,7 @@ test: $(VENV)/.installed-dev
 	@status=0; \
 	echo "== ruff"; $(BIN)/ruff check src tests benchmarks || status=1; \
 	echo "== mypy"; $(BIN)/mypy src/pytorc || status=1; \
-	echo "== pytest"; PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest || status=1; \
+	echo "== pytest"; PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest --durations=20 || status=1; \
 	exit $$status
 
 lint: $(VENV)/.installed-dev

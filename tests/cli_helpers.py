@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from helpers import compute_node
 from pytorc.client.api import TorcClient
 
 TORC = Path(sys.executable).parent / "torc"
@@ -62,18 +63,7 @@ def run_ready_jobs(client: TorcClient, workflow_id: int, cwd: Path) -> list[str]
     run_id = client.get_workflow(workflow_id)["run_id"]
     node = client.post(
         "/compute_nodes",
-        {
-            "workflow_id": workflow_id,
-            "hostname": "test-runner",
-            "pid": os.getpid(),
-            "start_time": "2026-01-01T00:00:00Z",
-            "num_cpus": 4,
-            "memory_gb": 8.0,
-            "num_gpus": 0,
-            "num_nodes": 1,
-            "compute_node_type": "local",
-            "is_active": True,
-        },
+        compute_node(workflow_id, hostname="test-runner", pid=os.getpid()),
     )
     ran = []
     while True:

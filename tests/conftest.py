@@ -8,22 +8,20 @@ from typing import Any
 
 import pytest
 
-from helpers import ServerProcess, start_server
+from helpers import ServerProcess, published_api, start_server
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    srv = start_server(tmp_path_factory.mktemp("server"))
-    yield srv
-    srv.stop()
+    with start_server(tmp_path_factory.mktemp("server")) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")
-def api(server: ServerProcess) -> Any:
+def api(server: ServerProcess) -> Iterator[Any]:
     """torc-client 0.35.0's DefaultApi, unchanged, pointed at the test server."""
-    from torc.api import make_api
-
-    return make_api(server.url)
+    with published_api(server.url) as api:
+        yield api
 
 
 @pytest.fixture

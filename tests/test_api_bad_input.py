@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from typing import Any
 
 import httpx
 import pytest
 
-from helpers import ServerProcess
+from helpers import ServerProcess, compute_node
 
 TABLES = (
     "workflow",
@@ -26,51 +27,39 @@ TABLES = (
 
 def _fingerprint(db_path: str) -> dict[str, Any]:
     """Every row of the tables a job request could touch."""
-    with sqlite3.connect(db_path) as conn:
+    with closing(sqlite3.connect(db_path)) as conn:
         return {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in TABLES}
 
 
 @pytest.fixture(scope="module")
-def seeded(server: ServerProcess) -> dict[str, Any]:
+def seeded(server: ServerProcess) -> Iterator[dict[str, Any]]:
     """A workflow with one pending job (claimed, not started) and one ready job."""
-    c = httpx.Client(base_url=server.url)
-    wf = c.post("/workflows", json={"name": "bad-input", "user": "tester"}).json()["id"]
-    node = c.post(
-        "/compute_nodes",
-        json={
-            "workflow_id": wf,
-            "hostname": "h",
-            "pid": 1,
-            "start_time": "now",
-            "num_cpus": 2,
-            "memory_gb": 2.0,
-            "num_gpus": 0,
-            "num_nodes": 1,
-            "compute_node_type": "local",
-        },
-    ).json()["id"]
-    jobs = c.post(
-        "/bulk_jobs",
-        json={
-            "jobs": [
-                {"workflow_id": wf, "name": "a", "command": "true"},
-                {"workflow_id": wf, "name": "b", "command": "true"},
-            ]
-        },
-    ).json()["jobs"]
-    c.post(f"/workflows/{wf}/reset_status").raise_for_status()  # run 1
-    c.post(f"/workflows/{wf}/initialize_jobs")
-    pending = c.post(f"/workflows/{wf}/claim_next_jobs", params={"limit": 1}).json()["jobs"][0]
-    ready = next(j for j in jobs if j["id"] != pending["id"])
-    other = c.post("/workflows", json={"name": "bad-input-2", "user": "tester"}).json()["id"]
-    return {
-        "client": c,
-        "wf": wf,
-        "other_wf": other,
-        "node": node,
-        "pending": pending["id"],
-        "ready": ready["id"],
-    }
+    with httpx.Client(base_url=server.url) as c:
+        wf = c.post("/workflows", json={"name": "bad-input", "user": "tester"}).json()["id"]
+        node_body = compute_node(wf, num_cpus=2, memory_gb=2.0)
+        node = c.post("/compute_nodes", json=node_body).json()["id"]
+        jobs = c.post(
+            "/bulk_jobs",
+            json={
+                "jobs": [
+                    {"workflow_id": wf, "name": "a", "command": "true"},
+                    {"workflow_id": wf, "name": "b", "command": "true"},
+                ]
+            },
+        ).json()["jobs"]
+        c.post(f"/workflows/{wf}/reset_status").raise_for_status()  # run 1
+        c.post(f"/workflows/{wf}/initialize_jobs")
+        pending = c.post(f"/workflows/{wf}/claim_next_jobs", params={"limit": 1}).json()["jobs"][0]
+        ready = next(j for j in jobs if j["id"] != pending["id"])
+        other = c.post("/workflows", json={"name": "bad-input-2", "user": "tester"}).json()["id"]
+        yield {
+            "client": c,
+            "wf": wf,
+            "other_wf": other,
+            "node": node,
+            "pending": pending["id"],
+            "ready": ready["id"],
+        }
 
 
 def _result(s: dict[str, Any], job: int, **override: Any) -> dict[str, Any]:

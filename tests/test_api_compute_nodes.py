@@ -4,7 +4,6 @@ torc-client 0.35.0 unchanged."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -18,6 +17,8 @@ from torc.openapi_client.models import (
     SlurmStatsModel,
     WorkflowModel,
 )
+
+from helpers import compute_node
 
 MISSING = 10**12
 
@@ -33,18 +34,8 @@ def new_workflow(api: Any) -> int:
 
 
 def node_model(wf: int, hostname: str = "h1", **kwargs: Any) -> ComputeNodeModel:
-    fields: dict[str, Any] = dict(
-        workflow_id=wf,
-        hostname=hostname,
-        pid=123,
-        start_time=datetime.now(UTC).isoformat(),
-        num_cpus=4,
-        memory_gb=8.5,
-        num_gpus=0,
-        num_nodes=1,
-        compute_node_type="local",
-    )
-    return ComputeNodeModel(**{**fields, **kwargs})
+    fields = {"is_active": None, **kwargs}  # None: the server decides, as for a new runner
+    return ComputeNodeModel(**compute_node(wf, hostname=hostname, pid=123, memory_gb=8.5, **fields))
 
 
 def slurm_model(wf: int, **kwargs: Any) -> SlurmSchedulerModel:

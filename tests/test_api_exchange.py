@@ -2,37 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from helpers import ServerProcess
+from helpers import ServerProcess, compute_node
 
 
 @pytest.fixture
-def client(server: ServerProcess) -> httpx.Client:
-    return httpx.Client(base_url=server.url)
+def client(server: ServerProcess) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url) as c:
+        yield c
 
 
 def _node(c: httpx.Client, wf: int) -> int:
     """A compute node of `wf`: the record a runner registers before it claims."""
-    return int(
-        c.post(
-            "/compute_nodes",
-            json={
-                "workflow_id": wf,
-                "hostname": "h",
-                "pid": 1,
-                "start_time": "now",
-                "num_cpus": 4,
-                "memory_gb": 4.0,
-                "num_gpus": 0,
-                "num_nodes": 1,
-                "compute_node_type": "local",
-            },
-        ).json()["id"]
-    )
+    return int(c.post("/compute_nodes", json=compute_node(wf, memory_gb=4.0)).json()["id"])
 
 
 def _setup(c: httpx.Client, jobs: list[dict[str, Any]]) -> tuple[int, int, dict[str, int]]:

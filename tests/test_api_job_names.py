@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import closing
 from typing import Any
 
 import httpx
@@ -12,8 +14,9 @@ from helpers import ServerProcess
 
 
 @pytest.fixture
-def http(server: ServerProcess) -> httpx.Client:
-    return httpx.Client(base_url=server.url, timeout=30)
+def http(server: ServerProcess) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=30) as c:
+        yield c
 
 
 @pytest.fixture
@@ -26,7 +29,7 @@ def _job(wf: int, name: str, *upstream: str) -> dict[str, Any]:
 
 
 def _job_count(server: ServerProcess, wf: int) -> int:
-    with sqlite3.connect(server.db_path) as conn:
+    with closing(sqlite3.connect(server.db_path)) as conn:
         return int(
             conn.execute("SELECT COUNT(*) FROM job WHERE workflow_id = ?", (wf,)).fetchone()[0]
         )

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from torc.api import iter_documents, make_api
+from torc.api import iter_documents
 from torc.openapi_client.exceptions import ApiException
 from torc.openapi_client.models import (
     BatchCompleteJobsRequest,
@@ -26,34 +27,20 @@ from torc.openapi_client.models import (
     WorkflowModel,
 )
 
-from helpers import ServerProcess, start_server
+from helpers import ServerProcess, compute_node, published_api, start_server
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     # An hour between sweeps: anything that unblocks here did so inside the completion itself.
-    srv = start_server(
+    with start_server(
         tmp_path_factory.mktemp("lifecycle"), "--completion-check-interval-secs", "3600"
-    )
-    yield srv
-    srv.stop()
+    ) as srv:
+        yield srv
 
 
 def _node(api: Any, wf: int) -> int:
-    node = api.create_compute_node(
-        ComputeNodeModel(
-            workflow_id=wf,
-            hostname="testhost",
-            pid=1,
-            start_time=datetime.now(UTC).isoformat(),
-            num_cpus=8,
-            memory_gb=16.0,
-            num_gpus=0,
-            num_nodes=1,
-            compute_node_type="local",
-            is_active=True,
-        )
-    )
+    node = api.create_compute_node(ComputeNodeModel(**compute_node(wf, num_cpus=8, memory_gb=16.0)))
     return int(node.id)
 
 
@@ -550,7 +537,7 @@ def test_batch_completion_refuses_each_disagreeing_result_alone(api: Any) -> Non
 
 def test_database_file_holds_the_state(server: ServerProcess, api: Any) -> None:
     wf = _new_wf(api, "ondisk")
-    with sqlite3.connect(server.db_path) as conn:
+    with closing(sqlite3.connect(server.db_path)) as conn:
         row = conn.execute("SELECT name, run_id FROM workflow WHERE id = ?", (wf,)).fetchone()
         rr = conn.execute(
             "SELECT name FROM resource_requirements WHERE workflow_id = ?", (wf,)
@@ -559,9 +546,5 @@ def test_database_file_holds_the_state(server: ServerProcess, api: Any) -> None:
 
 
 def test_make_api_against_a_second_server_is_independent(tmp_path: Path) -> None:
-    srv = start_server(tmp_path)
-    try:
-        other = make_api(srv.url)
+    with start_server(tmp_path) as srv, published_api(srv.url) as other:
         assert other.list_workflows().total_count == 0
-    finally:
-        srv.stop()

@@ -22,7 +22,7 @@ from torc.openapi_client.models import (
     WorkflowModel,
 )
 
-from helpers import ServerProcess
+from helpers import ServerProcess, compute_node
 
 
 def api_error(call: Callable[[], Any]) -> tuple[int, str]:
@@ -41,19 +41,7 @@ def new_job(api: Any, wf: int, name: str = "job", **kwargs: Any) -> int:
 
 
 def new_node(api: Any, wf: int) -> int:
-    node = api.create_compute_node(
-        ComputeNodeModel(
-            workflow_id=wf,
-            hostname="h1",
-            pid=1,
-            start_time=datetime.now(UTC).isoformat(),
-            num_cpus=4,
-            memory_gb=8.0,
-            num_gpus=0,
-            num_nodes=1,
-            compute_node_type="local",
-        )
-    )
+    node = api.create_compute_node(ComputeNodeModel(**compute_node(wf, hostname="h1")))
     return int(node.id)
 
 

@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-from torc.api import make_api
 from torc.openapi_client.exceptions import ApiException
 from torc.openapi_client.models import (
     ClaimActionRequest,
@@ -21,7 +20,7 @@ from torc.openapi_client.models import (
     WorkflowModel,
 )
 
-from helpers import ServerProcess
+from helpers import ServerProcess, compute_node, published_api
 
 MISSING = 10**12
 RUN = {"commands": ["echo hi"]}
@@ -45,21 +44,7 @@ def action(wf: int, trigger: str, job_ids: list[int] | None = None, **kwargs: An
 
 
 def node(api: Any, wf: int) -> int:
-    return int(
-        api.create_compute_node(
-            ComputeNodeModel(
-                workflow_id=wf,
-                hostname="h",
-                pid=1,
-                start_time=datetime.now(UTC).isoformat(),
-                num_cpus=4,
-                memory_gb=4.0,
-                num_gpus=0,
-                num_nodes=1,
-                compute_node_type="local",
-            )
-        ).id
-    )
+    return int(api.create_compute_node(ComputeNodeModel(**compute_node(wf, memory_gb=4.0))).id)
 
 
 def jobs(api: Any, wf: int, *names: str) -> list[int]:
@@ -221,8 +206,8 @@ def test_concurrent_claims_have_one_winner(api: Any, server: ServerProcess, work
     lock = threading.Lock()
 
     def claim() -> None:
-        client = make_api(server.url)  # one client per thread, as separate runners would have
-        ok = client.claim_action(wf, target, ClaimActionRequest()).success
+        with published_api(server.url) as client:  # one per thread, as separate runners have
+            ok = client.claim_action(wf, target, ClaimActionRequest()).success
         with lock:
             results.append(bool(ok))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
+from contextlib import closing
 from typing import Any
 
 import httpx
@@ -208,7 +209,7 @@ def test_active_task_is_the_newest_queued_or_running_one(
     api: Any, workflow: Any, server: ServerProcess
 ) -> None:
     # No endpoint leaves a task running long enough to observe, so write the rows directly.
-    with sqlite3.connect(server.db_path) as db:
+    with closing(sqlite3.connect(server.db_path)) as db:
         for status in ("failed", "running", "succeeded"):
             db.execute(
                 "INSERT INTO task (workflow_id, operation, status, created_at_ms)"

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from cli_helpers import run_ready_jobs, torc, torc_json
-from helpers import ServerProcess
+from helpers import ServerProcess, compute_node
 from pytorc.client.api import TorcClient
 
 
@@ -34,20 +34,15 @@ def job(client: TorcClient, wf_id: int, name: str, command: str = "true", **extr
 def runner(client: TorcClient, wf_id: int, cpus: int, scheduler: int | None = None) -> None:
     client.post(
         "/compute_nodes",
-        {
-            "workflow_id": wf_id,
-            "hostname": f"node-{cpus}",
-            "pid": os.getpid(),
-            "start_time": "2026-01-01T00:00:00Z",
-            "num_cpus": cpus,
-            "memory_gb": 16.0,
-            "num_gpus": 0,
-            "num_nodes": 1,
-            "time_limit": "PT2H",
-            "compute_node_type": "local",
-            "is_active": True,
-            "scheduler_config_id": scheduler,
-        },
+        compute_node(
+            wf_id,
+            hostname=f"node-{cpus}",
+            pid=os.getpid(),
+            num_cpus=cpus,
+            memory_gb=16.0,
+            time_limit="PT2H",
+            scheduler_config_id=scheduler,
+        ),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 from helpers import wait_until
@@ -34,6 +35,5 @@ def test_committed_pages_reach_the_main_file_without_a_commit_syncing_them(
         db.close()
     wal = Path(f"{path}-wal")
     assert not wal.exists() or wal.stat().st_size == 0  # closing folds and truncates the WAL
-    alone = sqlite3.connect(path)  # the main file alone holds everything
-    assert alone.execute("SELECT count(*) FROM filler").fetchone()[0] == 3000
-    alone.close()
+    with closing(sqlite3.connect(path)) as alone:  # the main file alone holds everything
+        assert alone.execute("SELECT count(*) FROM filler").fetchone()[0] == 3000

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -53,7 +54,7 @@ def jobs() -> Iterator[list[subprocess.Popen[bytes]]]:
 
 
 def samples(db: Path) -> list[tuple[int, float, float, int, int]]:
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         return conn.execute(
             "SELECT job_id, timestamp, cpu_percent, memory_bytes, num_processes"
             " FROM job_resource_samples ORDER BY timestamp"
@@ -81,7 +82,7 @@ def test_memory_and_cpu_are_summed_over_the_job_and_all_its_children(
     rows = samples(db)
     assert rows and {r[0] for r in rows} == {7}
     assert max(r[4] for r in rows) == 4  # bash and its three children
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         assert conn.execute("SELECT job_id, job_name FROM job_metadata").fetchall() == [(7, "tree")]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import sys
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,7 +104,7 @@ def test_the_time_series_file_holds_samples_of_each_long_job(run: Run) -> None:
         db.name.startswith("resource_metrics_")
         and f"_wf{run.workflow_id}_r{run.run_id()}_" in db.name
     )
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         counts = dict(
             conn.execute("SELECT job_id, count(*) FROM job_resource_samples GROUP BY job_id")
         )

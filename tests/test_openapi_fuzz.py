@@ -1,4 +1,6 @@
-"""Schemathesis against the served OpenAPI schema: no request, valid or not, earns a 5xx.
+"""Schemathesis against the served OpenAPI schema: no request, valid or not, earns a 5xx, and
+every answer conforms: a documented status's body to its response schema, its content type to
+the documented one, and every error (4xx) to Torc's error body.
 
 One test per operation, so a failure names it, with a bounded number of generated requests each
 (positive and negative), sent to a real torc-server process seeded with a workflow so that small
@@ -18,11 +20,35 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+)
 
 from helpers import ServerProcess
 
 MAX_EXAMPLES = 20  # per operation; ~130 operations take a minute or two
+
+
+@schemathesis.check
+def torc_error_body(ctx: Any, response: Any, case: Any) -> bool | None:
+    """A 4xx answer carries Torc's error body, whatever status it is.
+
+    The served schema documents 422 as FastAPI's HTTPValidationError, whose properties are all
+    optional, so response_schema_conformance accepts any object there; and it documents no
+    other 4xx (404, 409, 413), so their bodies go unchecked. This checks them all.
+    """
+    status = response.status_code
+    if not 400 <= status < 500:
+        return None
+    body = json.loads(response.content)
+    assert isinstance(body, dict), f"{status} body is not an object: {body!r}"
+    assert body.get("errorNum") == status and body.get("code") == status, body
+    message = body.get("errorMessage")
+    assert isinstance(message, str) and message, body
+    assert isinstance(body.get("error"), dict) and body["error"].get("message") == message, body
+    return True
 
 
 def operation_labels() -> list[str]:
@@ -86,6 +112,14 @@ def test_no_request_earns_a_server_error(served_schema: Any, label: str) -> None
         suppress_health_check=list(HealthCheck),
     )
     def no_server_error(case: schemathesis.Case) -> None:
-        case.call_and_validate(checks=[not_a_server_error], timeout=30)
+        case.call_and_validate(
+            checks=[
+                not_a_server_error,
+                response_schema_conformance,
+                content_type_conformance,
+                torc_error_body,
+            ],
+            timeout=30,
+        )
 
     no_server_error()

@@ -75,9 +75,10 @@ def test_server_keeps_serving_after_refusing_a_body(server: ServerProcess) -> No
 
 @pytest.fixture(scope="module")
 def small_bulk_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    srv = start_server(tmp_path_factory.mktemp("bulk1"), env={"TORC_MAX_REQUEST_BODY_MB": "1"})
-    yield srv
-    srv.stop()
+    with start_server(
+        tmp_path_factory.mktemp("bulk1"), env={"TORC_MAX_REQUEST_BODY_MB": "1"}
+    ) as srv:
+        yield srv
 
 
 def test_bulk_jobs_limit_follows_torc_max_request_body_mb(

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,16 +46,36 @@ def _argv(server: ServerProcess, tmp_path: Path, spec: Path, *flags: str) -> lis
     ]
 
 
-def _background(
-    server: ServerProcess, tmp_path: Path, spec: Path, *flags: str
-) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        _argv(server, tmp_path, spec, *flags),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=tmp_path,
-    )
+Background = Callable[..., subprocess.Popen[str]]
+
+
+@pytest.fixture
+def background() -> Iterator[Background]:
+    """Start `torc run` without waiting for it; whatever still runs at the end is stopped."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(
+        server: ServerProcess, tmp_path: Path, spec: Path, *flags: str
+    ) -> subprocess.Popen[str]:
+        proc = subprocess.Popen(
+            _argv(server, tmp_path, spec, *flags),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+        )
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        with proc:  # closes its pipes and waits
+            if proc.poll() is None:  # a failed test: SIGTERM makes the runner end its jobs
+                proc.terminate()
+                try:
+                    proc.communicate(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
 
 
 def _workflow_id(server: ServerProcess, name: str) -> int:
@@ -158,7 +179,7 @@ def test_sweep_of_1000_jobs_on_two_slots_completes_every_job_once(
     ("flags", "most_held"), [(["--max-parallel-jobs", "1"], 2), (["--num-cpus", "1"], 1)]
 )
 def test_a_runner_leaves_long_jobs_it_cannot_start_yet_to_other_runners(
-    server: ServerProcess, tmp_path: Path, flags: list[str], most_held: int
+    server: ServerProcess, tmp_path: Path, background: Background, flags: list[str], most_held: int
 ) -> None:
     """One slot (or one CPU), 2-second jobs: the first runner holds at most one job beyond the
     one it runs (none, claiming by resources), so a second runner that starts later still finds
@@ -173,7 +194,7 @@ def test_a_runner_leaves_long_jobs_it_cannot_start_yet_to_other_runners(
             ],
         },
     )
-    first = _background(server, tmp_path, spec, *flags)
+    first = background(server, tmp_path, spec, *flags)
     wf = _workflow_id(server, f"shared-{flags[0]}")
     wait_until(
         lambda: any((tmp_path / f"started{i}").exists() for i in range(3)),
@@ -235,20 +256,25 @@ def test_a_workflow_that_cannot_initialize_is_an_error_and_no_job_runs(
 ) -> None:
     """`torc run ID` initializes in a helper thread; the server's refusal must still reach
     the user as one error line and a non-zero exit, with nothing started."""
-    api = httpx.Client(base_url=server.url)
-    wf = api.post("/workflows", json={"name": "cyclic", "user": "u"}).json()["id"]
-    a, b = api.post(
-        "/bulk_jobs",
-        json={
-            "jobs": [
-                {"workflow_id": wf, "name": "a", "command": "true"},
-                {"workflow_id": wf, "name": "b", "command": "true", "depends_on_job_names": ["a"]},
-            ]
-        },
-    ).json()["jobs"]
-    job_a = api.get(f"/jobs/{a['id']}").json()
-    job_a["depends_on_job_ids"] = [b["id"]]  # a <- b <- a
-    assert api.put(f"/jobs/{a['id']}", json=job_a).status_code == 200
+    with httpx.Client(base_url=server.url) as api:
+        wf = api.post("/workflows", json={"name": "cyclic", "user": "u"}).json()["id"]
+        a, b = api.post(
+            "/bulk_jobs",
+            json={
+                "jobs": [
+                    {"workflow_id": wf, "name": "a", "command": "true"},
+                    {
+                        "workflow_id": wf,
+                        "name": "b",
+                        "command": "true",
+                        "depends_on_job_names": ["a"],
+                    },
+                ]
+            },
+        ).json()["jobs"]
+        job_a = api.get(f"/jobs/{a['id']}").json()
+        job_a["depends_on_job_ids"] = [b["id"]]  # a <- b <- a
+        assert api.put(f"/jobs/{a['id']}", json=job_a).status_code == 200
     argv = _argv(server, tmp_path, tmp_path / "unused.json")
     argv[argv.index(str(tmp_path / "unused.json"))] = str(wf)
     proc = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path, timeout=60)
@@ -339,7 +365,7 @@ def test_stdio_files_and_results_carry_the_run_id_of_each_run(
 
 
 def test_jobs_needing_more_memory_than_the_runner_has_are_never_claimed(
-    server: ServerProcess, tmp_path: Path
+    server: ServerProcess, tmp_path: Path, background: Background
 ) -> None:
     spec = _spec(
         tmp_path,
@@ -356,7 +382,7 @@ def test_jobs_needing_more_memory_than_the_runner_has_are_never_claimed(
             ],
         },
     )
-    runner = _background(server, tmp_path, spec, "--memory-gb", "2")
+    runner = background(server, tmp_path, spec, "--memory-gb", "2")
     wf = _workflow_id(server, "memory")
     wait_until(
         lambda: _jobs(server, wf)["nap"]["status"] == "running", timeout=30, what="nap running"
@@ -375,7 +401,7 @@ def test_jobs_needing_more_memory_than_the_runner_has_are_never_claimed(
 
 
 def test_cancel_from_another_shell_kills_running_jobs_within_5_seconds(
-    server: ServerProcess, tmp_path: Path
+    server: ServerProcess, tmp_path: Path, background: Background
 ) -> None:
     spec = _spec(
         tmp_path,
@@ -387,7 +413,7 @@ def test_cancel_from_another_shell_kills_running_jobs_within_5_seconds(
             ],
         },
     )
-    runner = _background(server, tmp_path, spec, "--max-parallel-jobs", "2")
+    runner = background(server, tmp_path, spec, "--max-parallel-jobs", "2")
     pids = [_job_pid(tmp_path / f"pid{i}", f"job long{i} running") for i in range(2)]
     wf = _workflow_id(server, "to-cancel")
     started = time.monotonic()
@@ -402,7 +428,9 @@ def test_cancel_from_another_shell_kills_running_jobs_within_5_seconds(
     assert {j["status"] for j in _jobs(server, wf).values()} == {"canceled"}
 
 
-def test_sigterm_to_the_runner_terminates_its_jobs(server: ServerProcess, tmp_path: Path) -> None:
+def test_sigterm_to_the_runner_terminates_its_jobs(
+    server: ServerProcess, tmp_path: Path, background: Background
+) -> None:
     spec = _spec(
         tmp_path,
         {
@@ -410,7 +438,7 @@ def test_sigterm_to_the_runner_terminates_its_jobs(server: ServerProcess, tmp_pa
             "jobs": [{"name": "long", "command": f"echo $$ > {tmp_path}/pid; exec sleep 120"}],
         },
     )
-    runner = _background(server, tmp_path, spec)
+    runner = background(server, tmp_path, spec)
     pid = _job_pid(tmp_path / "pid", "the job running")
     runner.send_signal(signal.SIGTERM)
     out, _ = runner.communicate(timeout=30)
@@ -421,7 +449,7 @@ def test_sigterm_to_the_runner_terminates_its_jobs(server: ServerProcess, tmp_pa
 
 
 def test_sigterm_hands_back_claimed_jobs_and_another_runner_runs_each_once(
-    server: ServerProcess, tmp_path: Path
+    server: ServerProcess, tmp_path: Path, background: Background
 ) -> None:
     """Two slots hold two running jobs and two claimed spares; SIGTERM leaves no job pending,
     and a second runner runs every job the first did not start exactly once."""
@@ -437,7 +465,7 @@ def test_sigterm_hands_back_claimed_jobs_and_another_runner_runs_each_once(
             ],
         },
     )
-    first = _background(server, tmp_path, spec, "--max-parallel-jobs", "2")
+    first = background(server, tmp_path, spec, "--max-parallel-jobs", "2")
     wf = _workflow_id(server, "hand-back")
 
     def holding() -> dict[str, list[str]] | None:
@@ -474,10 +502,11 @@ def test_sigterm_hands_back_claimed_jobs_and_another_runner_runs_each_once(
     assert completed == Counter(jobs[n]["id"] for n in unstarted)
 
 
-def test_sigterm_while_the_server_is_down_stops_the_runner_within_seconds(tmp_path: Path) -> None:
+def test_sigterm_while_the_server_is_down_stops_the_runner_within_seconds(
+    tmp_path: Path, background: Background
+) -> None:
     # The runner waits minutes for a server that went away; a stop signal must not.
-    srv = start_server(tmp_path / "srv")
-    try:
+    with start_server(tmp_path / "srv") as srv:
         spec = _spec(
             tmp_path,
             {
@@ -488,7 +517,7 @@ def test_sigterm_while_the_server_is_down_stops_the_runner_within_seconds(tmp_pa
                 ],
             },
         )
-        runner = _background(srv, tmp_path, spec)
+        runner = background(srv, tmp_path, spec)
         job = _job_pid(tmp_path / "pid", "the first job running")
         srv.stop(signal.SIGKILL)
         wait_until(lambda: not _alive(job), timeout=30, what="the first job to end")
@@ -498,8 +527,6 @@ def test_sigterm_while_the_server_is_down_stops_the_runner_within_seconds(tmp_pa
         runner.communicate(timeout=60)
         assert time.monotonic() - asked < 20
         assert runner.returncode != 0
-    finally:
-        srv.stop()
 
 
 def _alive(pid: int) -> bool:

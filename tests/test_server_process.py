@@ -3,57 +3,22 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import sqlite3
 import subprocess
+from contextlib import closing
 from pathlib import Path
 
 import httpx
 import pytest
 
-from helpers import BIN, ServerProcess, start_server, wait_until
-
-SERVER = str(BIN / "torc-server")
-
-
-def clean_env(workdir: Path, **extra: str) -> dict[str, str]:
-    """The caller's environment without any Torc settings, with an empty user config dir."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.upper().startswith("TORC_") and k != "DATABASE_URL"
-    }
-    return {**env, "XDG_CONFIG_HOME": str(workdir / "xdg"), **extra}
+from helpers import BIN, SERVER, ServerProcess, clean_env, start_server
 
 
 def launch(workdir: Path, *args: str, env: dict[str, str] | None = None) -> ServerProcess:
     """`torc-server run ARGS` in `workdir` with only the settings given; waits for /ping."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    stderr_path = workdir / "server.stderr"
-    with open(stderr_path, "w") as err:
-        proc = subprocess.Popen(
-            [SERVER, "run", *args],
-            stdout=subprocess.PIPE,
-            stderr=err,
-            text=True,
-            cwd=workdir,
-            env=env or clean_env(workdir),
-        )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if not line.startswith("TORC_SERVER_PORT="):
-        proc.kill()
-        proc.wait()
-        raise AssertionError(f"first line {line!r}; stderr: {stderr_path.read_text()}")
-    server = ServerProcess(proc, int(line.removeprefix("TORC_SERVER_PORT=")), "", stderr_path)
-    wait_until(
-        lambda: httpx.get(server.url + "/ping", timeout=2).status_code == 200,
-        timeout=20,
-        what="torc-server answering /ping",
-    )
-    return server
+    return start_server(workdir, *args, env=env, defaults=False)
 
 
 def run_to_exit(
@@ -92,7 +57,7 @@ def create_workflow(server: ServerProcess, name: str) -> int:
 
 
 def workflow_names(db: Path) -> list[str]:
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         return [r[0] for r in conn.execute("SELECT name FROM workflow ORDER BY id")]
 
 
@@ -100,39 +65,20 @@ def workflow_names(db: Path) -> list[str]:
 
 
 def test_port_zero_announces_the_port_on_the_first_stdout_line(tmp_path: Path) -> None:
-    proc = subprocess.Popen(
-        [SERVER, "run", "--port", "0", "--host", "127.0.0.1", "--database", ":memory:"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=tmp_path,
-        env=clean_env(tmp_path),
-    )
-    try:
-        assert proc.stdout is not None
-        first = proc.stdout.readline()
-        assert first.startswith("TORC_SERVER_PORT="), first
-        port = int(first.strip().removeprefix("TORC_SERVER_PORT="))
-        assert port > 0
-        url = f"http://127.0.0.1:{port}/torc-service/v1"
-        version = wait_until(
-            lambda: httpx.get(url + "/version", timeout=2).json(), timeout=20, what="GET /version"
-        )
+    # start_server reads the first stdout line and refuses anything but TORC_SERVER_PORT=<port>.
+    args = ("--port", "0", "--host", "127.0.0.1", "--database", ":memory:")
+    with launch(tmp_path, *args) as server:
+        assert server.port > 0
+        version = httpx.get(server.url + "/version", timeout=2).json()
         assert version["api_version"] == "0.21.0"
-    finally:
-        proc.terminate()
-        assert proc.wait(timeout=15) == 0
-        assert proc.stdout is not None
-        proc.stdout.close()
+        assert server.stop() == 0
 
 
 def test_memory_database_serves_and_leaves_no_file(tmp_path: Path) -> None:
-    server = launch(tmp_path, "--port", "0", "--host", "127.0.0.1", "--database", ":memory:")
-    try:
+    with launch(tmp_path, "--port", "0", "--host", "127.0.0.1", "--database", ":memory:") as server:
         wf = create_workflow(server, "in-memory")
         got = httpx.get(f"{server.url}/workflows/{wf}").json()
         assert got["name"] == "in-memory"
-    finally:
         assert server.stop() == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["server.stderr"]
 
@@ -180,15 +126,13 @@ def write_layers(workdir: Path, port: int) -> None:
 def test_user_config_then_project_file_then_env_then_flags(tmp_path: Path) -> None:
     port = free_port()
     write_layers(tmp_path / "files", port)
-    server = launch(tmp_path / "files")
-    try:
+    with launch(tmp_path / "files") as server:
         assert server.port == port  # only the user config sets a port
         line = settings_line(server)  # logged at all: torc.toml's log_level beat "error"
         assert "threads=3 (database pool 5)" in line
         assert "completion_check_interval_secs=12 " in line
         assert (tmp_path / "files" / "project.db").exists()
         assert not (tmp_path / "files" / "user.db").exists()
-    finally:
         assert server.stop() == 0
 
     write_layers(tmp_path / "env", port)
@@ -198,26 +142,20 @@ def test_user_config_then_project_file_then_env_then_flags(tmp_path: Path) -> No
         TORC_SERVER__PORT="0",
         TORC_SERVER__COMPLETION_CHECK_INTERVAL_SECS="13",
     )
-    server = launch(tmp_path / "env", env=env)
-    try:
+    with launch(tmp_path / "env", env=env) as server:
         assert "threads=4 (database pool 6)" in settings_line(server)
         assert "completion_check_interval_secs=13 " in settings_line(server)
-    finally:
         assert server.stop() == 0
 
     # Torc's dedicated variable outranks the generic one; a flag outranks both.
     env["TORC_COMPLETION_CHECK_INTERVAL_SECS"] = "14"
-    server = launch(tmp_path / "env", env=env)
-    try:
+    with launch(tmp_path / "env", env=env) as server:
         assert "completion_check_interval_secs=14 " in settings_line(server)
-    finally:
         assert server.stop() == 0
-    server = launch(tmp_path / "env", "--threads", "8", "-c", "15", "--port", "0", env=env)
-    try:
+    with launch(tmp_path / "env", "--threads", "8", "-c", "15", "--port", "0", env=env) as server:
         line = settings_line(server)
         assert "threads=8 (database pool 10)" in line
         assert "completion_check_interval_secs=15 " in line
-    finally:
         assert server.stop() == 0
 
 
@@ -225,37 +163,29 @@ def test_warm_up_is_on_unless_a_flag_or_the_environment_turns_it_off(tmp_path: P
     write_layers(tmp_path, free_port())
     env = clean_env(tmp_path, TORC_SERVER__PORT="0")
     for extra, expected in (({}, "True"), ({"TORC_SERVER__WARM_UP": "false"}, "False")):
-        server = launch(tmp_path, env={**env, **extra})
-        try:
+        with launch(tmp_path, env={**env, **extra}) as server:
             assert f"warm_up={expected}" in settings_line(server)
-        finally:
             assert server.stop() == 0
-    server = launch(tmp_path, "--no-warm-up", env=env)
-    try:
+    with launch(tmp_path, "--no-warm-up", env=env) as server:
         assert "warm_up=False" in settings_line(server)
         assert httpx.get(f"{server.url}/workflows").status_code == 200  # still serves
-    finally:
         assert server.stop() == 0
 
 
 def test_log_level_from_the_environment_silences_info(tmp_path: Path) -> None:
     write_layers(tmp_path, free_port())
     env = clean_env(tmp_path, TORC_SERVER__LOG_LEVEL="error", TORC_SERVER__PORT="0")
-    server = launch(tmp_path, env=env)
-    try:
+    with launch(tmp_path, env=env) as server:
         # Startup logging happens before the server answers, so absence now is final.
         assert "settings:" not in server.stderr_path.read_text()
-    finally:
         assert server.stop() == 0
 
 
 def test_database_url_is_used_when_no_flag_or_file_names_a_database(tmp_path: Path) -> None:
     target = tmp_path / "from-env.db"
     env = clean_env(tmp_path, DATABASE_URL=f"sqlite:{target}")
-    server = launch(tmp_path, "--host", "127.0.0.1", "--port", "0", env=env)
-    try:
+    with launch(tmp_path, "--host", "127.0.0.1", "--port", "0", env=env) as server:
         create_workflow(server, "via-database-url")
-    finally:
         assert server.stop() == 0
     assert workflow_names(target) == ["via-database-url"]
 
@@ -288,10 +218,8 @@ def test_bad_flag_value_is_refused_naming_the_flag(tmp_path: Path) -> None:
 
 def test_log_dir_flag_writes_a_log_file(tmp_path: Path) -> None:
     logs = tmp_path / "logs" / "nested"
-    server = start_server(tmp_path, "--log-dir", str(logs), database=":memory:")
-    try:
+    with start_server(tmp_path, "--log-dir", str(logs), database=":memory:") as server:
         create_workflow(server, "logged")
-    finally:
         assert server.stop() == 0
     text = (logs / "torc-server.log").read_text()
     assert "serving :memory:" in text
@@ -300,8 +228,8 @@ def test_log_dir_flag_writes_a_log_file(tmp_path: Path) -> None:
 
 def test_torc_log_dir_environment_variable_writes_a_log_file(tmp_path: Path) -> None:
     logs = tmp_path / "env-logs"
-    server = start_server(tmp_path, database=":memory:", env={"TORC_LOG_DIR": str(logs)})
-    assert server.stop() == 0
+    with start_server(tmp_path, database=":memory:", env={"TORC_LOG_DIR": str(logs)}) as server:
+        assert server.stop() == 0
     assert "serving :memory:" in (logs / "torc-server.log").read_text()
 
 
@@ -311,10 +239,8 @@ def test_json_logs_write_one_json_object_per_file_line_and_keep_the_console_read
     logs = tmp_path / "logs"
     # The start-up line logs the database path: quotes, a backslash and a newline in it.
     db = tmp_path / 'say "hi"\\ to\nlogs.db'
-    server = start_server(tmp_path, "--log-dir", str(logs), "--json-logs", database=str(db))
-    try:
+    with start_server(tmp_path, "--log-dir", str(logs), "--json-logs", database=str(db)) as server:
         create_workflow(server, "json-logged")
-    finally:
         assert server.stop() == 0
     lines = (logs / "torc-server.log").read_text().splitlines()
     records = [json.loads(line) for line in lines]  # every line, not only the first
@@ -327,8 +253,8 @@ def test_json_logs_write_one_json_object_per_file_line_and_keep_the_console_read
 
 
 def test_json_logs_without_a_log_dir_say_they_do_nothing(tmp_path: Path) -> None:
-    server = start_server(tmp_path, "--json-logs", database=":memory:")
-    assert server.stop() == 0
+    with start_server(tmp_path, "--json-logs", database=":memory:") as server:
+        assert server.stop() == 0
     assert "without --log-dir it does nothing" in server.stderr_path.read_text()
 
 
@@ -382,14 +308,14 @@ def test_slurm_job_runner_says_it_is_not_available_yet() -> None:
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_signal_stops_cleanly_leaving_a_consistent_file(tmp_path: Path, sig: int) -> None:
     db = tmp_path / "torc.db"
-    server = start_server(tmp_path, database=str(db))
-    for i in range(20):
-        create_workflow(server, f"wf-{i}")
-    assert server.stop(sig) == 0
+    with start_server(tmp_path, database=str(db)) as server:
+        for i in range(20):
+            create_workflow(server, f"wf-{i}")
+        assert server.stop(sig) == 0
     assert "Traceback" not in server.stderr_path.read_text()
     # A clean close folds the WAL back into the main file and removes it.
     assert not Path(f"{db}-wal").exists()
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -401,32 +327,16 @@ def test_shutdown_on_stdin_eof_stops_cleanly_when_the_owner_closes_the_pipe(
 ) -> None:
     """What `torc -s` relies on: the server ends when its owner closes the pipe or dies."""
     db = tmp_path / "torc.db"
-    stderr_path = tmp_path / "server.stderr"
-    argv = [SERVER, "run", "--port", "0", "--host", "127.0.0.1", "--database", str(db)]
-    with open(stderr_path, "w") as err:
-        proc = subprocess.Popen(
-            [*argv, "--shutdown-on-stdin-eof"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=err,
-            text=True,
-            cwd=tmp_path,
-            env=clean_env(tmp_path),
-        )
-    assert proc.stdin is not None and proc.stdout is not None
-    port = int(proc.stdout.readline().removeprefix("TORC_SERVER_PORT="))
-    server = ServerProcess(proc, port, str(db), stderr_path)
-    try:
-        wait_until(lambda: httpx.get(f"{server.url}/ping").status_code == 200, what="/ping")
+    with start_server(tmp_path, "--shutdown-on-stdin-eof", database=str(db), stdin=True) as server:
+        proc = server.proc
+        assert proc.stdin is not None
         proc.stdin.write("anything written is ignored\n")
         proc.stdin.flush()
         create_workflow(server, "before-eof")
         assert proc.poll() is None
         proc.stdin.close()
         assert proc.wait(timeout=30) == 0
-    finally:
-        server.stop()
-    log = stderr_path.read_text()
+    log = server.stderr_path.read_text()
     assert "standard input closed: shutting down" in log and "database closed" in log
     assert "Traceback" not in log and not Path(f"{db}-wal").exists()
     assert workflow_names(db) == ["before-eof"]
@@ -434,22 +344,20 @@ def test_shutdown_on_stdin_eof_stops_cleanly_when_the_owner_closes_the_pipe(
 
 def test_migrations_are_recorded_and_a_restart_keeps_the_data(tmp_path: Path) -> None:
     db = tmp_path / "torc.db"
-    server = start_server(tmp_path, database=str(db))
-    first = create_workflow(server, "before-restart")
-    assert server.stop() == 0
-    with sqlite3.connect(db) as conn:
+    with start_server(tmp_path, database=str(db)) as server:
+        first = create_workflow(server, "before-restart")
+        assert server.stop() == 0
+    with closing(sqlite3.connect(db)) as conn:
         applied = [r[0] for r in conn.execute("SELECT name FROM schema_migration ORDER BY name")]
     assert applied and applied[0].startswith("0001_")
     assert all(name.endswith(".sql") for name in applied)
 
-    server = start_server(tmp_path, database=str(db))
-    try:
+    with start_server(tmp_path, database=str(db)) as server:
         assert httpx.get(f"{server.url}/workflows/{first}").json()["name"] == "before-restart"
         second = create_workflow(server, "after-restart")
         assert second > first
-    finally:
         assert server.stop() == 0
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         again = [r[0] for r in conn.execute("SELECT name FROM schema_migration ORDER BY name")]
     assert again == applied  # nothing applied twice
     assert workflow_names(db) == ["before-restart", "after-restart"]
@@ -457,28 +365,27 @@ def test_migrations_are_recorded_and_a_restart_keeps_the_data(tmp_path: Path) ->
 
 def test_a_request_in_flight_at_sigterm_is_finished(tmp_path: Path) -> None:
     db = tmp_path / "torc.db"
-    server = start_server(tmp_path, database=str(db))
-    body = json.dumps({"name": "in-flight", "user": "tester"}).encode()
-    head = (
-        f"POST /torc-service/v1/workflows HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-    ).encode()
-    with socket.create_connection(("127.0.0.1", server.port), timeout=20) as conn:
-        conn.sendall(head + body[:10])
-        # The server handles ready sockets in order: once it has answered a later request on
-        # another connection, it has read our headers, so the request is in flight.
-        assert httpx.get(f"{server.url}/ping").status_code == 200
-        server.proc.send_signal(signal.SIGTERM)
-        conn.sendall(body[10:])
-        reply = b""
-        while b"\r\n\r\n" not in reply or not reply.rstrip().endswith(b"}"):
-            chunk = conn.recv(65536)
-            if not chunk:
-                break
-            reply += chunk
-    assert reply.startswith(b"HTTP/1.1 200"), reply[:200]
-    assert server.proc.wait(timeout=40) == 0
-    server.stop()
+    with start_server(tmp_path, database=str(db)) as server:
+        body = json.dumps({"name": "in-flight", "user": "tester"}).encode()
+        head = (
+            f"POST /torc-service/v1/workflows HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        with socket.create_connection(("127.0.0.1", server.port), timeout=20) as conn:
+            conn.sendall(head + body[:10])
+            # The server handles ready sockets in order: once it has answered a later request on
+            # another connection, it has read our headers, so the request is in flight.
+            assert httpx.get(f"{server.url}/ping").status_code == 200
+            server.proc.send_signal(signal.SIGTERM)
+            conn.sendall(body[10:])
+            reply = b""
+            while b"\r\n\r\n" not in reply or not reply.rstrip().endswith(b"}"):
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                reply += chunk
+        assert reply.startswith(b"HTTP/1.1 200"), reply[:200]
+        assert server.proc.wait(timeout=40) == 0
     assert workflow_names(db) == ["in-flight"]
 
 
