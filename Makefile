@@ -12,6 +12,8 @@
 #   make bench-peers   only the peer benchmark (PEER_ARGS="--quick" for a short run)
 #   make bench-spec benchmarks/spec_create.py: create 10,000-job sweeps from spec files
 #   make bench-overhead  benchmarks/run_overhead.py: torc run vs xargs with sh and with bash
+#   make bench-ping  benchmarks/ping_during_write.py: /ping while a 200,000-job workflow initializes
+#   make bench-tricks  benchmarks/tricks.py: each speed device against the code without it
 #   make clean      remove .venv and every cache and build product
 
 SHELL := /bin/bash
@@ -25,7 +27,7 @@ PEER_ARGS ?=
 # single-host cluster here (see /work/shared/slurm); nothing needs them yet.
 # SLURM_PACKAGES := slurm-wlm slurm-client munge
 
-.PHONY: venv demo test lint typecheck bench bench-claims bench-peers bench-spec bench-overhead clean
+.PHONY: venv demo test lint typecheck bench bench-claims bench-peers bench-spec bench-overhead bench-ping bench-tricks clean
 
 venv: $(BIN)/python
 
@@ -83,6 +85,13 @@ bench-overhead: $(VENV)/.installed
 	@$(COMPILE)
 	cd benchmarks && PATH="$(CURDIR)/$(BIN):$$PATH" ../$(BIN)/python run_overhead.py $(BENCH_ARGS)
 	cd benchmarks && PATH="$(CURDIR)/$(BIN):$$PATH" ../$(BIN)/python run_overhead.py --chain --jobs 200
+
+bench-ping: $(VENV)/.installed
+	@$(COMPILE)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/ping_during_write.py $(BENCH_ARGS)
+
+bench-tricks: $(VENV)/.installed
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/tricks.py $(BENCH_ARGS)
 
 bench-spec: $(VENV)/.installed
 	@$(COMPILE)

@@ -62,14 +62,19 @@ DEVICES = [
     Device(
         "fast-path",
         "server: the exchange answered by an ASGI fast path in front of FastAPI",
-        [("server/main.py", "ExchangeFastPath(create_app(settings, db), db, BASE_PATH)",
-          "create_app(settings, db)")],
+        [
+            (
+                "server/app.py",
+                "    app.add_middleware(ExchangeFastPath, db=db, base_path=BASE_PATH, api=app)\n",
+                "",
+            )
+        ],
         ["w1", "w3"],
     ),
     Device(
         "gil-switch",
         "runner: GIL switch interval 0.1 ms while running",
-        [("runner/loop.py", "sys.setswitchinterval(0.0001)", "sys.setswitchinterval(0.005)")],
+        [("runner/loop.py", "SWITCH_INTERVAL = 0.0001", "SWITCH_INTERVAL = 0.005")],
         ["w1", "w3"],
     ),
     Device(

@@ -209,14 +209,13 @@ def test_active_task_is_the_newest_queued_or_running_one(
     api: Any, workflow: Any, server: ServerProcess
 ) -> None:
     # No endpoint leaves a task running long enough to observe, so write the rows directly.
-    with closing(sqlite3.connect(server.db_path)) as db:
+    with closing(sqlite3.connect(server.db_path)) as db, db:  # the inner `with` commits
         for status in ("failed", "running", "succeeded"):
             db.execute(
                 "INSERT INTO task (workflow_id, operation, status, created_at_ms)"
                 " VALUES (?, 'initialize_jobs', ?, 1)",
                 (workflow.id, status),
             )
-    db.close()
     active = api.get_active_task_for_workflow(workflow.id).task
     assert (active.status, active.operation, active.workflow_id) == (
         "running",

@@ -210,6 +210,10 @@ def test_https_verifies_the_server_certificate_and_speaks_through_tls(
     with pytest.raises(ConnectFailure, match="CERTIFICATE_VERIFY_FAILED"):
         Transport(url, timeout=5).send("GET", "/ping", None, None)
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # trust our own certificate
-    assert Transport(url, timeout=5).send("GET", "/ping", None, None) == (200, "OK", b"true")
+    trusting = Transport(url, timeout=5)
+    try:
+        assert trusting.send("GET", "/ping", None, None) == (200, "OK", b"true")
+    finally:
+        trusting.close()
     thread.join(timeout=5)
     listener.close()
