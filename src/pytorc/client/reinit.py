@@ -27,10 +27,9 @@ from typing import Any
 from pytorc.client.api import TorcClient
 from pytorc.client.graph import downstream
 from pytorc.errors import InvalidInput
+from pytorc.vocabulary import FINISHED, NEVER_RAN, JobStatus
 
 MTIME_TOLERANCE = 0.01  # seconds; filesystems store timestamps with differing precision
-FINISHED = frozenset({"completed", "failed", "canceled", "terminated"})
-_NEVER_RAN = frozenset({"canceled", "terminated"})
 
 
 @dataclass
@@ -228,28 +227,7 @@ def reinitialize(
         report.run_id = int(client.reset_workflow_status(workflow_id, force=force)["run_id"])
     jobs = {j["id"]: j for j in client.iter_jobs(workflow_id, include_relationships=True)}
     files = {f["id"]: f for f in client.iter_files(workflow_id)}
-    resets: dict[int, JobReset] = {}
-    for file in files.values():
-        change = file_change(file)
-        if change is None:
-            continue
-        report.changed_files.append(change)
-        if not dry_run:
-            record_mtime(client, file, change)
-        for job in _consumers(jobs.values(), file["id"]):
-            if job["status"] in FINISHED:
-                _add(resets, job, f"input file {file['name']} {change.reason}")
-    for job in jobs.values():
-        if job["status"] == "completed":
-            gone = [
-                files[f]["name"]
-                for f in job.get("output_file_ids") or []
-                if f in files and not os.path.exists(files[f]["path"])
-            ]
-            if gone:
-                _add(resets, job, "output file " + ", ".join(gone) + " missing")
-        elif job["status"] in _NEVER_RAN and _upstream_completed(job, jobs):
-            _add(resets, job, f"was {job['status']}")
+    resets = _stale_jobs(client, jobs, files, report)
     report.reset_jobs = list(resets.values())
     if not dry_run:
         for reset in report.reset_jobs:
@@ -267,6 +245,40 @@ def reinitialize(
     return report
 
 
+def _stale_jobs(
+    client: TorcClient,
+    jobs: dict[int, dict[str, Any]],
+    files: dict[int, dict[str, Any]],
+    report: ReinitReport,
+) -> dict[int, JobReset]:
+    """Jobs to rerun: consumers of changed inputs, producers of missing outputs, jobs that never
+    ran although their upstream completed. Records changed files in the report (and their new
+    times on the server unless it is a dry run)."""
+    resets: dict[int, JobReset] = {}
+    for file in files.values():
+        change = file_change(file)
+        if change is None:
+            continue
+        report.changed_files.append(change)
+        if not report.dry_run:
+            record_mtime(client, file, change)
+        for job in _consumers(jobs.values(), file["id"]):
+            if job["status"] in FINISHED:
+                _add(resets, job, f"input file {file['name']} {change.reason}")
+    for job in jobs.values():
+        if job["status"] == JobStatus.COMPLETED:
+            gone = [
+                files[f]["name"]
+                for f in job.get("output_file_ids") or []
+                if f in files and not os.path.exists(files[f]["path"])
+            ]
+            if gone:
+                _add(resets, job, "output file " + ", ".join(gone) + " missing")
+        elif job["status"] in NEVER_RAN and _upstream_completed(job, jobs):
+            _add(resets, job, f"was {job['status']}")
+    return resets
+
+
 def _add(resets: dict[int, JobReset], job: dict[str, Any], reason: str) -> None:
     if job["id"] in resets:
         resets[job["id"]].reason += "; " + reason
@@ -280,5 +292,7 @@ def _consumers(jobs: Iterable[dict[str, Any]], file_id: int) -> list[dict[str, A
 
 def _upstream_completed(job: dict[str, Any], jobs: dict[int, dict[str, Any]]) -> bool:
     return all(
-        jobs[u]["status"] == "completed" for u in job.get("depends_on_job_ids") or [] if u in jobs
+        jobs[u]["status"] == JobStatus.COMPLETED
+        for u in job.get("depends_on_job_ids") or []
+        if u in jobs
     )

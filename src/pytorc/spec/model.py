@@ -27,11 +27,11 @@ from pytorc.spec.fields import (
     min_length,
 )
 from pytorc.units import UnitError, duration_seconds, memory_bytes
+from pytorc.vocabulary import JOB_TRIGGERS, ActionType, TriggerType
 
 Name = NonEmptyStr
 Mode = Literal["product", "zip"]
 
-JOB_TRIGGERS = ("on_jobs_ready", "on_jobs_complete")
 # sbatch options a scheduler sets itself; slurm_defaults may not override them.
 SLURM_RESERVED = frozenset(
     {"partition", "nodes", "walltime", "time", "mem", "gres", "name", "job-name"}
@@ -229,15 +229,8 @@ class SlurmSchedulerSpec(Model):
 
 
 class WorkflowActionSpec(Model):
-    trigger_type: Literal[
-        "on_workflow_start",
-        "on_workflow_complete",
-        "on_jobs_ready",
-        "on_jobs_complete",
-        "on_worker_start",
-        "on_worker_complete",
-    ]
-    action_type: Literal["run_commands", "schedule_nodes"]
+    trigger_type: TriggerType
+    action_type: ActionType
     jobs: list[Name] = field(default_factory=list)
     job_name_regexes: list[Name] = field(default_factory=list)
     commands: list[Name] = field(default_factory=list)

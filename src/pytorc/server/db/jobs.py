@@ -8,8 +8,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from pytorc.errors import InvalidInput
-from pytorc.models import JobModel, JobStatus
+from pytorc.models import JobModel
 from pytorc.server.db.common import Row, dumps, loads, page, require
+from pytorc.vocabulary import HELD, JobStatus, codes
 
 SORTABLE = ("name", "status", "priority", "command", "attempt_id", "resource_requirements_id")
 
@@ -203,31 +204,7 @@ def create_many(conn: sqlite3.Connection, jobs: Sequence[JobModel]) -> list[dict
         _insert_params(job, job_id, defaults) for job, job_id in zip(jobs, job_ids, strict=True)
     ]
     conn.executemany(_INSERT, rows)
-    # field -> one sorted id list per job; most jobs have none, so empty lists are skipped
-    relations: dict[str, list[list[int]]] = {}
-    for field in RELATIONS:
-        values = [getattr(job, field) for job in jobs]
-        relations[field] = [sorted(set(v)) if v else [] for v in values]
-    if any(by_name):
-        relations["depends_on_job_ids"] = [
-            sorted(set(ids) | set(named)) if named else ids
-            for ids, named in zip(relations["depends_on_job_ids"], by_name, strict=True)
-        ]
-    for field, (table, column) in RELATIONS.items():
-        edges = [
-            (job_id, other, job.workflow_id)
-            for job, job_id, others in zip(jobs, job_ids, relations[field], strict=True)
-            if others
-            for other in others
-        ]
-        if field == "depends_on_job_ids":
-            for job_id, other, _ in edges:
-                if job_id == other:
-                    raise InvalidInput(f"job {job_id} cannot depend on itself")
-        if edges:
-            conn.executemany(
-                f"INSERT INTO {table} (job_id, {column}, workflow_id) VALUES (?, ?, ?)", edges
-            )
+    relations = _insert_relations(conn, jobs, job_ids, by_name)
     uninitialized = JobStatus.UNINITIALIZED.value
     out = []
     for i, (job, params) in enumerate(zip(jobs, rows, strict=True)):
@@ -253,6 +230,41 @@ _REF_FIELDS = {
     "scheduler_id": ("slurm_scheduler", "slurm scheduler"),
     "failure_handler_id": ("failure_handler", "failure handler"),
 }
+
+
+def _insert_relations(
+    conn: sqlite3.Connection,
+    jobs: Sequence[JobModel],
+    job_ids: list[int],
+    by_name: list[list[int]],
+) -> dict[str, list[list[int]]]:
+    """Insert the batch's relation rows; returns field -> one sorted id list per job."""
+    # field -> one sorted id list per job; most jobs have none, so empty lists are skipped
+    relations: dict[str, list[list[int]]] = {}
+    for field in RELATIONS:
+        values = [getattr(job, field) for job in jobs]
+        relations[field] = [sorted(set(v)) if v else [] for v in values]
+    if any(by_name):
+        relations["depends_on_job_ids"] = [
+            sorted(set(ids) | set(named)) if named else ids
+            for ids, named in zip(relations["depends_on_job_ids"], by_name, strict=True)
+        ]
+    for field, (table, column) in RELATIONS.items():
+        edges = [
+            (job_id, other, job.workflow_id)
+            for job, job_id, others in zip(jobs, job_ids, relations[field], strict=True)
+            if others
+            for other in others
+        ]
+        if field == "depends_on_job_ids":
+            for job_id, other, _ in edges:
+                if job_id == other:
+                    raise InvalidInput(f"job {job_id} cannot depend on itself")
+        if edges:
+            conn.executemany(
+                f"INSERT INTO {table} (job_id, {column}, workflow_id) VALUES (?, ?, ?)", edges
+            )
+    return relations
 
 
 def _references(jobs: Sequence[JobModel]) -> dict[int, dict[tuple[str, str], set[int]]]:
@@ -431,7 +443,7 @@ def list_page(
         where.append("job.id IN (SELECT job_id FROM job_depends_on WHERE depends_on_job_id = :up)")
         params["up"] = upstream_job_id
     if active_compute_node_id is not None:
-        where.append("job.compute_node_id = :node AND job.status IN (3, 4)")
+        where.append(f"job.compute_node_id = :node AND job.status IN ({codes(*HELD)})")
         params["node"] = active_compute_node_id
     if origin_is_set is not None:
         where.append("job.origin IS NOT NULL" if origin_is_set else "job.origin IS NULL")

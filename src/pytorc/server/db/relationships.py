@@ -8,6 +8,7 @@ from typing import Any
 from pytorc.errors import InvalidInput
 from pytorc.server.db.common import check_limit, envelope, require
 from pytorc.units import format_duration
+from pytorc.vocabulary import JobStatus
 
 _VIEWS: dict[str, tuple[str, tuple[str, ...]]] = {
     "job_dependencies": (
@@ -41,13 +42,13 @@ _VIEWS: dict[str, tuple[str, tuple[str, ...]]] = {
         ("user_data_id", "user_data_name", "producer_job_id", "consumer_job_id"),
     ),
     "running_jobs": (
-        """SELECT j.id AS job_id, j.name AS job_name,
+        f"""SELECT j.id AS job_id, j.name AS job_name,
                   coalesce(cn.hostname, '') AS compute_node_name,
                   coalesce(cn.compute_node_type, 'local') AS scheduler_type,
                   CAST(json_extract(cn.scheduler, '$.slurm_job_id') AS TEXT) AS scheduler_job_id,
                   j.start_time
              FROM job j LEFT JOIN compute_node cn ON cn.id = j.compute_node_id
-            WHERE j.workflow_id = :wf AND j.status = 4""",
+            WHERE j.workflow_id = :wf AND j.status = {JobStatus.RUNNING.code}""",
         ("job_id", "job_name", "start_time"),
     ),
     "slurm_job_correlations": (
@@ -96,7 +97,7 @@ def ready_job_requirements(
 ) -> dict[str, Any]:
     """What the ready jobs need in total: used to size allocations."""
     require(conn, "workflow", workflow_id)
-    where = "j.workflow_id = :wf AND j.status = 2"
+    where = f"j.workflow_id = :wf AND j.status = {JobStatus.READY.code}"
     if scheduler_config_id is not None:
         where += " AND j.scheduler_id = :sched"
     row = conn.execute(
@@ -123,12 +124,12 @@ def required_existing_files(conn: sqlite3.Connection, workflow_id: int) -> list[
     return [
         r[0]
         for r in conn.execute(
-            """SELECT DISTINCT i.file_id FROM job_input_file i
+            f"""SELECT DISTINCT i.file_id FROM job_input_file i
                 WHERE i.workflow_id = :wf
                   AND NOT EXISTS (SELECT 1 FROM job_output_file o WHERE o.file_id = i.file_id)
                UNION
                SELECT o.file_id FROM job_output_file o JOIN job j ON j.id = o.job_id
-                WHERE o.workflow_id = :wf AND j.status = 5
+                WHERE o.workflow_id = :wf AND j.status = {JobStatus.COMPLETED.code}
                ORDER BY 1""",
             {"wf": workflow_id},
         )

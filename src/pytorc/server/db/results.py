@@ -9,8 +9,9 @@ import sqlite3
 from typing import Any
 
 from pytorc.errors import Conflict, InvalidInput
-from pytorc.models import JobStatus, ResultModel
+from pytorc.models import ResultModel
 from pytorc.server.db.common import Row, dumps, page, require, require_in_workflow
+from pytorc.vocabulary import RESULT_MEASURES, JobStatus
 
 SORTABLE = (
     "job_id",
@@ -26,16 +27,6 @@ SORTABLE = (
     "peak_cpu_percent",
     "avg_cpu_percent",
     "workflow_id",
-)
-_MEASURES = (
-    "compute_node_id",
-    "return_code",
-    "exec_time_minutes",
-    "completion_time",
-    "peak_memory_bytes",
-    "avg_memory_bytes",
-    "peak_cpu_percent",
-    "avg_cpu_percent",
 )
 # Every read of a result names its job; the subquery is one primary-key lookup per row.
 _SELECT = "result.*, (SELECT name FROM job WHERE job.id = result.job_id) AS job_name"
@@ -97,7 +88,7 @@ def insert(
     The caller has checked job and workflow; a second result for the same (job, run, attempt)
     is a Conflict (the table's UNIQUE constraint decides, so this costs no extra query).
     """
-    values = result.model_dump(include={"workflow_id", "job_id", "run_id", *_MEASURES})
+    values = result.model_dump(include={"workflow_id", "job_id", "run_id", *RESULT_MEASURES})
     values.update(attempt_id=attempt_id, status=status.code)
     try:
         id = int(conn.execute(_INSERT, values).fetchone()[0])
@@ -167,14 +158,16 @@ def update(conn: sqlite3.Connection, id: int, result: ResultModel) -> dict[str, 
             )
     if result.compute_node_id != row["compute_node_id"]:
         _check_compute_node(conn, result.compute_node_id, row["workflow_id"])
-    values = result.model_dump(include={"job_id", "run_id", *_MEASURES})
+    values = result.model_dump(include={"job_id", "run_id", *RESULT_MEASURES})
     values.update(
         id=id,
         status=result.status.code,
         attempt_id=row["attempt_id"] if result.attempt_id is None else result.attempt_id,
     )
     _refuse_duplicate(conn, values, id)
-    assignments = ", ".join(f"{c} = :{c}" for c in ("run_id", "attempt_id", "status", *_MEASURES))
+    assignments = ", ".join(
+        f"{c} = :{c}" for c in ("run_id", "attempt_id", "status", *RESULT_MEASURES)
+    )
     conn.execute(f"UPDATE result SET {assignments} WHERE id = :id", values)
     return get(conn, id)
 

@@ -11,19 +11,19 @@ import sqlite3
 from typing import Any
 
 from pytorc.errors import InvalidInput, NotFound
-from pytorc.models import JobStatus, WorkflowActionModel
+from pytorc.models import WorkflowActionModel
 from pytorc.server.db.common import Row, dumps, loads, now_iso, require, require_in_workflow
-
-TRIGGER_TYPES = (
-    "on_workflow_start",
-    "on_workflow_complete",
-    "on_jobs_ready",
-    "on_jobs_complete",
-    "on_worker_start",
-    "on_worker_complete",
+from pytorc.vocabulary import (
+    ACTION_TYPES,
+    DONE,
+    FINISHED,
+    HELD,
+    JOB_TRIGGERS,
+    TRIGGER_TYPES,
+    JobStatus,
+    codes,
 )
-ACTION_TYPES = ("run_commands", "schedule_nodes")
-JOB_TRIGGERS = ("on_jobs_ready", "on_jobs_complete")
+
 _SCHEDULE_NODES_FIELDS = {
     "scheduler_id": int,
     "scheduler_type": str,
@@ -33,33 +33,12 @@ _SCHEDULE_NODES_FIELDS = {
 }
 
 
-def _codes(*statuses: JobStatus) -> str:
-    return ",".join(str(s.code) for s in statuses)
-
-
 # Statuses a listed job must have reached for each job trigger to count it.
 _REACHED = {
-    "on_jobs_ready": _codes(
-        JobStatus.READY,
-        JobStatus.PENDING,
-        JobStatus.RUNNING,
-        JobStatus.COMPLETED,
-        JobStatus.FAILED,
-        JobStatus.CANCELED,
-        JobStatus.TERMINATED,
-    ),
-    "on_jobs_complete": _codes(
-        JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED, JobStatus.TERMINATED
-    ),
+    "on_jobs_ready": codes(JobStatus.READY, *HELD, *FINISHED),
+    "on_jobs_complete": codes(*FINISHED),
 }
-_UNFINISHED = _codes(
-    JobStatus.UNINITIALIZED,
-    JobStatus.BLOCKED,
-    JobStatus.READY,
-    JobStatus.PENDING,
-    JobStatus.RUNNING,
-    JobStatus.PENDING_FAILED,
-)
+_UNFINISHED = codes(*(s for s in JobStatus if s not in DONE))
 _INITIALIZED = f"""
 SELECT EXISTS (SELECT 1 FROM job WHERE workflow_id = ? AND status != {JobStatus.UNINITIALIZED.code})
 """

@@ -6,8 +6,14 @@ import sqlite3
 from typing import Any
 
 from pytorc.errors import InvalidInput
-from pytorc.models import JobStatus, WorkflowModel
+from pytorc.models import WorkflowModel
 from pytorc.server.db.common import Row, dumps, loads, now_iso, opt_bool, page, require
+from pytorc.vocabulary import JobStatus, codes
+
+_LEFT_UNINITIALIZED = (
+    "SELECT 1 FROM job WHERE workflow_id = ?"
+    f" AND status NOT IN ({codes(JobStatus.UNINITIALIZED, JobStatus.DISABLED)}) LIMIT 1"
+)
 
 SORTABLE = ("name", "user", "description", "timestamp", "project", "is_archived")
 
@@ -219,7 +225,5 @@ def total_exec_minutes(conn: sqlite3.Connection, id: int) -> float:
 def is_uninitialized(conn: sqlite3.Connection, id: int) -> bool:
     """No job of the workflow has left uninitialized (or disabled) yet."""
     require(conn, "workflow", id)
-    row = conn.execute(
-        "SELECT 1 FROM job WHERE workflow_id = ? AND status NOT IN (0, 9) LIMIT 1", (id,)
-    ).fetchone()
+    row = conn.execute(_LEFT_UNINITIALIZED, (id,)).fetchone()
     return row is None

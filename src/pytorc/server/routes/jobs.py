@@ -10,7 +10,6 @@ from pytorc.models import (
     DeleteCountResponse,
     JobModel,
     JobsModel,
-    JobStatus,
     Page,
     ResultModel,
 )
@@ -18,6 +17,7 @@ from pytorc.server.db import jobs
 from pytorc.server.db.common import delete_where_workflow, require
 from pytorc.server.routes.common import Db, Json, ok, parse_body, raw_json_body
 from pytorc.server.services import completion, transitions
+from pytorc.vocabulary import JobStatus
 
 router = APIRouter(tags=["jobs"])
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from pytorc.models import DeleteCountResponse, JobStatus, Page, ResultModel
+from pytorc.models import DeleteCountResponse, Page, ResultModel
 from pytorc.server.db import results
 from pytorc.server.db.common import delete_where_workflow, require
 from pytorc.server.routes.common import Db, Json, ok
+from pytorc.vocabulary import JobStatus
 
 router = APIRouter(tags=["results"])
 

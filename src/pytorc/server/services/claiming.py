@@ -15,16 +15,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytorc.errors import InvalidInput
-from pytorc.models import ComputeNodesResources, JobStatus
+from pytorc.models import ComputeNodesResources
 from pytorc.server.db import events, jobs
 from pytorc.server.db.common import MAX_LIMIT, dumps, require
 from pytorc.units import UnitError, duration_seconds
+from pytorc.vocabulary import JobStatus
 
 GIB = 1024**3
 
-_READY_IN_ORDER = """
+_READY = JobStatus.READY.code
+_READY_IN_ORDER = f"""
 SELECT id, resource_requirements_id AS rr, scheduler_id FROM job
- WHERE workflow_id = ? AND status = 2
+ WHERE workflow_id = ? AND status = {_READY}
  ORDER BY priority DESC, id
 """
 
@@ -169,7 +171,7 @@ def claim_by_resources(
     if chosen:
         return _mark_pending(conn, chosen, compute_node_id), None
     any_ready = conn.execute(
-        "SELECT 1 FROM job WHERE workflow_id = ? AND status = 2 LIMIT 1", (workflow_id,)
+        f"SELECT 1 FROM job WHERE workflow_id = ? AND status = {_READY} LIMIT 1", (workflow_id,)
     ).fetchone()
     if any_ready is None:
         return [], "No jobs are ready"

@@ -13,9 +13,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from pytorc.errors import InvalidInput
-from pytorc.models import DONE, FAILING, JobStatus, ResultModel
+from pytorc.models import ResultModel
 from pytorc.server.db import jobs, results
 from pytorc.server.db.common import dumps, require
+from pytorc.vocabulary import DONE, FAILING, JobStatus
 
 COMPLETION_STATUSES = frozenset(
     {

@@ -16,27 +16,17 @@ from collections import Counter
 from typing import Any
 
 from pytorc.errors import InvalidInput, TorcError
-from pytorc.models import ExchangeJobsRequest, JobCompletionEntry, JobStatus
+from pytorc.models import ExchangeJobsRequest, JobCompletionEntry
 from pytorc.server.db import results, workflows
 from pytorc.server.db.common import Row, dumps, now_iso, require
 from pytorc.server.services import claiming, completion
+from pytorc.vocabulary import RESULT_MEASURES, JobStatus
 
 _FAST_FROM = frozenset({JobStatus.READY.code, JobStatus.PENDING.code, JobStatus.RUNNING.code})
 _FAST_TO = frozenset(
     {JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED, JobStatus.TERMINATED}
 )
-_RESULT_FIELDS = {
-    "workflow_id",
-    "job_id",
-    "compute_node_id",
-    "return_code",
-    "exec_time_minutes",
-    "completion_time",
-    "peak_memory_bytes",
-    "avg_memory_bytes",
-    "peak_cpu_percent",
-    "avg_cpu_percent",
-}
+_RESULT_FIELDS = {"workflow_id", "job_id", *RESULT_MEASURES}
 
 
 def complete_many(
@@ -62,6 +52,24 @@ def complete_many(
             (dumps(ids),),
         )
     }
+    fast = _fast_entries(conn, entries, rows, workflow_id, run_id)
+    done = _complete_set_wise(conn, fast, rows, run_id)
+    errors = _complete_one_by_one(
+        conn, [e for e in entries if e.job_id not in done], rows, workflow_id, done
+    )
+    completed = [e.job_id for e in entries if e.job_id in done]
+    return list(dict.fromkeys(completed)), errors
+
+
+def _fast_entries(
+    conn: sqlite3.Connection,
+    entries: list[JobCompletionEntry],
+    rows: dict[int, Any],
+    workflow_id: int,
+    run_id: int,
+) -> list[JobCompletionEntry]:
+    """The entries the set-wise path may apply: plain transitions whose result agrees."""
+    ids = [e.job_id for e in entries]
     seen = Counter(ids)
     already = {
         r[0]
@@ -72,7 +80,7 @@ def complete_many(
             (dumps(ids), run_id),
         )
     }
-    fast = [
+    return [
         e
         for e in entries
         if (row := rows.get(e.job_id)) is not None
@@ -87,12 +95,18 @@ def complete_many(
         and e.result.run_id == run_id
         and e.result.status == e.status
     ]
-    done = _complete_set_wise(conn, fast, rows, run_id)
-    fast_ids = set(done)
+
+
+def _complete_one_by_one(
+    conn: sqlite3.Connection,
+    entries: list[JobCompletionEntry],
+    rows: dict[int, Any],
+    workflow_id: int,
+    done: set[int],
+) -> list[dict[str, Any]]:
+    """Each entry through complete_job under its own savepoint; adds successes to `done`."""
     errors: list[dict[str, Any]] = []
     for entry in entries:
-        if entry.job_id in fast_ids:
-            continue
         conn.execute("SAVEPOINT entry")
         try:
             row = rows.get(entry.job_id)
@@ -105,8 +119,7 @@ def complete_many(
         else:
             done.add(entry.job_id)
         conn.execute("RELEASE entry")
-    completed = [e.job_id for e in entries if e.job_id in done]
-    return list(dict.fromkeys(completed)), errors
+    return errors
 
 
 def _complete_set_wise(

@@ -9,12 +9,15 @@ from collections import defaultdict, deque
 from typing import Any
 
 from pytorc.errors import InvalidInput
-from pytorc.models import DONE, JobStatus
 from pytorc.server.db import events, jobs
 from pytorc.server.db.common import dumps, require
+from pytorc.vocabulary import DONE, HELD, JobStatus, codes
 
-_DONE_CODES = ",".join(str(s.code) for s in DONE)
-_ACTIVE = (JobStatus.PENDING.code, JobStatus.RUNNING.code)
+_DONE_CODES = codes(*DONE)
+_HELD = codes(*HELD)
+_UNINITIALIZED = JobStatus.UNINITIALIZED.code
+_WAITING = codes(JobStatus.BLOCKED, JobStatus.READY)
+_BLOCKED, _READY = JobStatus.BLOCKED.code, JobStatus.READY.code
 
 _FILE_EDGES = """
 INSERT OR IGNORE INTO job_depends_on (job_id, depends_on_job_id, workflow_id)
@@ -28,13 +31,14 @@ SELECT i.job_id, o.job_id, i.workflow_id FROM job_input_user_data i
   JOIN job_output_user_data o ON o.user_data_id = i.user_data_id
  WHERE i.workflow_id = :wf AND i.job_id != o.job_id
 """
-_DOWNSTREAM_OF_UNINITIALIZED = """
+_DOWNSTREAM_OF_UNINITIALIZED = f"""
 WITH RECURSIVE down(id) AS (
-    SELECT id FROM job WHERE workflow_id = :wf AND status = 0
+    SELECT id FROM job WHERE workflow_id = :wf AND status = {_UNINITIALIZED}
     UNION
     SELECT d.job_id FROM job_depends_on d JOIN down ON d.depends_on_job_id = down.id
 )
-UPDATE job SET status = 0 WHERE id IN (SELECT id FROM down) AND status NOT IN (3, 4, 9)
+UPDATE job SET status = {_UNINITIALIZED} WHERE id IN (SELECT id FROM down)
+   AND status NOT IN ({_HELD}, {JobStatus.DISABLED.code})
 """
 
 
@@ -86,30 +90,10 @@ def initialize_jobs(
     check_acyclic(conn, workflow_id)
     if only_uninitialized:
         conn.execute(_DOWNSTREAM_OF_UNINITIALIZED, params)
-        target = "status = 0"
+        target = f"status = {_UNINITIALIZED}"
     else:
-        target = f"status NOT IN ({_DONE_CODES}, 3, 4)"
-    conn.execute(
-        f"""
-        UPDATE job SET num_blocking = (
-            SELECT count(*) FROM job_depends_on d JOIN job u ON u.id = d.depends_on_job_id
-             WHERE d.job_id = job.id AND u.status NOT IN ({_DONE_CODES}))
-         WHERE workflow_id = :wf AND {target}
-        """,
-        params,
-    )
-    changed = [
-        r[0]
-        for r in conn.execute(
-            f"""
-            UPDATE job SET status = CASE WHEN num_blocking > 0 THEN 1 ELSE 2 END,
-                           compute_node_id = NULL, start_time = NULL
-             WHERE workflow_id = :wf AND {target}
-            RETURNING id
-            """,
-            params,
-        )
-    ]
+        target = f"status NOT IN ({_DONE_CODES}, {_HELD})"
+    changed = _block_or_ready(conn, params, target)
     conn.execute(
         f"DELETE FROM workflow_result WHERE workflow_id = :wf AND job_id IN"
         f" (SELECT id FROM job WHERE workflow_id = :wf AND status NOT IN ({_DONE_CODES}))",
@@ -123,7 +107,7 @@ def initialize_jobs(
     )
     counts = dict(
         conn.execute(
-            "SELECT status, count(*) FROM job WHERE workflow_id = ? AND status IN (1, 2)"
+            f"SELECT status, count(*) FROM job WHERE workflow_id = ? AND status IN ({_WAITING})"
             " GROUP BY status",
             (workflow_id,),
         ).fetchall()
@@ -137,6 +121,31 @@ def initialize_jobs(
         "blocked": counts.get(JobStatus.BLOCKED.code, 0),
         "message": f"initialized {len(changed)} jobs",
     }
+
+
+def _block_or_ready(conn: sqlite3.Connection, params: dict[str, Any], target: str) -> list[int]:
+    """Count each target job's unfinished upstream jobs, then block or ready it; its ids."""
+    conn.execute(
+        f"""
+        UPDATE job SET num_blocking = (
+            SELECT count(*) FROM job_depends_on d JOIN job u ON u.id = d.depends_on_job_id
+             WHERE d.job_id = job.id AND u.status NOT IN ({_DONE_CODES}))
+         WHERE workflow_id = :wf AND {target}
+        """,
+        params,
+    )
+    return [
+        r[0]
+        for r in conn.execute(
+            f"""
+            UPDATE job SET status = CASE WHEN num_blocking > 0 THEN {_BLOCKED} ELSE {_READY} END,
+                           compute_node_id = NULL, start_time = NULL
+             WHERE workflow_id = :wf AND {target}
+            RETURNING id
+            """,
+            params,
+        )
+    ]
 
 
 def input_hashes(
@@ -249,8 +258,8 @@ def process_changed_job_inputs(
     ]
     if not dry_run:
         conn.execute(
-            "UPDATE job SET status = 0 WHERE id IN (SELECT value FROM json_each(?))"
-            " AND status NOT IN (3, 4)",
+            f"UPDATE job SET status = {_UNINITIALIZED} WHERE id IN (SELECT value FROM json_each(?))"
+            f" AND status NOT IN ({_HELD})",
             (dumps(changed),),
         )
         conn.executemany(

@@ -6,9 +6,14 @@ import sqlite3
 from typing import Any
 
 from pytorc.errors import InvalidInput
-from pytorc.models import JobStatus
 from pytorc.server.db import events, workflows
 from pytorc.server.db.common import require
+from pytorc.vocabulary import HELD, JobStatus, codes
+
+_HELD = codes(*HELD)
+# Jobs a reset leaves alone: already uninitialized, held by a runner, or disabled.
+_KEEP = codes(JobStatus.UNINITIALIZED, *HELD, JobStatus.DISABLED)
+_UNINITIALIZED = JobStatus.UNINITIALIZED.code
 
 
 def cancel_workflow(conn: sqlite3.Connection, id: int) -> dict[str, Any]:
@@ -72,7 +77,7 @@ def reset_status(conn: sqlite3.Connection, id: int, force: bool) -> dict[str, An
         raise InvalidInput(f"workflow {id} is archived; unarchive it before resetting")
     if not force:
         active = conn.execute(
-            "SELECT count(*) FROM job WHERE workflow_id = ? AND status IN (3, 4)", (id,)
+            f"SELECT count(*) FROM job WHERE workflow_id = ? AND status IN ({_HELD})", (id,)
         ).fetchone()[0]
         nodes = conn.execute(
             "SELECT count(*) FROM scheduled_compute_node WHERE workflow_id = ?"
@@ -90,9 +95,8 @@ def reset_status(conn: sqlite3.Connection, id: int, force: bool) -> dict[str, An
     return {"workflow_id": id, "run_id": run_id, "message": f"workflow {id} reset to run {run_id}"}
 
 
-_RESETTABLE_FAILED = tuple(
-    s.code
-    for s in (JobStatus.FAILED, JobStatus.CANCELED, JobStatus.TERMINATED, JobStatus.PENDING_FAILED)
+_RESETTABLE_FAILED = codes(
+    JobStatus.FAILED, JobStatus.CANCELED, JobStatus.TERMINATED, JobStatus.PENDING_FAILED
 )
 
 
@@ -101,8 +105,8 @@ def reset_job_status(conn: sqlite3.Connection, id: int, failed_only: bool) -> di
     require(conn, "workflow", id)
     if not failed_only:
         n = conn.execute(
-            "UPDATE job SET status = 0, compute_node_id = NULL, start_time = NULL"
-            " WHERE workflow_id = ? AND status NOT IN (0, 3, 4, 9)",
+            f"UPDATE job SET status = {_UNINITIALIZED}, compute_node_id = NULL, start_time = NULL"
+            f" WHERE workflow_id = ? AND status NOT IN ({_KEEP})",
             (id,),
         ).rowcount
         reset_type = "all"
@@ -111,12 +115,12 @@ def reset_job_status(conn: sqlite3.Connection, id: int, failed_only: bool) -> di
             conn.execute(
                 f"""
             WITH RECURSIVE down(id) AS (
-                SELECT id FROM job WHERE workflow_id = :wf AND status IN {_RESETTABLE_FAILED}
+                SELECT id FROM job WHERE workflow_id = :wf AND status IN ({_RESETTABLE_FAILED})
                 UNION
                 SELECT d.job_id FROM job_depends_on d JOIN down ON d.depends_on_job_id = down.id
             )
-            UPDATE job SET status = 0, compute_node_id = NULL, start_time = NULL
-             WHERE id IN (SELECT id FROM down) AND status NOT IN (0, 3, 4, 9)
+            UPDATE job SET status = {_UNINITIALIZED}, compute_node_id = NULL, start_time = NULL
+             WHERE id IN (SELECT id FROM down) AND status NOT IN ({_KEEP})
             RETURNING id
             """,
                 {"wf": id},

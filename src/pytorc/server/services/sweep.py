@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from pytorc.models import DONE, FAILING, JobStatus
 from pytorc.server.db.common import dumps
 from pytorc.server.db.connection import Database
 from pytorc.server.services.completion import recount, release_dependents
+from pytorc.vocabulary import DONE, FAILING, JobStatus
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +32,15 @@ async def run_forever(db: Database, interval: float) -> None:
             log.exception("sweep failed")
 
 
+_UNBLOCKED_SUSPECTS = (
+    f"SELECT id FROM job WHERE status = {JobStatus.BLOCKED.code} AND num_blocking <= 0"
+)
+
+
 def sweep_once(db: Database) -> int:
     """Ready (or cancel) blocked jobs with no unfinished upstream; returns how many changed."""
     with db.transaction() as conn:
-        suspects = [
-            r[0] for r in conn.execute("SELECT id FROM job WHERE status = 1 AND num_blocking <= 0")
-        ]
+        suspects = [r[0] for r in conn.execute(_UNBLOCKED_SUSPECTS)]
         if not suspects:
             return 0
         recount(conn, suspects)

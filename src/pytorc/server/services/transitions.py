@@ -6,10 +6,10 @@ import sqlite3
 from typing import Any
 
 from pytorc.errors import InvalidInput
-from pytorc.models import JobStatus
 from pytorc.server.db import events, jobs
 from pytorc.server.db.common import Row, now_iso, require
 from pytorc.server.services.completion import COMPLETION_STATUSES, set_status
+from pytorc.vocabulary import JobStatus
 
 
 def _job_and_run(conn: sqlite3.Connection, job_id: int, run_id: int) -> tuple[Row, Row]:
