@@ -1,7 +1,6 @@
 """`torc run SPEC_OR_ID` and `torc workflows run`: create if needed, initialize, run locally."""
 
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -110,7 +109,7 @@ def _prepare(st: CliState, spec_or_id: str) -> int:
         client = st.client
         created = create_workflow(client, spec, str(path), user=user_name())
         workflow_id = int(created["id"])
-        _initialize_meanwhile(st, workflow_id)
+        _initialize(st, workflow_id)
         return workflow_id
     client = st.client
     try:
@@ -118,42 +117,17 @@ def _prepare(st: CliState, spec_or_id: str) -> int:
     except ValueError:
         raise InvalidInput(f"{spec_or_id!r} is neither a spec file nor a workflow id") from None
     if client.get(f"/workflows/{workflow_id}/is_uninitialized")["is_uninitialized"]:
-        _initialize_meanwhile(st, workflow_id)
+        _initialize(st, workflow_id)
     return workflow_id
 
 
-def _initialize_meanwhile(st: CliState, workflow_id: int) -> None:
+def _initialize(st: CliState, workflow_id: int) -> None:
     """Initialize the workflow as `torc workflows initialize` does (check inputs, start a run,
-    record the files' modification times, set jobs ready or blocked), and meanwhile do what
-    running it needs next: import the runner and read the settings (the run's defaults).
-    Starting the run turns a new workflow's run 0 into run 1, as Torc's initialize does.
-
-    The server's part (~50 ms for 2,000 jobs) and ours (~45 ms) overlap: the requests are sent
-    from a helper thread, on its own connection, whose waits for the answers free the
-    interpreter for this thread.
-    """
+    record the files' modification times, set jobs ready or blocked). Starting the run turns a
+    new workflow's run 0 into run 1, as Torc's initialize does."""
     from pytorc.client.reinit import initialize as initialize_workflow
 
-    failure: list[BaseException] = []
-    client = st.client
-
-    def initialize() -> None:
-        try:
-            initialize_workflow(client, workflow_id)
-        except BaseException as exc:  # re-raised below, in the command's thread
-            failure.append(exc)
-
-    helper = threading.Thread(target=initialize, name="torc-initialize", daemon=True)
-    helper.start()
-    try:
-        import pytorc.runner.loop
-        import pytorc.runner.monitor  # noqa: F401
-
-        st.settings  # noqa: B018 (loaded now, used by execute)
-    finally:
-        helper.join()
-    if failure:
-        raise failure[0]
+    initialize_workflow(st.client, workflow_id)
 
 
 def execute(

@@ -14,6 +14,8 @@ from typing import Any
 BULK_BYTES = 4 * 1024 * 1024
 
 _moved = 0  # bytes of JSON this process has encoded and decoded so far
+# The switch earns its keep: creating a 20,000-job sweep takes 15% (230 ms) longer without it
+# (benchmarks/tricks.py, 2026-12-04).
 
 
 def encode(body: Any) -> bytes:

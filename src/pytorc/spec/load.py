@@ -38,7 +38,8 @@ def _gc_paused() -> Iterator[None]:
 
     Expanding a sweep allocates tens of thousands of long-lived models; each allocation burst
     triggers collections that rescan them all, which doubled the load time of a 10,000-job
-    sweep. Nothing here makes reference cycles, so reference counting still frees everything."""
+    sweep. Nothing here makes reference cycles, so reference counting still frees everything.
+    Creating a 20,000-job sweep is 13% (170 ms) faster with it (benchmarks/tricks.py)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
