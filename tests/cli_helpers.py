@@ -54,8 +54,11 @@ def torc_json(url: str, *args: str, cwd: Path, user: str = "tester") -> Any:
     return json.loads(torc(url, "-f", "json", *args, cwd=cwd, user=user).stdout)
 
 
-def run_ready_jobs(client: TorcClient, workflow_id: int, cwd: Path) -> list[str]:
-    """Run ready jobs with bash in `cwd` until none are left, the way a runner reports them.
+def run_ready_jobs(
+    client: TorcClient, workflow_id: int, cwd: Path, **node_fields: Any
+) -> list[str]:
+    """Run ready jobs with bash in `cwd` until none are left, the way a runner reports them
+    (on one compute node; `node_fields` override its record).
 
     Outputs' modification times are recorded after each completed job, as Torc's runner does.
     Returns the names of the jobs run, in order.
@@ -63,7 +66,7 @@ def run_ready_jobs(client: TorcClient, workflow_id: int, cwd: Path) -> list[str]
     run_id = client.get_workflow(workflow_id)["run_id"]
     node = client.post(
         "/compute_nodes",
-        compute_node(workflow_id, hostname="test-runner", pid=os.getpid()),
+        compute_node(workflow_id, **{"hostname": "test-runner", "pid": os.getpid(), **node_fields}),
     )
     ran = []
     while True:

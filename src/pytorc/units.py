@@ -53,6 +53,25 @@ def duration_seconds(text: str) -> float:
     return sum(float(v) * _SECONDS[k] for k, v in parts.items() if v is not None)
 
 
+_SLURM_TIME = re.compile(r"(?:(\d+)-)?(\d+)(?::(\d{1,2}))?(?::(\d{1,2}))?\Z")
+
+
+def slurm_time_seconds(text: str) -> int:
+    """Seconds in a Slurm time limit: M, M:S, H:M:S, D-H, D-H:M or D-H:M:S (sbatch --time)."""
+    m = _SLURM_TIME.match(text.strip())
+    if m is None:
+        raise UnitError(
+            f"invalid walltime {text!r}: expected Slurm time such as '04:00:00' or '1-12:00:00'"
+        )
+    days, first, second, third = m.groups()
+    if days is not None:  # D-H[:M[:S]]
+        h, mi, sec = int(first), int(second or 0), int(third or 0)
+        return ((int(days) * 24 + h) * 60 + mi) * 60 + sec
+    if third is not None:  # H:M:S
+        return (int(first) * 60 + int(second)) * 60 + int(third)
+    return int(first) * 60 + int(second or 0)  # M or M:S
+
+
 def format_duration(seconds: float) -> str:
     """An ISO-8601 duration for `seconds`, e.g. 5400 -> 'PT1H30M'."""
     total = round(seconds)

@@ -101,8 +101,7 @@ def delete(
     Example: torc files delete 7 8
     """
     st = state(ctx)
-    deleted = [st.client.delete(f"/files/{i}") for i in file_ids]
-    output.message(st.format, [f"deleted file {f['id']} ({f['name']})" for f in deleted], deleted)
+    output.deleted(st.format, "file", [st.client.delete(f"/files/{i}") for i in file_ids])
 
 
 @app.command("list-required-existing")

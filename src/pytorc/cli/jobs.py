@@ -214,8 +214,7 @@ def delete(
     Example: torc jobs delete 42 43
     """
     st = state(ctx)
-    deleted = [st.client.delete(f"/jobs/{i}") for i in job_ids]
-    output.message(st.format, [f"deleted job {j['id']} ({j['name']})" for j in deleted], deleted)
+    output.deleted(st.format, "job", [st.client.delete(f"/jobs/{i}") for i in job_ids])
 
 
 @app.command("delete-all")

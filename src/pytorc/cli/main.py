@@ -28,6 +28,8 @@ GROUPS = {
     "results": "results",
     "events": "events",
     "compute-nodes": "compute_nodes",
+    "scheduled-compute-nodes": "scheduled_compute_nodes",
+    "slurm": "slurm",
     "job-dependencies": "job_dependencies",
     "config": "config",
     "reports": "reports",

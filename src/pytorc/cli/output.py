@@ -79,3 +79,11 @@ def message(fmt: str, text: str | Sequence[str], data: Any) -> None:
         return
     lines = [text] if isinstance(text, str) else list(text)
     sys.stdout.write("".join(f"{line}\n" for line in lines))
+
+
+def deleted(fmt: str, noun: str, records: list[dict[str, Any]]) -> None:
+    """The records a delete command removed: as JSON, or a line each naming them."""
+    lines = [
+        f"deleted {noun} {r['id']}" + (f" ({r['name']})" if r.get("name") else "") for r in records
+    ]
+    message(fmt, lines, records)

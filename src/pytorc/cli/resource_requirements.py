@@ -125,6 +125,5 @@ def delete(ctx: typer.Context, rr_ids: Annotated[list[int], typer.Argument(help=
     Example: torc resource-requirements delete 9
     """
     st = state(ctx)
-    deleted = [st.client.delete(f"/resource_requirements/{i}") for i in rr_ids]
-    lines = [f"deleted resource requirements {r['id']} ({r['name']})" for r in deleted]
-    output.message(st.format, lines, deleted)
+    records = [st.client.delete(f"/resource_requirements/{i}") for i in rr_ids]
+    output.deleted(st.format, "resource requirements", records)

@@ -94,5 +94,4 @@ def delete(
     Example: torc results delete 12
     """
     st = state(ctx)
-    deleted = [st.client.delete(f"/results/{i}") for i in result_ids]
-    output.message(st.format, [f"deleted result {r['id']}" for r in deleted], deleted)
+    output.deleted(st.format, "result", [st.client.delete(f"/results/{i}") for i in result_ids])

@@ -142,9 +142,8 @@ def delete(
     Example: torc user-data delete 5 6
     """
     st = state(ctx)
-    deleted = [st.client.delete(f"/user_data/{i}") for i in user_data_ids]
-    lines = [f"deleted user data {d['id']} ({d['name']})" for d in deleted]
-    output.message(st.format, lines, deleted)
+    records = [st.client.delete(f"/user_data/{i}") for i in user_data_ids]
+    output.deleted(st.format, "user data", records)
 
 
 @app.command("delete-all")

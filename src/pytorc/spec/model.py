@@ -26,7 +26,7 @@ from pytorc.spec.fields import (
     gt,
     min_length,
 )
-from pytorc.units import UnitError, duration_seconds, memory_bytes
+from pytorc.units import UnitError, duration_seconds, memory_bytes, slurm_time_seconds
 from pytorc.vocabulary import JOB_TRIGGERS, ActionType, TriggerType
 
 Name = NonEmptyStr
@@ -36,7 +36,6 @@ Mode = Literal["product", "zip"]
 SLURM_RESERVED = frozenset(
     {"partition", "nodes", "walltime", "time", "mem", "gres", "name", "job-name"}
 )
-_SLURM_TIME = re.compile(r"^(\d+-)?\d+(:\d{1,2}){0,2}$")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _SRUN_MPI = re.compile(r"[A-Za-z0-9+_.-]+\Z")
 # execution_config keys that only mean something in one mode (Torc refuses them in the other).
@@ -85,12 +84,7 @@ _memory = _parses_as(memory_bytes)
 _runtime = _parses_as(duration_seconds)
 
 
-def _walltime(value: str) -> str:
-    if not _SLURM_TIME.match(value):
-        raise ValueError(
-            f"invalid walltime {value!r}: expected Slurm time such as '04:00:00' or '1-12:00:00'"
-        )
-    return value
+_walltime = _parses_as(slurm_time_seconds)
 
 
 def _metadata(value: Any) -> Any:

@@ -1,0 +1,172 @@
+"""`torc slurm ...`: the Slurm scheduler configs (sbatch settings) of a workflow."""
+
+from typing import Annotated, Any
+
+import typer
+
+from pytorc.cli import output
+from pytorc.cli.common import (
+    Limit,
+    Offset,
+    ReverseSort,
+    SortBy,
+    WorkflowArg,
+    group,
+    paging,
+    resolve_workflow_id,
+    state,
+)
+from pytorc.errors import InvalidInput
+from pytorc.units import UnitError, slurm_time_seconds
+
+app = group("Slurm scheduler configs: the sbatch settings of a workflow's allocations.")
+
+COLUMNS = ("id", "name", "account", "partition", "qos", "nodes", "walltime", "mem", "gres")
+ConfigId = Annotated[int, typer.Argument(help="Scheduler config id.")]
+Gres = Annotated[str | None, typer.Option("-g", "--gres", help="Generic resources, e.g. gpu:2.")]
+Mem = Annotated[str | None, typer.Option("-m", "--mem", help="Memory per node, e.g. 180G.")]
+Partition = Annotated[str | None, typer.Option("-p", "--partition", help="Partition.")]
+Tmp = Annotated[str | None, typer.Option("-t", "--tmp", help="Local scratch per node.")]
+Extra = Annotated[
+    str | None,
+    typer.Option("-e", "--extra", help="More sbatch options, e.g. '--reservation=r1'."),
+]
+
+
+def _checked(fields: dict[str, Any]) -> dict[str, Any]:
+    """The given fields (None dropped), with the walltime checked before the server sees it."""
+    given = {k: v for k, v in fields.items() if v is not None}
+    if "walltime" in given:
+        try:
+            slurm_time_seconds(given["walltime"])
+        except UnitError as exc:
+            raise InvalidInput(str(exc)) from None
+    return given
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option("-n", "--name", help="Name jobs and actions refer to.")],
+    account: Annotated[str, typer.Option("-a", "--account", help="Account to charge.")],
+    workflow_id: WorkflowArg = None,
+    gres: Gres = None,
+    mem: Mem = None,
+    nodes: Annotated[int, typer.Option("-N", "--nodes", min=1, help="Nodes per allocation.")] = 1,
+    partition: Partition = None,
+    qos: Annotated[str, typer.Option("-q", "--qos", help="Quality of service.")] = "normal",
+    tmp: Tmp = None,
+    walltime: Annotated[
+        str, typer.Option("-W", "--walltime", help="Time limit: H:M:S or D-H:M:S.")
+    ] = "04:00:00",
+    extra: Extra = None,
+) -> None:
+    """Add a Slurm scheduler config to a workflow.
+
+    Example: torc slurm create 3 -n short -a myproject -p debug -N 2 -W 00:30:00
+    """
+    st = state(ctx)
+    body = _checked(
+        {
+            "workflow_id": resolve_workflow_id(st, workflow_id),
+            "name": name,
+            "account": account,
+            "gres": gres,
+            "mem": mem,
+            "nodes": nodes,
+            "partition": partition,
+            "qos": qos,
+            "tmp": tmp,
+            "walltime": walltime,
+            "extra": extra,
+        }
+    )
+    created = st.client.post("/slurm_schedulers", body)
+    output.message(st.format, f"created Slurm config {created['id']} ({name})", created)
+
+
+@app.command("update")
+def update(
+    ctx: typer.Context,
+    config_id: ConfigId,
+    name: Annotated[str | None, typer.Option("-n", "--name", help="New name.")] = None,
+    account: Annotated[str | None, typer.Option("-a", "--account", help="Account.")] = None,
+    gres: Gres = None,
+    mem: Mem = None,
+    nodes: Annotated[int | None, typer.Option("-N", "--nodes", min=1, help="Nodes.")] = None,
+    partition: Partition = None,
+    qos: Annotated[str | None, typer.Option("-q", "--qos", help="Quality of service.")] = None,
+    tmp: Tmp = None,
+    walltime: Annotated[str | None, typer.Option("-W", "--walltime", help="Time limit.")] = None,
+    extra: Extra = None,
+) -> None:
+    """Change a Slurm scheduler config; allocations submitted later use the new settings.
+
+    Example: torc slurm update 4 -W 02:00:00 -N 4
+    """
+    st = state(ctx)
+    changes = _checked(
+        {
+            "name": name,
+            "account": account,
+            "gres": gres,
+            "mem": mem,
+            "nodes": nodes,
+            "partition": partition,
+            "qos": qos,
+            "tmp": tmp,
+            "walltime": walltime,
+            "extra": extra,
+        }
+    )
+    if not changes:
+        raise InvalidInput("nothing to change: pass at least one option (see --help)")
+    config = st.client.get(f"/slurm_schedulers/{config_id}")
+    config.update(changes)
+    updated = st.client.put(f"/slurm_schedulers/{config_id}", config)
+    output.message(st.format, f"updated Slurm config {config_id}", updated)
+
+
+@app.command("list")
+def list_configs(
+    ctx: typer.Context,
+    workflow_id: WorkflowArg = None,
+    limit: Limit = None,
+    offset: Offset = 0,
+    sort_by: SortBy = None,
+    reverse_sort: ReverseSort = False,
+) -> None:
+    """List a workflow's Slurm scheduler configs.
+
+    Example: torc -f json slurm list 3
+    """
+    st = state(ctx)
+    items = st.client.iter_pages(
+        "/slurm_schedulers",
+        workflow_id=resolve_workflow_id(st, workflow_id),
+        **paging(limit, offset, sort_by, reverse_sort),
+    )
+    output.records(st.format, items, COLUMNS)
+
+
+@app.command("get")
+def get(ctx: typer.Context, config_id: ConfigId) -> None:
+    """Show one Slurm scheduler config.
+
+    Example: torc slurm get 4
+    """
+    st = state(ctx)
+    output.record(st.format, st.client.get(f"/slurm_schedulers/{config_id}"))
+
+
+@app.command("delete")
+def delete(
+    ctx: typer.Context, config_ids: Annotated[list[int], typer.Argument(help="Ids.")]
+) -> None:
+    """Delete Slurm scheduler configs.
+
+    Example: torc slurm delete 4 5
+    """
+    st = state(ctx)
+    records = [st.client.delete(f"/slurm_schedulers/{i}") for i in config_ids]
+    output.deleted(st.format, "Slurm config", records)
