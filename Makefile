@@ -27,7 +27,7 @@ PEER_ARGS ?=
 # single-host cluster here (see /work/shared/slurm); nothing needs them yet.
 # SLURM_PACKAGES := slurm-wlm slurm-client munge
 
-.PHONY: venv demo test lint typecheck bench bench-claims bench-peers bench-spec bench-overhead bench-ping bench-tricks clean
+.PHONY: venv demo test lint typecheck bench bench-claims bench-peers bench-spec bench-overhead bench-ping bench-tricks slurm-up slurm-down clean
 
 venv: $(BIN)/python
 
@@ -63,6 +63,9 @@ test: $(VENV)/.installed-dev
 	@status=0; \
 	echo "== ruff"; $(BIN)/ruff check src tests benchmarks || status=1; \
 	echo "== mypy"; $(BIN)/mypy src/pytorc || status=1; \
+	echo "== slurm"; bash scripts/slurm/start-slurm.sh \
+		|| { echo "Slurm did not start: its tests fail in CI, skip elsewhere"; \
+		     [ "$$CI" != true ] || status=1; }; \
 	echo "== pytest"; PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest --durations=20 || status=1; \
 	exit $$status
 
@@ -85,6 +88,13 @@ bench-overhead: $(VENV)/.installed
 	@$(COMPILE)
 	cd benchmarks && PATH="$(CURDIR)/$(BIN):$$PATH" ../$(BIN)/python run_overhead.py $(BENCH_ARGS)
 	cd benchmarks && PATH="$(CURDIR)/$(BIN):$$PATH" ../$(BIN)/python run_overhead.py --chain --jobs 200
+
+# The local 4-node Slurm cluster the Slurm tests use (root; installs slurm-wlm, munge, MariaDB).
+slurm-up:
+	bash scripts/slurm/start-slurm.sh
+
+slurm-down:
+	bash scripts/slurm/stop-slurm.sh
 
 bench-ping: $(VENV)/.installed
 	@$(COMPILE)
