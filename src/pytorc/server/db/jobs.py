@@ -22,6 +22,7 @@ RELATIONS: dict[str, tuple[str, str]] = {
     "input_user_data_ids": ("job_input_user_data", "user_data_id"),
     "output_user_data_ids": ("job_output_user_data", "user_data_id"),
 }
+_ON_NODE = f"job.compute_node_id = :node AND job.status IN ({codes(*HELD)})"
 _TARGET_TABLE = {
     "depends_on_job_ids": ("job", "job"),
     "input_file_ids": ("file", "file"),
@@ -443,7 +444,7 @@ def list_page(
         where.append("job.id IN (SELECT job_id FROM job_depends_on WHERE depends_on_job_id = :up)")
         params["up"] = upstream_job_id
     if active_compute_node_id is not None:
-        where.append(f"job.compute_node_id = :node AND job.status IN ({codes(*HELD)})")
+        where.append(_ON_NODE)
         params["node"] = active_compute_node_id
     if origin_is_set is not None:
         where.append("job.origin IS NOT NULL" if origin_is_set else "job.origin IS NULL")

@@ -52,7 +52,7 @@ def complete_many(
             (dumps(ids),),
         )
     }
-    fast = _fast_entries(conn, entries, rows, workflow_id, run_id)
+    fast = _fast_entries(conn, entries, ids, rows, workflow_id, run_id)
     done = _complete_set_wise(conn, fast, rows, run_id)
     errors = _complete_one_by_one(
         conn, [e for e in entries if e.job_id not in done], rows, workflow_id, done
@@ -64,12 +64,12 @@ def complete_many(
 def _fast_entries(
     conn: sqlite3.Connection,
     entries: list[JobCompletionEntry],
+    ids: list[int],
     rows: dict[int, Any],
     workflow_id: int,
     run_id: int,
 ) -> list[JobCompletionEntry]:
     """The entries the set-wise path may apply: plain transitions whose result agrees."""
-    ids = [e.job_id for e in entries]
     seen = Counter(ids)
     already = {
         r[0]
