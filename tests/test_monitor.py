@@ -221,8 +221,8 @@ def test_settings_follow_the_workflow_resource_monitor_config(
 
 
 def test_a_fractional_sample_interval_is_accepted_and_whole_seconds_stay_whole() -> None:
+    from pytorc.fields import ValidationError
     from pytorc.models import ResourceMonitorConfig
-    from pytorc.spec.fields import ValidationError
     from pytorc.spec.model import ResourceMonitorSpec
 
     assert (

@@ -3,21 +3,22 @@
 Later layers win. Environment keys are `TORC_<SECTION>__<KEY>` (e.g. `TORC_SERVER__PORT`,
 `TORC_CLIENT__RUN__OUTPUT_DIR`). Command-line flags are applied by each entry point on top.
 A config file that does not parse, or holds a bad value, is an error naming the file.
-"""
 
-from __future__ import annotations
+Sections are pytorc.fields models with `strict = False` (environment values are strings), so
+this module must not use `from __future__ import annotations`.
+"""
 
 import json
 import os
 import tomllib
+import types
 import typing
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, Literal
 
 import platformdirs
 
-from pytorc.config_fields import SettingsError, as_dict, build, field_types, is_section
+from pytorc.fields import Model, ValidationError, field, ge, gt, le
 
 LogLevel = Literal["trace", "debug", "info", "warn", "warning", "error", "critical"]
 
@@ -26,65 +27,57 @@ class ConfigError(Exception):
     """A configuration file or value that cannot be used."""
 
 
-@dataclass
-class Section:
-    """A table of settings. `fields_set`: the keys the layers gave (the rest are defaults)."""
+class Section(Model):
+    """A table of settings; `model_fields_set` names the keys the layers gave."""
 
-    __extra__: ClassVar[str] = "forbid"
-    fields_set: frozenset[str] = field(default=frozenset(), init=False, repr=False, compare=False)
+    strict = False
 
 
-@dataclass
 class ServerLogging(Section):
     log_dir: str | None = None
     json_logs: bool = False
 
 
-@dataclass
 class ServerSettings(Section):
     log_level: LogLevel = "info"
     https: bool = False
     host: str = "0.0.0.0"
-    port: int = field(default=8080, metadata={"ge": 0, "le": 65535})
-    threads: int = field(default=1, metadata={"ge": 1})
+    port: Annotated[int, ge(0), le(65535)] = 8080
+    threads: Annotated[int, ge(1)] = 1
     database: str | None = None
     auth_file: str | None = None
     require_auth: bool = False
-    credential_cache_ttl_secs: int = field(default=60, metadata={"ge": 0})
+    credential_cache_ttl_secs: Annotated[int, ge(0)] = 60
     enforce_access_control: bool = False
-    completion_check_interval_secs: float = field(default=30.0, metadata={"gt": 0})
+    completion_check_interval_secs: Annotated[float, gt(0)] = 30.0
     admin_users: list[str] = field(default_factory=list)
-    max_request_body_mb: float = field(default=64.0, metadata={"gt": 0})
+    max_request_body_mb: Annotated[float, gt(0)] = 64.0
     warm_up: bool = True  # pytorc: prepare every route before accepting connections
     logging: ServerLogging = field(default_factory=ServerLogging)
 
 
-@dataclass
 class ClientRunSettings(Section):
-    poll_interval: float = field(default=5.0, metadata={"gt": 0})
+    poll_interval: Annotated[float, gt(0)] = 5.0
     output_dir: str = "output"
-    max_parallel_jobs: int | None = field(default=None, metadata={"ge": 1})
-    num_cpus: int | None = field(default=None, metadata={"ge": 1})
-    memory_gb: float | None = field(default=None, metadata={"gt": 0})
-    num_gpus: int | None = field(default=None, metadata={"ge": 0})
+    max_parallel_jobs: Annotated[int, ge(1)] | None = None
+    num_cpus: Annotated[int, ge(1)] | None = None
+    memory_gb: Annotated[float, gt(0)] | None = None
+    num_gpus: Annotated[int, ge(0)] | None = None
 
 
-@dataclass
 class ClientSlurmSettings(Section):
-    poll_interval: float = field(default=30.0, metadata={"gt": 0})
+    poll_interval: Annotated[float, gt(0)] = 30.0
     keep_submission_scripts: bool = False
     strict_scheduler_match: bool = False
 
 
-@dataclass
 class ClientSettings(Section):
-    __extra__: ClassVar[str] = "allow"  # Torc's other client tables (tui, hpc, ...) pass through
+    unknown_keys = "allow"  # Torc's other client tables (tui, hpc, ...) pass through
     api_url: str = "http://localhost:8080/torc-service/v1"
     format: Literal["table", "json"] = "table"
     log_level: LogLevel = "info"
     run: ClientRunSettings = field(default_factory=ClientRunSettings)
     slurm: ClientSlurmSettings = field(default_factory=ClientSlurmSettings)
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def config_paths() -> list[Path]:
@@ -120,9 +113,8 @@ def read_config_files(paths: list[Path] | None = None) -> dict[str, Any]:
     return merged
 
 
-@dataclass
 class Settings(Section):
-    __extra__: ClassVar[str] = "ignore"  # tables of other tools may share the file
+    unknown_keys = "ignore"  # tables of other tools may share the file
     server: ServerSettings = field(default_factory=ServerSettings)
     client: ClientSettings = field(default_factory=ClientSettings)
     dash: dict[str, Any] = field(default_factory=dict)
@@ -144,7 +136,7 @@ def environment_layer(environ: typing.Mapping[str, str] | None = None) -> dict[s
         if not name.upper().startswith(ENV_PREFIX) or "__" not in name:
             continue
         keys = name[len(ENV_PREFIX) :].lower().split("__")
-        if keys[0] not in field_types(Settings) or not all(keys):
+        if keys[0] not in Settings.model_fields or not all(keys):
             continue
         node, model = out, Settings
         for key in keys[:-1]:
@@ -160,17 +152,28 @@ def environment_layer(environ: typing.Mapping[str, str] | None = None) -> dict[s
 def _section_model(model: Any, key: str) -> Any:
     """The section type of sub-table `key` of `model`, or None for a free-form table."""
     annotation = _field_type(model, key)
-    return annotation if is_section(annotation) else None
+    return annotation if _is_section(annotation) else None
+
+
+def _is_section(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, Section)
 
 
 def _field_type(model: Any, key: str) -> Any:
-    return field_types(model).get(key) if is_section(model) else None
+    """The type of `model`'s field `key` without its rules and None (None if no such field)."""
+    info = model.model_fields.get(key) if _is_section(model) else None
+    annotation = info.annotation if info else None
+    if typing.get_origin(annotation) is typing.Union or isinstance(annotation, types.UnionType):
+        annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+    if typing.get_origin(annotation) is Annotated:
+        annotation = typing.get_args(annotation)[0]
+    return annotation
 
 
 def _env_value(name: str, value: str, annotation: Any) -> Any:
     """JSON for list, table and section values; the raw string for everything else."""
     origin = typing.get_origin(annotation) or annotation
-    structured = origin in (list, dict) or is_section(origin)
+    structured = origin in (list, dict) or _is_section(origin)
     if not structured:
         return value
     try:
@@ -182,17 +185,12 @@ def _env_value(name: str, value: str, annotation: Any) -> Any:
 def load_settings() -> Settings:
     """Settings from every layer but the command line; bad values raise ConfigError."""
     try:
-        return build(Settings, _deep_merge(read_config_files(), environment_layer()))
-    except SettingsError as exc:
+        return Settings.model_validate(_deep_merge(read_config_files(), environment_layer()))
+    except ValidationError as exc:
         problems = "; ".join(
-            f"{_dotted(loc)}: {msg} (from {origin_of(loc)})" for loc, msg in exc.problems
+            f"{_dotted(p.loc)}: {p.message} (from {origin_of(p.loc)})" for p in exc.problems
         )
         raise ConfigError(f"invalid configuration: {problems}") from exc
-
-
-def settings_dict(section: Section) -> dict[str, Any]:
-    """A section (or all settings) as plain TOML-ready data."""
-    return as_dict(section)
 
 
 def _dotted(loc: tuple[int | str, ...]) -> str:

@@ -95,7 +95,7 @@ class CliState:
 
     def url_configured(self) -> bool:
         """Did the user name a server (flag, TORC_API_URL, or api_url in config/env)?"""
-        return self.url_flag is not None or "api_url" in self.settings.client.fields_set
+        return self.url_flag is not None or "api_url" in self.settings.client.model_fields_set
 
     @contextmanager
     def server_for_run(self) -> Iterator[None]:

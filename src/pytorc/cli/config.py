@@ -70,9 +70,7 @@ def show(
     chosen = fmt or ("json" if st.format_flag == "json" else "toml")
     if chosen not in ("toml", "json"):
         raise InvalidInput(f"config show formats are toml and json, not {chosen!r}")
-    from pytorc.config import settings_dict
-
-    data = settings_dict(st.settings)
+    data = st.settings.model_dump()
     if chosen == "json":
         output.emit_json(data)
     else:
@@ -112,9 +110,9 @@ def init(
     path = dict(zip(LAYERS, _paths(), strict=True))[layer]
     if path.exists() and not force:
         raise InvalidInput(f"{path} exists; pass --force to overwrite it")
-    from pytorc.config import Settings, settings_dict
+    from pytorc.config import Settings
 
-    defaults = settings_dict(Settings())
+    defaults = Settings().model_dump()
     text = (
         "# Torc configuration. Uncomment a line to change a setting.\n"
         "# Precedence: /etc/torc/config.toml < user config < ./torc.toml < TORC_<SECTION>__<KEY>"

@@ -15,8 +15,8 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from pytorc import __version__
-from pytorc.config import ConfigError, ServerSettings, load_settings, origin_of, settings_dict
-from pytorc.config_fields import SettingsError, build
+from pytorc.config import ConfigError, ServerSettings, load_settings, origin_of
+from pytorc.fields import ValidationError
 from pytorc.server.logs import setup_logging
 
 if TYPE_CHECKING:
@@ -180,7 +180,7 @@ def resolve_settings(args: argparse.Namespace) -> ServerSettings:
         if value is not None:
             updates[key] = value
             origins[key] = "--" + key.replace("_", "-")
-    data = settings_dict(server)
+    data = server.model_dump()
     data.update(updates)
     if getattr(args, "log_dir", None):
         data["logging"]["log_dir"] = args.log_dir
@@ -189,11 +189,12 @@ def resolve_settings(args: argparse.Namespace) -> ServerSettings:
     if getattr(args, "json_logs", None):
         data["logging"]["json_logs"] = True
     try:
-        settings = build(ServerSettings, data)
-    except SettingsError as exc:
+        settings = ServerSettings.model_validate(data)
+    except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(loc)}: {msg}" + (f" (from {origins[loc[0]]})" if loc[0] in origins else "")
-            for loc, msg in exc.problems
+            f"{'.'.join(map(str, p.loc))}: {p.message}"
+            + (f" (from {origins[str(p.loc[0])]})" if p.loc and p.loc[0] in origins else "")
+            for p in exc.problems
         )
         raise ConfigError(f"invalid setting: {problems}") from exc
     refuse_security_settings(settings, origins)

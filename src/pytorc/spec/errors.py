@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pytorc.errors import TorcError
-from pytorc.spec.fields import ValidationError
+from pytorc.fields import ValidationError
 
 # Top-level lists whose items are named; a key path names the item rather than its index.
 NAMED_LISTS = frozenset(

@@ -23,8 +23,8 @@ from typing import Any
 
 import ckdl
 
+from pytorc.fields import Model
 from pytorc.spec.errors import SpecError, item_key
-from pytorc.spec.fields import Model
 
 # Singular (or Torc-historical) spellings -> the model's key, used only when the spelling is not
 # itself a key of the model at hand ("failure_handler" is a job key but a top-level record).

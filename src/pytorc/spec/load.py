@@ -10,9 +10,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from pytorc.fields import ValidationError
 from pytorc.spec.errors import DuplicateKey, SpecError, from_validation
 from pytorc.spec.expand import expand_spec
-from pytorc.spec.fields import ValidationError
 from pytorc.spec.model import WorkflowSpec
 from pytorc.spec.references import resolve
 from pytorc.spec.variables import apply_variables

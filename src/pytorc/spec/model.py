@@ -5,7 +5,7 @@ unknown keys (serde's deny_unknown_fields) so does every model here, so a typo f
 instead of being silently ignored; the resource monitor sections, which Torc reads leniently,
 drop unknown keys and name them (see spec.notices). Types are strict (a string where a number
 belongs is an error, not a coercion); `null` for a key with a default means "not set". (No
-`from __future__ import annotations`: spec.fields reads the annotations when each class is
+`from __future__ import annotations`: pytorc.fields reads the annotations when each class is
 made.)
 """
 
@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from pytorc.spec.fields import (
+from pytorc.fields import (
     After,
     Before,
     Model,
@@ -248,13 +248,13 @@ Granularity = Literal["summary", "time_series"]
 
 
 class JobMonitorSpec(Model):
-    ignore_unknown_keys = True
+    unknown_keys = "ignore"
     enabled: bool = False
     granularity: Granularity = "summary"
 
 
 class ComputeNodeMonitorSpec(Model):
-    ignore_unknown_keys = True
+    unknown_keys = "ignore"
     enabled: bool = False
     granularity: Granularity = "summary"
     cpu: bool = True
@@ -262,7 +262,7 @@ class ComputeNodeMonitorSpec(Model):
 
 
 class ResourceMonitorSpec(Model):
-    ignore_unknown_keys = True  # as Torc's ResourceMonitorConfig: e.g. `metrics` is ignored
+    unknown_keys = "ignore"  # as Torc's ResourceMonitorConfig: e.g. `metrics` is ignored
     enabled: bool = True
     granularity: Granularity = "summary"
     # Seconds; a fraction (e.g. 0.2) is a pytorc extension, Torc takes whole seconds.
@@ -295,7 +295,7 @@ class ExecutionConfigSpec(Model):
     def check_mode(self, effective: str) -> None:
         """Refuse the keys of the other mode, as Torc does (a ValidationError naming each)."""
         other, own = (SLURM_ONLY, "slurm") if effective == "direct" else (DIRECT_ONLY, "direct")
-        given = [key for key in other if key in self.__dict__]
+        given = [key for key in other if key in self.model_fields_set]
         if not given:
             return
         mode = effective if self.mode == effective else f"auto, which is {effective} here"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pytorc.spec.fields import Model
+from pytorc.fields import Model
 from pytorc.spec.model import WorkflowSpec
 
 _STORED = "stored with the workflow, but pytorc does not act on it yet"
@@ -38,14 +38,15 @@ def spec_warnings(spec: WorkflowSpec) -> list[str]:
 def _ignored(model: Model, prefix: str) -> list[str]:
     """The keys lenient sections dropped, as key paths (the lists of records have none)."""
     found = [f"{prefix}{key}" for key in model.ignored_keys]
-    for name, value in model.__dict__.items():
+    for name in model.model_fields:
+        value = getattr(model, name) if name in model.model_fields_set else None
         if isinstance(value, Model):
             found += _ignored(value, f"{prefix}{name}.")
     return found
 
 
 def _workflow_keys(spec: WorkflowSpec) -> list[str]:
-    given = spec.__dict__
+    given = spec.model_fields_set
     lines = []
     if spec.jobs_sort_method is not None:
         lines.append(
@@ -53,7 +54,8 @@ def _workflow_keys(spec: WorkflowSpec) -> list[str]:
             " none); ready jobs are claimed by priority, then in creation order"
         )
     if spec.execution_config is not None:
-        keys = ", ".join(spec.execution_config.__dict__)  # the keys the spec set
+        config = spec.execution_config
+        keys = ", ".join(k for k in config.model_fields if k in config.model_fields_set)
         lines.append(f"execution_config ({keys or 'empty'}): {_STORED}")
     if spec.enable_ro_crate:
         lines.append(
@@ -72,7 +74,11 @@ def _workflow_keys(spec: WorkflowSpec) -> list[str]:
         )
     if spec.use_pending_failed:
         lines.append(f"use_pending_failed: {_STORED} (a failed job is reported failed)")
-    lines += [f"{key}: {_STORED}" for key in _RUNNER_SETTINGS if given.get(key) is not None]
+    lines += [
+        f"{key}: {_STORED}"
+        for key in _RUNNER_SETTINGS
+        if key in given and getattr(spec, key) is not None
+    ]
     if spec.failure_handlers:
         lines.append(
             "failure_handlers: stored, but pytorc's runner does not apply them yet: a failed job"
@@ -83,7 +89,9 @@ def _workflow_keys(spec: WorkflowSpec) -> list[str]:
             "actions: stored (the server counts their triggers), but pytorc's runner does not"
             " run them yet"
         )
-    slurm = [key for key in ("slurm_schedulers", "slurm_defaults") if given.get(key)]
+    slurm = [
+        key for key in ("slurm_schedulers", "slurm_defaults") if key in given and getattr(spec, key)
+    ]
     if slurm:
         lines.append(
             f"{', '.join(slurm)}: stored, but pytorc does not submit Slurm allocations yet"
