@@ -176,3 +176,32 @@ def test_slurm_time_limits_in_every_sbatch_form(text: str, seconds: int) -> None
 def test_a_slurm_time_that_sbatch_would_refuse_is_an_error_naming_it(text: str) -> None:
     with pytest.raises(UnitError, match=f"invalid walltime {text!r}"):
         slurm_time_seconds(text)
+
+
+def test_schedule_nodes_needs_one_config_and_says_which_to_choose(
+    server: ServerProcess, client: TorcClient, tmp_path: Path
+) -> None:
+    wf = str(_workflow(client))
+    none = torc(server.url, "slurm", "schedule-nodes", wf, cwd=tmp_path, expect=None)
+    assert none.returncode != 0 and "has no Slurm config" in none.stderr
+    for name in ("a", "b"):
+        torc(server.url, "slurm", "create", wf, "-n", name, "-a", "proj", cwd=tmp_path)
+    several = torc(server.url, "slurm", "schedule-nodes", wf, cwd=tmp_path, expect=None)
+    assert several.returncode != 0 and "--scheduler-config-id" in several.stderr
+    other = _workflow(client)
+    foreign = client.post(
+        "/slurm_schedulers",
+        {"workflow_id": other, "name": "x", "account": "p", "nodes": 1, "walltime": "01:00:00"},
+    )
+    wrong = torc(
+        server.url,
+        "slurm",
+        "schedule-nodes",
+        wf,
+        "--scheduler-config-id",
+        str(foreign["id"]),
+        cwd=tmp_path,
+        expect=None,
+    )
+    assert wrong.returncode != 0 and f"belongs to workflow {other}" in wrong.stderr
+    assert list(client.iter_pages("/scheduled_compute_nodes", workflow_id=int(wf))) == []

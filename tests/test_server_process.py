@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import sqlite3
@@ -289,17 +290,19 @@ def test_security_settings_not_yet_honoured_stop_start_up_naming_the_setting(
     assert "Traceback" not in done.stderr
 
 
-def test_slurm_job_runner_says_it_is_not_available_yet() -> None:
+def test_slurm_job_runner_outside_an_allocation_says_so() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLURM_")}
     done = subprocess.run(
         [str(BIN / "torc-slurm-job-runner"), "http://localhost:8080/torc-service/v1", "1", "out"],
         capture_output=True,
         text=True,
         timeout=30,
+        env=env,
     )
     assert done.returncode == 2
     assert done.stdout == ""
-    assert done.stderr.count("\n") == 1
-    assert "not available yet" in done.stderr
+    assert "SLURM_JOB_ID is not set" in done.stderr and "torc run" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 # --- shutdown and durability ---------------------------------------------------------------

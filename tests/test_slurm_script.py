@@ -68,7 +68,8 @@ def test_the_runner_gets_its_startup_window_and_job_cap() -> None:
 def test_one_worker_per_node_runs_the_runner_as_an_srun_task_on_every_node() -> None:
     last = sbatch_script(_allocation(one_worker_per_node=True)).splitlines()[-1]
     assert last.startswith(
-        "srun --ntasks-per-node=1 --nodes=$SLURM_JOB_NUM_NODES --wait=0 --kill-on-bad-exit=0 "
+        "srun --ntasks-per-node=1 --nodes=$SLURM_JOB_NUM_NODES --wait=0 --kill-on-bad-exit=0"
+        " --overlap "
         'torc-slurm-job-runner "$TORC_API_URL" 3'
     )
     assert last.endswith("--is-subtask")
@@ -95,3 +96,12 @@ def test_values_are_quoted_so_a_name_cannot_run_commands(tmp_path: Path) -> None
         str(tmp_path / "o u t"),
     ]
     assert not (tmp_path / "pwned").exists()
+
+
+def test_the_workflows_slurm_defaults_add_options_the_config_does_not_set() -> None:
+    allocation = _allocation(defaults={"qos": "high", "mail_type": "END", "cpus_per_task": 4})
+    lines = sbatch_script(allocation).splitlines()
+    assert "#SBATCH --mail-type=END" in lines and "#SBATCH --cpus-per-task=4" in lines
+    assert [line for line in lines if line.startswith("#SBATCH --qos=")] == [
+        f"#SBATCH --qos={CONFIG['qos']}"
+    ]  # the scheduler config's own value wins

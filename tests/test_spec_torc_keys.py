@@ -353,19 +353,17 @@ def test_shared_parameters_fill_the_workflow_env_as_in_torc(tmp_path: Path) -> N
 
 WARNED: list[tuple[str, str]] = [
     ("jobs_sort_method: gpus_memory_runtime\n", "jobs_sort_method: ignored"),
-    ("execution_config: {staggered_start: true}\n", "execution_config (staggered_start): stored"),
+    (
+        "execution_config: {staggered_start: true, termination_signal: SIGINT}\n",
+        "execution_config (termination_signal): stored",
+    ),
     ("enable_ro_crate: true\n", "enable_ro_crate: stored"),
     ("dynamic_jobs: {}\n", "dynamic_jobs: stored"),
     ("use_pending_failed: true\n", "use_pending_failed: stored"),
-    ("compute_node_expiration_buffer_seconds: 60\n", "compute_node_expiration_buffer_seconds:"),
-    ("compute_node_ignore_workflow_completion: true\n", "compute_node_ignore_workflow_completion"),
-    ("compute_node_wait_for_healthy_database_minutes: 5\n", "wait_for_healthy_database_minutes"),
-    ("compute_node_min_time_for_new_jobs_seconds: 60\n", "min_time_for_new_jobs_seconds: stored"),
     (
         "resource_monitor: {compute_node: {enabled: true}}\n",
         "resource_monitor.compute_node: stored",
     ),
-    ("slurm_defaults: {qos: high}\n", "slurm_defaults: stored"),
     (
         "failure_handlers: [{name: f, rules: [{match_all_exit_codes: true}]}]\n",
         "failure_handlers: stored",

@@ -157,6 +157,9 @@ def execute(
     )
     client = _runner_client(st)
     workflow = client.get_workflow(workflow_id)
+    options.ignore_completion = bool(workflow.get("compute_node_ignore_workflow_completion"))
+    if workflow.get("compute_node_wait_for_healthy_database_minutes"):
+        client.retry_seconds = 60.0 * workflow["compute_node_wait_for_healthy_database_minutes"]
     watch = _start_monitor(workflow, options.output_dir)
     monitor, metrics_db = watch.monitor, watch.time_series
     options.monitor = monitor

@@ -1,5 +1,6 @@
 """`torc slurm ...`: the Slurm scheduler configs (sbatch settings) of a workflow."""
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -170,3 +171,83 @@ def delete(
     st = state(ctx)
     records = [st.client.delete(f"/slurm_schedulers/{i}") for i in config_ids]
     output.deleted(st.format, "Slurm config", records)
+
+
+@app.command("schedule-nodes")
+def schedule_nodes(
+    ctx: typer.Context,
+    workflow_id: WorkflowArg = None,
+    num_hpc_jobs: Annotated[
+        int, typer.Option("-n", "--num-hpc-jobs", min=1, help="Allocations to submit.")
+    ] = 1,
+    scheduler_config_id: Annotated[
+        int | None,
+        typer.Option(
+            "--scheduler-config-id", help="Slurm config; default: the workflow's only one."
+        ),
+    ] = None,
+    output_dir: Annotated[
+        Path, typer.Option("-o", "--output", help="Where runners write logs and job output.")
+    ] = Path("output"),
+    poll_interval: Annotated[
+        float, typer.Option("-p", "--poll-interval", min=0.1, help="Runner poll interval, s.")
+    ] = 60.0,
+    max_parallel_jobs: Annotated[
+        int | None,
+        typer.Option("-m", "--max-parallel-jobs", min=1, help="Jobs at once per runner."),
+    ] = None,
+    one_worker_per_node: Annotated[
+        bool,
+        typer.Option("--start-one-worker-per-node", help="One runner on every node (srun)."),
+    ] = False,
+    keep_submission_scripts: Annotated[
+        bool, typer.Option("--keep-submission-scripts", help="Keep the sbatch scripts.")
+    ] = False,
+    job_prefix: Annotated[
+        str, typer.Option("-j", "--job-prefix", help="Prefix of the Slurm job names.")
+    ] = "",
+) -> None:
+    """Submit Slurm allocations that run the workflow's jobs (torc-slurm-job-runner in each).
+
+    The workflow must be initialized. The runners reach the server at the URL this command
+    uses, so it must be one the compute nodes can reach (not localhost on a real cluster).
+
+    Example: torc slurm schedule-nodes 3 -n 2 --start-one-worker-per-node
+    """
+    from pytorc.slurm import schedule
+    from pytorc.slurm.commands import SlurmError
+
+    st = state(ctx)
+    request = schedule.ScheduleRequest(
+        workflow_id=resolve_workflow_id(st, workflow_id),
+        scheduler_config_id=scheduler_config_id,
+        num_allocations=num_hpc_jobs,
+        output_dir=output_dir,
+        poll_interval=poll_interval,
+        max_parallel_jobs=max_parallel_jobs,
+        one_worker_per_node=one_worker_per_node,
+        keep_scripts=keep_submission_scripts or st.settings.client.slurm.keep_submission_scripts,
+        job_prefix=job_prefix,
+    )
+    chosen = schedule.plan(st.client, request)
+    typer.echo(
+        f"{chosen.runners} runner(s) in {num_hpc_jobs} allocation(s) of Slurm config"
+        f" {chosen.config['id']} ({chosen.config['name']}); startup window"
+        f" {chosen.startup_window:g} s",
+        err=True,
+    )
+    try:
+        submitted = schedule.submit(st.client, request, chosen)
+    except SlurmError as exc:
+        raise InvalidInput(str(exc)) from None
+    records = [
+        {"slurm_job_id": s.slurm_job_id, "scheduled_compute_node_id": s.scheduled_compute_node_id}
+        | ({"script": str(s.script)} if request.keep_scripts else {})
+        for s in submitted
+    ]
+    text = "\n".join(
+        f"submitted Slurm job {s.slurm_job_id} (scheduled compute node"
+        f" {s.scheduled_compute_node_id})"
+        for s in submitted
+    )
+    output.message(st.format, text, records)

@@ -27,7 +27,7 @@ from typing import Any, NamedTuple, Protocol
 from pytorc.client.api import TorcClient
 from pytorc.errors import ApiError
 from pytorc.runner.guard import Guard
-from pytorc.runner.policy import ClaimPolicy, JobRecord
+from pytorc.runner.policy import STOP_CLAIMING_BEFORE_END, ClaimPolicy, JobRecord
 from pytorc.runner.process import JobProcess, job_argv, spawn, terminate
 from pytorc.runner.reporter import (
     STOP_RETRY_SECONDS,
@@ -55,12 +55,15 @@ class RunnerOptions:
     poll_interval: float = 5.0
     idle_timeout: float | None = None  # None: the workflow's compute_node_wait_for_new_jobs_seconds
     end_time: float | None = None  # epoch seconds: kill and report jobs before this
+    min_time_for_new_jobs: float = STOP_CLAIMING_BEFORE_END  # claim nothing this close to it
     termination_grace: float = 3.0
     heartbeat: float = 1.0  # at most this long between server contacts while jobs run
     compute_node_type: str = "local"
     scheduler: dict[str, Any] | None = None
     scheduler_config_id: int | None = None
     monitor: JobMonitor | None = None  # samples each job's process tree (CPU %, RSS)
+    step_command: StepCommand | None = None  # wraps each job's argv (e.g. in a Slurm srun step)
+    ignore_completion: bool = False  # keep waiting for new jobs after the workflow completes
 
 
 @dataclass
@@ -77,6 +80,8 @@ class RunSummary:
 
 
 Listener = Callable[[str, dict[str, Any]], None]
+StepCommand = Callable[[JobRecord, int, list[str]], list[str]]
+"""(job, attempt, argv) -> the argv to exec instead."""
 
 
 class JobMonitor(Protocol):
@@ -157,6 +162,7 @@ class JobRunner:
             options.scheduler_config_id,
             options.heartbeat,
             options.poll_interval,
+            options.min_time_for_new_jobs,
         )
         self.shared = Shared()
         self.requirements = Requirements(client)
@@ -286,6 +292,7 @@ class JobRunner:
     def _main_loop(self, idle_timeout: float) -> str:
         """Start what fits, sleep until something ends, repeat; the reason it stopped."""
         shared = self.shared
+        ignore_completion = self.opts.ignore_completion
         idle_since = time.monotonic()
         ended: list[Ended] = []
         while True:
@@ -306,7 +313,7 @@ class JobRunner:
                         or shared.unsent_results
                     ):
                         idle_since = time.monotonic()
-                    elif shared.complete and not shared.in_flight:
+                    elif shared.complete and not shared.in_flight and not ignore_completion:
                         return "workflow complete"
                 self._wake_reporter()
             reason = self._stop_reason(canceled, out_of_time)
@@ -367,6 +374,8 @@ class JobRunner:
                 job.get("invocation_script"),
                 direct="PATH" not in (job.get("env") or {}),
             )
+            if self.opts.step_command is not None:
+                argv = self.opts.step_command(job, attempt, argv)
             env = self._job_env(job, attempt)
             proc = spawn(job, argv, env, f"{stem}.o", f"{stem}.e", start_time)
         except OSError as exc:

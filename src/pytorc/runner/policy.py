@@ -21,7 +21,7 @@ from pytorc.units import UnitError, memory_bytes
 
 GIB = 1024**3
 MIB = 1024**2
-STOP_CLAIMING_BEFORE_END = 60.0  # seconds before the end time after which nothing is claimed
+STOP_CLAIMING_BEFORE_END = 60.0  # default seconds before the end time to stop claiming
 REPORT_DELAY = 0.05  # longest a finished job's result waits for company before it is sent
 QUEUE_HORIZON = 1.0  # seconds of work per slot a runner may hold claimed beyond what it runs
 MOST_JOBS_PER_CLAIM = 10_000  # resource mode: the limit of one claim
@@ -79,6 +79,7 @@ class ClaimPolicy:
     scheduler_config_id: int | None = None
     heartbeat: float = 1.0  # at most this long between server contacts while jobs run
     poll_interval: float = 5.0  # between contacts while nothing runs
+    min_time_for_new_jobs: float = STOP_CLAIMING_BEFORE_END  # s before end_time: claim no more
     slots: int = field(init=False)  # jobs at once (count mode), or CPUs
     most_spare: int = field(init=False)  # most claimed jobs (or CPUs' worth) held beyond slots
 
@@ -139,7 +140,7 @@ class ClaimPolicy:
 
     def claim(self, holding: Holding, needs_of: NeedsOf, now: float) -> dict[str, Any] | None:
         """The exchange's `claim` field: what to ask for now (None: nothing). `now`: epoch s."""
-        if self.end_time is not None and now >= self.end_time - STOP_CLAIMING_BEFORE_END:
+        if self.end_time is not None and now >= self.end_time - self.min_time_for_new_jobs:
             return None
         if self.max_parallel_jobs is not None:
             held = len(holding.running) + len(holding.queued)

@@ -32,6 +32,8 @@ class Allocation:
     startup_window: float = 0.0
     max_parallel_jobs: int | None = None
     one_worker_per_node: bool = False
+    runner_program: str = "torc-slurm-job-runner"  # a path when the runner is not on PATH
+    defaults: dict[str, Any] | None = None  # the workflow's slurm_defaults: more sbatch options
 
 
 def sbatch_script(allocation: Allocation) -> str:
@@ -51,6 +53,13 @@ def sbatch_script(allocation: Allocation) -> str:
         for key, option in _OPTIONS
         if config.get(key) is not None
     ]
+    written = {"account", "job_name", "time", "walltime", "output", "error"}
+    written |= {key for key, _ in _OPTIONS if config.get(key) is not None}
+    lines += [
+        f"#SBATCH --{key.replace('_', '-')}={shlex.quote(str(value))}"
+        for key, value in (allocation.defaults or {}).items()
+        if key not in written and value is not None
+    ]
     if config.get("extra"):
         lines.append(f"#SBATCH {config['extra']}")
     lines += ["", f"export TORC_API_URL={shlex.quote(allocation.api_url)}", ""]
@@ -60,7 +69,7 @@ def sbatch_script(allocation: Allocation) -> str:
 
 def _launch(allocation: Allocation) -> list[str]:
     runner = [
-        "torc-slurm-job-runner",
+        shlex.quote(allocation.runner_program),
         '"$TORC_API_URL"',
         str(allocation.workflow_id),
         shlex.quote(allocation.output_dir),
@@ -80,5 +89,6 @@ def _launch(allocation: Allocation) -> list[str]:
         "--nodes=$SLURM_JOB_NUM_NODES",
         "--wait=0",
         "--kill-on-bad-exit=0",
+        "--overlap",  # the runner's step leaves the node's CPUs and memory to the jobs' steps
     ]
     return [*srun, *runner, "--is-subtask"]

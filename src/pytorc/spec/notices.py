@@ -17,12 +17,9 @@ from pytorc.spec.model import WorkflowSpec
 
 _STORED = "stored with the workflow, but pytorc does not act on it yet"
 # Runner settings Torc's Slurm runners read; pytorc's runner reads none of these yet.
-_RUNNER_SETTINGS = (
-    "compute_node_expiration_buffer_seconds",
-    "compute_node_ignore_workflow_completion",
-    "compute_node_wait_for_healthy_database_minutes",
-    "compute_node_min_time_for_new_jobs_seconds",
-)
+# execution_config keys pytorc acts on: mode (srun steps or not, in Slurm allocations) and
+# staggered_start (the startup window of schedule-nodes).
+_ACTED_ON = frozenset({"mode", "staggered_start"})
 _SHOWN = 3
 
 
@@ -46,7 +43,6 @@ def _ignored(model: Model, prefix: str) -> list[str]:
 
 
 def _workflow_keys(spec: WorkflowSpec) -> list[str]:
-    given = spec.model_fields_set
     lines = []
     if spec.jobs_sort_method is not None:
         lines.append(
@@ -55,8 +51,11 @@ def _workflow_keys(spec: WorkflowSpec) -> list[str]:
         )
     if spec.execution_config is not None:
         config = spec.execution_config
-        keys = ", ".join(k for k in config.model_fields if k in config.model_fields_set)
-        lines.append(f"execution_config ({keys or 'empty'}): {_STORED}")
+        keys = ", ".join(
+            k for k in config.model_fields if k in config.model_fields_set and k not in _ACTED_ON
+        )
+        if keys:
+            lines.append(f"execution_config ({keys}): {_STORED}")
     if spec.enable_ro_crate:
         lines.append(
             "enable_ro_crate: stored with the workflow, but pytorc does not record RO-Crate"
@@ -74,11 +73,6 @@ def _workflow_keys(spec: WorkflowSpec) -> list[str]:
         )
     if spec.use_pending_failed:
         lines.append(f"use_pending_failed: {_STORED} (a failed job is reported failed)")
-    lines += [
-        f"{key}: {_STORED}"
-        for key in _RUNNER_SETTINGS
-        if key in given and getattr(spec, key) is not None
-    ]
     if spec.failure_handlers:
         lines.append(
             "failure_handlers: stored, but pytorc's runner does not apply them yet: a failed job"
@@ -88,14 +82,6 @@ def _workflow_keys(spec: WorkflowSpec) -> list[str]:
         lines.append(
             "actions: stored (the server counts their triggers), but pytorc's runner does not"
             " run them yet"
-        )
-    slurm = [
-        key for key in ("slurm_schedulers", "slurm_defaults") if key in given and getattr(spec, key)
-    ]
-    if slurm:
-        lines.append(
-            f"{', '.join(slurm)}: stored, but pytorc does not submit Slurm allocations yet"
-            " (`torc run` runs every job on its own machine)"
         )
     return lines
 

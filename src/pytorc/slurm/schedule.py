@@ -1,0 +1,133 @@
+"""Submitting a workflow's allocations: one sbatch script each, submitted, and recorded as a
+scheduled compute node (pending until its runner starts)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pytorc.client.api import TorcClient
+from pytorc.errors import InvalidInput
+from pytorc.slurm import commands, jitter
+from pytorc.slurm.script import Allocation, sbatch_script
+
+
+@dataclass(frozen=True)
+class ScheduleRequest:
+    """What `torc slurm schedule-nodes` (or a schedule_nodes action) asks for."""
+
+    workflow_id: int
+    scheduler_config_id: int | None = None
+    num_allocations: int = 1
+    output_dir: Path = Path("output")
+    poll_interval: float = 60.0
+    max_parallel_jobs: int | None = None
+    one_worker_per_node: bool = False
+    keep_scripts: bool = False
+    job_prefix: str = ""
+
+
+@dataclass(frozen=True)
+class Submitted:
+    slurm_job_id: str
+    scheduled_compute_node_id: int
+    script: Path
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What will be submitted: the config, and the runners' startup window."""
+
+    config: dict[str, Any]
+    runners: int
+    startup_window: float
+    defaults: dict[str, Any]  # the workflow's slurm_defaults
+
+
+def plan(client: TorcClient, request: ScheduleRequest) -> Plan:
+    """The scheduler config to use and the startup window (0 with staggered_start: false)."""
+    config = _scheduler_config(client, request)
+    runners = jitter.runner_count(
+        request.num_allocations, int(config.get("nodes") or 1), request.one_worker_per_node
+    )
+    workflow = client.get_workflow(request.workflow_id)
+    staggered = (workflow.get("execution_config") or {}).get("staggered_start", True)
+    window = jitter.delay_window(runners) if staggered is not False else 0.0
+    return Plan(config, runners, window, workflow.get("slurm_defaults") or {})
+
+
+def submit(client: TorcClient, request: ScheduleRequest, chosen: Plan) -> list[Submitted]:
+    """Write, submit and record each allocation; SlurmError if sbatch refuses one (those
+    submitted before it stay submitted and recorded)."""
+    out = request.output_dir
+    out.mkdir(parents=True, exist_ok=True)
+    done = []
+    for number in range(1, request.num_allocations + 1):
+        name = f"{request.job_prefix}wf{request.workflow_id}_{os.getpid()}_{number}"
+        script = out / f"{name}.sh"
+        allocation = Allocation(
+            config=chosen.config,
+            job_name=name,
+            api_url=client.base_url,
+            workflow_id=request.workflow_id,
+            output_dir=str(out.resolve()),
+            poll_interval=request.poll_interval,
+            startup_window=chosen.startup_window,
+            max_parallel_jobs=request.max_parallel_jobs,
+            one_worker_per_node=request.one_worker_per_node,
+            runner_program=runner_program(),
+            defaults=chosen.defaults,
+        )
+        script.write_text(sbatch_script(allocation))
+        try:
+            job_id = commands.submit(script)
+        finally:
+            if not request.keep_scripts:
+                script.unlink(missing_ok=True)
+        record = client.post(
+            "/scheduled_compute_nodes",
+            {
+                "workflow_id": request.workflow_id,
+                "scheduler_id": int(job_id),
+                "scheduler_config_id": int(chosen.config["id"]),
+                "scheduler_type": "slurm",
+                "status": "pending",
+            },
+        )
+        done.append(Submitted(job_id, int(record["id"]), script))
+    return done
+
+
+def runner_program() -> str:
+    """torc-slurm-job-runner beside the Python running this (a virtualenv need not be on the
+    compute node's PATH), else the bare name."""
+    beside = Path(sys.executable).parent / "torc-slurm-job-runner"
+    return str(beside) if beside.is_file() else "torc-slurm-job-runner"
+
+
+def _scheduler_config(client: TorcClient, request: ScheduleRequest) -> dict[str, Any]:
+    """The config asked for, or the workflow's only one."""
+    if request.scheduler_config_id is not None:
+        config: dict[str, Any] = client.get(f"/slurm_schedulers/{request.scheduler_config_id}")
+        if int(config["workflow_id"]) != request.workflow_id:
+            raise InvalidInput(
+                f"Slurm config {request.scheduler_config_id} belongs to workflow"
+                f" {config['workflow_id']}, not {request.workflow_id}"
+            )
+        return config
+    configs = list(client.iter_pages("/slurm_schedulers", workflow_id=request.workflow_id))
+    if len(configs) == 1:
+        return configs[0]
+    if not configs:
+        raise InvalidInput(
+            f"workflow {request.workflow_id} has no Slurm config: add one with `torc slurm"
+            " create` (or slurm_schedulers in the spec)"
+        )
+    names = ", ".join(f"{c['id']} ({c['name']})" for c in configs)
+    raise InvalidInput(
+        f"workflow {request.workflow_id} has several Slurm configs ({names}):"
+        " choose one with --scheduler-config-id"
+    )
