@@ -5,6 +5,8 @@ allocation is reported terminated before Slurm kills it."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import time
 from collections import Counter
@@ -15,7 +17,7 @@ from typing import Any
 import pytest
 
 from cli_helpers import torc, torc_json
-from helpers import ServerProcess, start_server, wait_until
+from helpers import SERVER, ServerProcess, start_server, wait_until
 from pytorc.client.api import TorcClient
 from slurm_cluster import require_slurm, wait_for_job
 
@@ -139,6 +141,15 @@ def test_200_jobs_run_once_each_across_two_allocations_of_two_nodes(
         what="sacct to list every job's step",
     )
     assert {r["state"] for r in steps if r["name"] in names} == {"COMPLETED"}
+    stored = torc_json(server.url, "slurm", "sacct", str(workflow_id), cwd=tmp_path)["stored"]
+    assert stored == 200
+    stats = list(client.iter_pages("/slurm_stats", workflow_id=workflow_id))
+    assert sorted(s["job_id"] for s in stats) == sorted(j["id"] for j in jobs)
+    assert all(
+        s["node_list"] in hosts and s["slurm_job_id"].split(".")[0] in slurm_jobs for s in stats
+    )
+    again = torc_json(server.url, "slurm", "sacct", str(workflow_id), cwd=tmp_path)
+    assert again["stored"] == 0  # stored once, however often it is asked
     logs = sorted(p.name for p in (tmp_path / "out").glob("job_runner_*.log"))
     assert len(logs) == 4 and all(name.endswith(f"_wf{workflow_id}_r1.log") for name in logs)
 
@@ -218,3 +229,261 @@ def test_sbatch_refusing_an_allocation_is_a_clear_error_and_records_nothing(
     client = TorcClient(server.url)
     request.addfinalizer(client.close)
     assert list(client.iter_pages("/scheduled_compute_nodes", workflow_id=workflow_id)) == []
+
+
+LONG = """
+name: slurm-long
+compute_node_expiration_buffer_seconds: 10
+compute_node_min_time_for_new_jobs_seconds: 5
+resource_requirements:
+  - {name: one, num_cpus: 1, memory: 100m, runtime: PT5M}
+jobs:
+  - {name: long_1, command: sleep 600, resource_requirements: one}
+  - {name: long_2, command: sleep 600, resource_requirements: one}
+slurm_schedulers:
+  - {name: node, account: lab, nodes: 1, walltime: "00:10:00", extra: --exclusive}
+"""
+
+
+def _running_on_cluster(server: ServerProcess, tmp_path: Path) -> tuple[int, str, TorcClient]:
+    """A workflow whose two long jobs are running in one live allocation."""
+    workflow_id = _create(server, tmp_path, LONG)
+    [slurm_job] = _schedule(server, tmp_path, workflow_id)
+    client = TorcClient(server.url)
+    wait_until(
+        lambda: _statuses(client, workflow_id) == {"long_1": "running", "long_2": "running"},
+        timeout=60,
+        what="both jobs running in the allocation",
+        interval=0.3,
+    )
+    return workflow_id, slurm_job, client
+
+
+def _statuses(client: TorcClient, workflow_id: int) -> dict[str, str]:
+    return {j["name"]: j["status"] for j in client.iter_pages("/jobs", workflow_id=workflow_id)}
+
+
+def test_sync_status_fails_the_jobs_of_an_allocation_killed_under_them(
+    server: ServerProcess, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    workflow_id, slurm_job, client = _running_on_cluster(server, tmp_path)
+    request.addfinalizer(client.close)
+    # The runner dies first (as on a node crash), so nothing reports; then the allocation goes.
+    [node] = client.iter_pages("/compute_nodes", workflow_id=workflow_id)
+    os.kill(node["pid"], signal.SIGKILL)  # the test cluster's nodes share this machine
+    subprocess.run(["scancel", slurm_job], check=True)
+    _finish([slurm_job], deadline_s=60)
+    assert _statuses(client, workflow_id) == {"long_1": "running", "long_2": "running"}
+
+    dry = torc_json(
+        server.url, "workflows", "sync-status", str(workflow_id), "--dry-run", cwd=tmp_path
+    )
+    assert dry["gone_allocations"] == [slurm_job] and len(dry["failed_jobs"]) == 2
+    assert _statuses(client, workflow_id) == {"long_1": "running", "long_2": "running"}
+
+    done = torc(server.url, "workflows", "sync-status", str(workflow_id), cwd=tmp_path).stdout
+    assert f"1 allocation(s) gone from Slurm: {slurm_job}" in done and "-128" in done
+    assert _statuses(client, workflow_id) == {"long_1": "failed", "long_2": "failed"}
+    [scheduled] = client.iter_pages("/scheduled_compute_nodes", workflow_id=workflow_id)
+    assert scheduled["status"] == "complete"
+    assert not any(
+        n["is_active"] for n in client.iter_pages("/compute_nodes", workflow_id=workflow_id)
+    )
+    again = torc_json(server.url, "workflows", "sync-status", str(workflow_id), cwd=tmp_path)
+    assert again == {
+        "dry_run": False,
+        "gone_allocations": [],
+        "failed_jobs": [],
+        "released_jobs": [],
+    }
+
+
+def test_canceling_the_workflow_scancels_its_live_allocation(
+    server: ServerProcess, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    workflow_id, slurm_job, client = _running_on_cluster(server, tmp_path)
+    request.addfinalizer(client.close)
+    out = torc(server.url, "workflows", "cancel", str(workflow_id), cwd=tmp_path).stdout
+    assert f"scancel'ed Slurm job(s) {slurm_job}" in out
+    _finish([slurm_job], deadline_s=60)
+    assert set(_statuses(client, workflow_id).values()) <= {"canceled", "terminated"}
+    wait_until(
+        lambda: (
+            [
+                s["status"]
+                for s in client.iter_pages("/scheduled_compute_nodes", workflow_id=workflow_id)
+            ]
+            == ["complete"]
+        ),
+        timeout=20,
+        what="the allocation marked complete by its runner",
+    )
+
+
+SUBMITTED = """
+name: slurm-submit
+compute_node_expiration_buffer_seconds: 10
+compute_node_wait_for_new_jobs_seconds: 3
+jobs:
+  - {name: prep, command: "true"}
+  - name: work_{i}
+    command: "true"
+    depends_on: [prep]
+    parameters: {i: "1:6"}
+slurm_schedulers:
+  - {name: node, account: lab, nodes: 1, walltime: "00:05:00", extra: --exclusive}
+actions:
+  - trigger_type: on_workflow_start
+    action_type: schedule_nodes
+    scheduler: node
+    num_allocations: 1
+  - trigger_type: on_workflow_complete
+    action_type: run_commands
+    commands: ["hostname > finished_on"]
+"""
+
+
+def test_submit_runs_a_workflow_that_schedules_its_own_allocation(
+    server: ServerProcess, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    out = tmp_path / "out"
+    answer = torc_json(
+        server.url, "submit", str(_spec(tmp_path, SUBMITTED)), "-o", str(out), cwd=tmp_path
+    )
+    workflow_id, slurm_jobs = answer["workflow_id"], answer["slurm_job_ids"]
+    assert len(slurm_jobs) == 1
+    _finish(slurm_jobs, deadline_s=120)
+    client = TorcClient(server.url)
+    request.addfinalizer(client.close)
+    assert set(_statuses(client, workflow_id).values()) == {"completed"}
+    assert (out / "finished_on").read_text().strip().startswith("node")
+    again = torc(server.url, "submit", str(workflow_id), cwd=tmp_path, expect=None)
+    assert again.returncode != 0 and "no pending on_workflow_start" in again.stderr
+
+
+def test_a_server_in_its_own_allocation_serves_runners_in_others(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The seed's set-up: torc-server started by sbatch, found with squeue, used by runners."""
+    name = f"torc-server-{tmp_path.name[-12:]}"
+    script = tmp_path / "torc-server.sbatch"
+    script.write_text(
+        "#!/bin/bash\n"
+        f"#SBATCH --job-name={name}\n#SBATCH --nodes=1\n#SBATCH --ntasks=1\n"
+        "#SBATCH --cpus-per-task=1\n#SBATCH --time=00:10:00\n"
+        f"#SBATCH --output={tmp_path}/server.out\n"
+        f"exec {SERVER} run --database {tmp_path}/server.db --host 0.0.0.0 --port 0\n"
+    )
+    submitted = subprocess.run(
+        ["sbatch", "--parsable", str(script)], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    request.addfinalizer(lambda: subprocess.run(["scancel", submitted], check=False))
+    out = tmp_path / "server.out"
+    port = wait_until(
+        lambda: (
+            out.exists()
+            and next(
+                (
+                    line.split("=")[1]
+                    for line in out.read_text().splitlines()
+                    if line.startswith("TORC_SERVER_PORT=")
+                ),
+                None,
+            )
+        ),
+        timeout=60,
+        what="the server's port in its allocation's output",
+        interval=0.3,
+    )
+    node = subprocess.run(
+        ["squeue", "--me", "--name", name, "-h", "-o", "%N"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert node.startswith("node")
+    url = f"http://{node}:{port}/torc-service/v1"
+    client = TorcClient(url)
+    request.addfinalizer(client.close)
+    wait_until(client.ping, timeout=30, what=f"the server on {node} answering")
+
+    spec = _spec(tmp_path, SWEEP.replace('"1:200"', '"1:20"'))
+    workflow_id = str(torc_json(url, "workflows", "create", str(spec), cwd=tmp_path)["id"])
+    torc(url, "workflows", "initialize", workflow_id, cwd=tmp_path)
+    runners = torc_json(
+        url,
+        "slurm",
+        "schedule-nodes",
+        workflow_id,
+        "-o",
+        str(tmp_path / "out"),
+        "-p",
+        "0.5",
+        cwd=tmp_path,
+    )
+    _finish([str(r["slurm_job_id"]) for r in runners])
+    assert set(_statuses(client, int(workflow_id)).values()) == {"completed"}
+    nodes = {
+        n["hostname"] for n in client.iter_pages("/compute_nodes", workflow_id=int(workflow_id))
+    }
+    assert nodes and node not in nodes  # the runner had an allocation of its own
+    subprocess.run(["scancel", submitted], check=True)
+    assert wait_for_job(submitted).startswith("CANCELLED")
+
+
+HERD = """
+name: herd
+compute_node_expiration_buffer_seconds: 10
+compute_node_wait_for_new_jobs_seconds: 2
+execution_config: {mode: direct}
+jobs:
+  - name: j{i}
+    command: "true"
+    parameters: {i: "1:50"}
+"""
+
+
+def test_fifty_runners_started_at_once_spread_their_first_requests_over_the_window(
+    server: ServerProcess, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    from datetime import datetime
+
+    from pytorc.slurm.jitter import delay_window
+    from pytorc.slurm.schedule import runner_program
+
+    workflow_id = _create(server, tmp_path, HERD)
+    window = delay_window(50)
+    out = tmp_path / "out"
+    script = tmp_path / "herd.sbatch"
+    runner = (
+        f"{runner_program()} {server.url} {workflow_id} {out} -p 0.5 --max-parallel-jobs 1"
+        f" --startup-delay-seconds {window:g}"
+    )
+    script.write_text(
+        "#!/bin/bash\n#SBATCH --nodes=1\n#SBATCH --exclusive\n#SBATCH --time=00:05:00\n"
+        f"#SBATCH --output={tmp_path}/herd.out\n"
+        f"for i in $(seq 50); do {runner} & done\nwait\n"
+    )
+    submitted = subprocess.run(
+        ["sbatch", "--parsable", str(script)], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    request.addfinalizer(lambda: subprocess.run(["scancel", submitted], check=False))
+    assert wait_for_job(submitted, deadline_s=window + 90) == "COMPLETED"
+
+    client = TorcClient(server.url)
+    request.addfinalizer(client.close)
+    assert set(_statuses(client, workflow_id).values()) == {"completed"}
+    nodes = list(client.iter_pages("/compute_nodes", workflow_id=workflow_id))
+    assert len(nodes) == 50
+    arrivals = sorted(
+        datetime.fromisoformat(n["start_time"].replace("Z", "+00:00")).timestamp() for n in nodes
+    )
+    offsets = [t - arrivals[0] for t in arrivals]
+    assert offsets[-1] >= 0.6 * window, offsets  # spread over the window, not one burst
+    quarters = [
+        sum(1 for o in offsets if q * window / 4 <= o < (q + 1) * window / 4) for q in range(4)
+    ]
+    assert all(count >= 4 for count in quarters), quarters
+    log = (tmp_path / "herd.out").read_text()
+    assert "ERROR" not in log and "Traceback" not in log
+    assert " 500 " not in server.stderr_path.read_text()

@@ -368,11 +368,6 @@ WARNED: list[tuple[str, str]] = [
         "failure_handlers: [{name: f, rules: [{match_all_exit_codes: true}]}]\n",
         "failure_handlers: stored",
     ),
-    (
-        "actions: [{trigger_type: on_workflow_start, action_type: run_commands,"
-        " commands: [date]}]\n",
-        "actions: stored",
-    ),
     ("files: [{name: f, path: f.txt, identifier: 'urn:x:f'}]\n", "identifier (file f): ignored"),
     (
         "slurm_schedulers: [{name: s, account: a, serialize_allocations: true}]\n",

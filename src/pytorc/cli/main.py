@@ -15,6 +15,7 @@ from typer.core import TyperGroup
 from pytorc import API_VERSION, __version__
 from pytorc.cli import explain, output, plot
 from pytorc.cli import run as run_cli
+from pytorc.cli import submit as submit_cli
 from pytorc.cli.common import CliState, OutputFormat, state
 from pytorc.errors import ApiError, TorcError
 
@@ -63,6 +64,7 @@ app = typer.Typer(
 )
 app.command("explain")(explain.explain)
 app.command("run")(run_cli.run)
+app.command("submit")(submit_cli.submit)
 app.command("plot-resources")(plot.plot_resources)
 
 SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")

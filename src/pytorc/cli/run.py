@@ -80,7 +80,7 @@ def run(
     """
     st = state(ctx)
     with st.server_for_run():
-        workflow_id = _prepare(st, spec_or_id)
+        workflow_id = prepare(st, spec_or_id)
         summary = execute(
             st,
             workflow_id,
@@ -95,7 +95,9 @@ def run(
         raise typer.Exit(1)
 
 
-def _prepare(st: CliState, spec_or_id: str) -> int:
+def prepare(st: CliState, spec_or_id: str) -> int:
+    """The workflow to run: created from a spec file and initialized, or an id (initialized
+    if it is not yet)."""
     if is_spec_path(spec_or_id):
         from pytorc.spec import create_workflow, load_spec, spec_warnings
 

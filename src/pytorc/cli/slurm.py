@@ -173,39 +173,43 @@ def delete(
     output.deleted(st.format, "Slurm config", records)
 
 
+NumHpcJobs = Annotated[
+    int, typer.Option("-n", "--num-hpc-jobs", min=1, help="Allocations to submit.")
+]
+SchedulerConfigId = Annotated[
+    int | None,
+    typer.Option("--scheduler-config-id", help="Slurm config; default: the workflow's only one."),
+]
+RunnerOutput = Annotated[
+    Path, typer.Option("-o", "--output", help="Where runners write logs and job output.")
+]
+RunnerPoll = Annotated[
+    float, typer.Option("-p", "--poll-interval", min=0.1, help="Runner poll interval, s.")
+]
+RunnerJobs = Annotated[
+    int | None, typer.Option("-m", "--max-parallel-jobs", min=1, help="Jobs at once per runner.")
+]
+PerNode = Annotated[
+    bool, typer.Option("--start-one-worker-per-node", help="One runner on every node (srun).")
+]
+KeepScripts = Annotated[
+    bool, typer.Option("--keep-submission-scripts", help="Keep the sbatch scripts.")
+]
+JobPrefix = Annotated[str, typer.Option("-j", "--job-prefix", help="Prefix of Slurm job names.")]
+
+
 @app.command("schedule-nodes")
 def schedule_nodes(
     ctx: typer.Context,
     workflow_id: WorkflowArg = None,
-    num_hpc_jobs: Annotated[
-        int, typer.Option("-n", "--num-hpc-jobs", min=1, help="Allocations to submit.")
-    ] = 1,
-    scheduler_config_id: Annotated[
-        int | None,
-        typer.Option(
-            "--scheduler-config-id", help="Slurm config; default: the workflow's only one."
-        ),
-    ] = None,
-    output_dir: Annotated[
-        Path, typer.Option("-o", "--output", help="Where runners write logs and job output.")
-    ] = Path("output"),
-    poll_interval: Annotated[
-        float, typer.Option("-p", "--poll-interval", min=0.1, help="Runner poll interval, s.")
-    ] = 60.0,
-    max_parallel_jobs: Annotated[
-        int | None,
-        typer.Option("-m", "--max-parallel-jobs", min=1, help="Jobs at once per runner."),
-    ] = None,
-    one_worker_per_node: Annotated[
-        bool,
-        typer.Option("--start-one-worker-per-node", help="One runner on every node (srun)."),
-    ] = False,
-    keep_submission_scripts: Annotated[
-        bool, typer.Option("--keep-submission-scripts", help="Keep the sbatch scripts.")
-    ] = False,
-    job_prefix: Annotated[
-        str, typer.Option("-j", "--job-prefix", help="Prefix of the Slurm job names.")
-    ] = "",
+    num_hpc_jobs: NumHpcJobs = 1,
+    scheduler_config_id: SchedulerConfigId = None,
+    output_dir: RunnerOutput = Path("output"),
+    poll_interval: RunnerPoll = 60.0,
+    max_parallel_jobs: RunnerJobs = None,
+    one_worker_per_node: PerNode = False,
+    keep_submission_scripts: KeepScripts = False,
+    job_prefix: JobPrefix = "",
 ) -> None:
     """Submit Slurm allocations that run the workflow's jobs (torc-slurm-job-runner in each).
 
@@ -240,14 +244,57 @@ def schedule_nodes(
         submitted = schedule.submit(st.client, request, chosen)
     except SlurmError as exc:
         raise InvalidInput(str(exc)) from None
+    _print_submitted(st.format, submitted, request.keep_scripts)
+
+
+def _print_submitted(fmt: str, submitted: list[Any], keep_scripts: bool) -> None:
     records = [
         {"slurm_job_id": s.slurm_job_id, "scheduled_compute_node_id": s.scheduled_compute_node_id}
-        | ({"script": str(s.script)} if request.keep_scripts else {})
+        | ({"script": str(s.script)} if keep_scripts else {})
         for s in submitted
     ]
-    text = "\n".join(
+    lines = [
         f"submitted Slurm job {s.slurm_job_id} (scheduled compute node"
         f" {s.scheduled_compute_node_id})"
         for s in submitted
-    )
-    output.message(st.format, text, records)
+    ]
+    output.message(fmt, lines, records)
+
+
+@app.command("sacct")
+def sacct(
+    ctx: typer.Context,
+    workflow_id: WorkflowArg = None,
+    output_dir: Annotated[
+        Path, typer.Option("-o", "--output", help="Where --save-json writes.")
+    ] = Path("output"),
+    save_json: Annotated[
+        bool, typer.Option("--save-json", help="Also write sacct_wf<W>.json there.")
+    ] = False,
+) -> None:
+    """Show Slurm's accounting of the workflow's allocations and store each job step's
+    statistics (peak memory, CPU time, disk I/O, nodes) with the workflow (slurm_stats).
+
+    Example: torc slurm sacct 3 --save-json -o output
+    """
+    import json
+
+    from pytorc.slurm import accounting
+    from pytorc.slurm.commands import SlurmError
+
+    st = state(ctx)
+    wf_id = resolve_workflow_id(st, workflow_id)
+    try:
+        rows = accounting.sacct(accounting.allocation_ids(st.client, wf_id))
+    except SlurmError as exc:
+        raise InvalidInput(str(exc)) from None
+    stored = accounting.store(st.client, wf_id, rows)
+    if save_json:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        (output_dir / f"sacct_wf{wf_id}.json").write_text(json.dumps(rows, indent=2))
+    if st.format == "json":
+        output.emit_json({"rows": rows, "stored": stored})
+        return
+    columns = ("JobID", "JobName", "State", "Elapsed", "MaxRSS", "AveCPU", "NodeList")
+    output.records(st.format, rows, columns)
+    typer.echo(f"stored the statistics of {stored} new job step(s)", err=True)

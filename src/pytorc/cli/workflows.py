@@ -324,14 +324,59 @@ def reset_status(
 
 @app.command("cancel")
 def cancel(ctx: typer.Context, workflow_id: WorkflowArg = None) -> None:
-    """Cancel a workflow: its pending and running jobs become canceled and runners stop.
+    """Cancel a workflow: its pending and running jobs become canceled, runners stop, and its
+    Slurm allocations that are still queued or running are scancel'ed.
 
     Example: torc workflows cancel 3
     """
+    from pytorc.slurm.cancel import cancel_allocations
+
     st = state(ctx)
     wf_id = resolve_workflow_id(st, workflow_id)
     answer = st.client.cancel_workflow(wf_id)
-    output.message(st.format, f"canceled workflow {wf_id}", answer)
+    lines = [f"canceled workflow {wf_id}"]
+    canceled, problem = cancel_allocations(st.client, wf_id)
+    if canceled:
+        lines.append(f"scancel'ed Slurm job(s) {', '.join(canceled)}")
+    if problem:
+        typer.echo(f"warning: {problem}", err=True)
+    output.message(st.format, lines, {**answer, "scanceled": canceled})
+
+
+@app.command("sync-status")
+def sync_status(
+    ctx: typer.Context,
+    workflow_id: WorkflowArg = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report; change nothing.")] = False,
+) -> None:
+    """Fail jobs left running by Slurm allocations that are gone (ended, canceled, killed),
+    make the jobs they had claimed ready again, and mark the allocations complete.
+
+    Example: torc workflows sync-status 3 --dry-run
+    """
+    from pytorc.slurm.commands import SlurmError
+    from pytorc.slurm.sync import ORPHANED_RETURN_CODE
+    from pytorc.slurm.sync import sync_status as sync
+
+    st = state(ctx)
+    wf_id = resolve_workflow_id(st, workflow_id)
+    try:
+        report = sync(st.client, wf_id, dry_run=dry_run)
+    except SlurmError as exc:
+        raise InvalidInput(str(exc)) from None
+    verb = "would fail" if dry_run else "failed"
+    lines = [
+        f"{len(report.gone_allocations)} allocation(s) gone from Slurm"
+        + (f": {', '.join(report.gone_allocations)}" if report.gone_allocations else "")
+    ]
+    lines += [
+        f"{verb} job {j['id']} ({j['name']}) of Slurm job {j['slurm_job_id']}"
+        f" (return code {ORPHANED_RETURN_CODE})"
+        for j in report.failed_jobs
+    ]
+    if report.released_jobs:
+        lines.append(f"{len(report.released_jobs)} claimed job(s) made ready again")
+    output.message(st.format, lines, {"dry_run": dry_run, **report.as_dict()})
 
 
 @app.command("archive")

@@ -26,6 +26,7 @@ from typing import Any, NamedTuple, Protocol
 
 from pytorc.client.api import TorcClient
 from pytorc.errors import ApiError
+from pytorc.runner.actions import COMPLETE, START, WHILE_RUNNING, WORKER_END, Actions, ActionWatcher
 from pytorc.runner.guard import Guard
 from pytorc.runner.policy import STOP_CLAIMING_BEFORE_END, ClaimPolicy, JobRecord
 from pytorc.runner.process import JobProcess, job_argv, spawn, terminate
@@ -194,6 +195,7 @@ class JobRunner:
         self.reporter = Reporter(
             self.client, self.ids, self.policy, self.shared, self.requirements, self._wake_main
         )
+        watcher = self._start_actions()
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
         self.poller.register(self.wake_r, select.POLLIN)
         self.reporter.start()
@@ -203,8 +205,33 @@ class JobRunner:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            if watcher is not None:
+                watcher.stop()
             self._close(time.monotonic() - started_at)
+            self._final_actions()
         return self.summary
+
+    def _start_actions(self) -> ActionWatcher | None:
+        """Run the start actions; watch for job-triggered ones while jobs run (only when the
+        workflow has actions)."""
+        self.actions = Actions(
+            self.client, self.workflow_id, self.opts.output_dir, self.ids.compute_node_id
+        )
+        if not self.actions.present:
+            return None
+        self.actions.run_pending(START)
+        watcher = ActionWatcher(self.actions, max(self.opts.poll_interval, 1.0))
+        watcher.start()
+        return watcher
+
+    def _final_actions(self) -> None:
+        """on_jobs_* that came true at the end, on_workflow_complete, on_worker_complete."""
+        if not self.actions.present:
+            return
+        self.actions.run_pending(WHILE_RUNNING)
+        if self.summary.exit_reason == "workflow complete":
+            self.actions.run_pending(COMPLETE)
+        self.actions.run_pending(WORKER_END)
 
     def _prepare(self) -> float:
         """Read the workflow, register the node, load requirements, start the guard; the idle

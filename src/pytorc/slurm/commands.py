@@ -14,7 +14,8 @@ class SlurmError(RuntimeError):
     """A Slurm command was missing, failed or answered something unexpected."""
 
 
-def _run(argv: list[str]) -> str:
+def run_command(argv: list[str]) -> str:
+    """Run a Slurm command; its standard output, or SlurmError saying what went wrong."""
     if shutil.which(argv[0]) is None:
         raise SlurmError(f"{argv[0]} not found: is Slurm installed and on PATH?")
     try:
@@ -29,7 +30,7 @@ def _run(argv: list[str]) -> str:
 
 def submit(script: Path) -> str:
     """Submit an sbatch script; the new Slurm job id."""
-    out = _run(["sbatch", "--parsable", str(script)]).strip()
+    out = run_command(["sbatch", "--parsable", str(script)]).strip()
     job_id = out.split(";")[0]  # --parsable: "id" or "id;cluster"
     if not job_id.isdigit():
         raise SlurmError(f"sbatch answered {out!r}, not a job id")
@@ -38,7 +39,7 @@ def submit(script: Path) -> str:
 
 def end_time(job_id: str) -> float | None:
     """When Slurm will end the job (epoch seconds); None if it has no limit or is gone."""
-    out = _run(["squeue", "-h", "-j", job_id, "-o", "%e"]).strip()
+    out = run_command(["squeue", "-h", "-j", job_id, "-o", "%e"]).strip()
     if not out or out in ("N/A", "NONE", "Unknown"):
         return None
     try:
@@ -47,15 +48,41 @@ def end_time(job_id: str) -> float | None:
         raise SlurmError(f"squeue gave an end time pytorc cannot read: {out!r}") from exc
 
 
+# States of a job Slurm still runs or will run; squeue -j also lists finished jobs for a while.
+LIVE_STATES = frozenset(
+    {
+        "PENDING",
+        "CONFIGURING",
+        "RUNNING",
+        "COMPLETING",
+        "SUSPENDED",
+        "REQUEUED",
+        "REQUEUE_HOLD",
+        "REQUEUE_FED",
+        "RESIZING",
+        "SIGNALING",
+        "STAGE_OUT",
+    }
+)
+
+
 def queue_states(job_ids: list[str]) -> dict[str, str]:
-    """The state (PENDING, RUNNING, ...) of each job still in the queue; absent ones are gone."""
+    """The state of each job Slurm still runs or will run; the others are gone."""
     if not job_ids:
         return {}
-    out = _run(["squeue", "-h", "-j", ",".join(job_ids), "-o", "%i %T"])
-    return dict(line.split(None, 1) for line in out.splitlines() if line.strip())
+    try:
+        out = run_command(["squeue", "-h", "-j", ",".join(job_ids), "-o", "%i %T"])
+    except SlurmError as exc:
+        if "Invalid job id" not in str(exc) or len(job_ids) == 1:
+            if "Invalid job id" in str(exc):
+                return {}  # purged from the controller: long gone
+            raise
+        return {k: v for one in job_ids for k, v in queue_states([one]).items()}
+    states = dict(line.split(None, 1) for line in out.splitlines() if line.strip())
+    return {job: state for job, state in states.items() if state in LIVE_STATES}
 
 
 def cancel(job_ids: list[str]) -> None:
     """scancel the jobs (those already gone are ignored by Slurm)."""
     if job_ids:
-        _run(["scancel", *job_ids])
+        run_command(["scancel", *job_ids])

@@ -145,20 +145,7 @@ def run(args: argparse.Namespace, context: SlurmContext) -> dict[str, Any]:
     scheduled = _scheduled_node(client, args.workflow_id, context.job_id)
     if scheduled is not None and context.is_head_node:
         _set_status(client, scheduled, "active")
-    options = RunnerOptions(
-        output_dir=output_dir,
-        resources=context.resources(whole_allocation=not args.is_subtask),
-        max_parallel_jobs=args.max_parallel_jobs,
-        poll_interval=args.poll_interval,
-        end_time=_end_time(context.job_id, workflow),
-        min_time_for_new_jobs=_setting(
-            workflow, "compute_node_min_time_for_new_jobs_seconds", STOP_CLAIMING_BEFORE_END
-        ),
-        compute_node_type="slurm",
-        scheduler={"scheduler_id": context.job_id, "type": "slurm", "slurm_job_id": context.job_id},
-        scheduler_config_id=scheduled["scheduler_config_id"] if scheduled else None,
-        ignore_completion=bool(workflow.get("compute_node_ignore_workflow_completion")),
-    )
+    options = _options(args, context, workflow, scheduled, output_dir)
     for name in _STEP_CONFLICTS:
         os.environ.pop(name, None)  # jobs' srun steps set their own memory
     runner = JobRunner(client, args.workflow_id, options, workflow=workflow)
@@ -183,8 +170,37 @@ def run(args: argparse.Namespace, context: SlurmContext) -> dict[str, Any]:
     }
 
 
+def _options(
+    args: argparse.Namespace,
+    context: SlurmContext,
+    workflow: dict[str, Any],
+    scheduled: dict[str, Any] | None,
+    output_dir: Path,
+) -> RunnerOptions:
+    """The runner's options from its flags, its allocation and the workflow's settings."""
+    return RunnerOptions(
+        output_dir=output_dir,
+        resources=context.resources(whole_allocation=not args.is_subtask),
+        max_parallel_jobs=args.max_parallel_jobs,
+        poll_interval=args.poll_interval,
+        end_time=_end_time(context.job_id, workflow),
+        min_time_for_new_jobs=_setting(
+            workflow, "compute_node_min_time_for_new_jobs_seconds", STOP_CLAIMING_BEFORE_END
+        ),
+        compute_node_type="slurm",
+        scheduler={  # scheduler_id: the scheduled compute node (Torc's correlation key)
+            "scheduler_id": scheduled["id"] if scheduled else None,
+            "type": "slurm",
+            "slurm_job_id": int(context.job_id),
+        },
+        scheduler_config_id=scheduled["scheduler_config_id"] if scheduled else None,
+        ignore_completion=bool(workflow.get("compute_node_ignore_workflow_completion")),
+    )
+
+
 def _uses_steps(workflow: dict[str, Any]) -> bool:
-    """Jobs run as srun steps unless the workflow's execution_config says mode: direct."""
+    """Jobs run as srun steps unless the workflow's execution_config says mode: direct (an
+    unset mode, or auto, means steps: this runner is inside an allocation)."""
     mode: str = (workflow.get("execution_config") or {}).get("mode", "auto")
     return mode != "direct"
 

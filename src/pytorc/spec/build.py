@@ -217,7 +217,9 @@ def execution_config(spec: WorkflowSpec) -> dict[str, Any] | None:
     """The workflow's execution_config, with the jobs' own `stdio` as job_stdio_overrides (as
     Torc stores them)."""
     config = spec.execution_config
-    body = config.model_dump(exclude_none=True) if config else {}
+    # Only the keys the spec set: an unset `mode` lets each runner choose (srun steps inside a
+    # Slurm allocation, plain processes elsewhere).
+    body = config.model_dump(include=config.model_fields_set, exclude_none=True) if config else {}
     overrides = {job.name: job.stdio.model_dump() for job in spec.jobs if job.stdio is not None}
     if overrides:
         body["job_stdio_overrides"] = {**body.get("job_stdio_overrides", {}), **overrides}

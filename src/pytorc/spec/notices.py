@@ -78,11 +78,6 @@ def _workflow_keys(spec: WorkflowSpec) -> list[str]:
             "failure_handlers: stored, but pytorc's runner does not apply them yet: a failed job"
             " is not retried"
         )
-    if spec.actions:
-        lines.append(
-            "actions: stored (the server counts their triggers), but pytorc's runner does not"
-            " run them yet"
-        )
     return lines
 
 

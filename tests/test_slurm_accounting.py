@@ -1,0 +1,48 @@
+"""Reading sacct's rows: step names back to jobs, sizes and CPU times to numbers."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytorc.slurm.accounting import cpu_seconds, size_bytes, stats_record, step_ids
+
+
+def test_a_step_name_gives_back_workflow_job_run_and_attempt() -> None:
+    assert step_ids("wf3_j41_r2_a1") == (3, 41, 2, 1)
+    assert step_ids("batch") is None and step_ids("wf3_j41_r2_a1x") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("", None), ("0", 0), ("1234K", 1234 * 1024), ("5.50M", int(5.5 * 1024**2)), ("2G", 2 << 30)],
+)
+def test_sizes(text: str, expected: int | None) -> None:
+    assert size_bytes(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("", None), ("00:00:01", 1.0), ("01:02.500", 62.5), ("1-00:00:10", 86410.0)],
+)
+def test_cpu_times(text: str, expected: float | None) -> None:
+    assert cpu_seconds(text) == expected
+
+
+def test_only_this_workflows_steps_become_stats() -> None:
+    row = {
+        "JobID": "14.3",
+        "JobName": "wf7_j9_r1_a2",
+        "MaxRSS": "100K",
+        "AveCPU": "00:00:02",
+        "NodeList": "node3",
+        "MaxVMSize": "",
+        "MaxDiskRead": "3M",
+        "MaxDiskWrite": "0",
+    }
+    record = stats_record(row, 7)
+    assert record is not None
+    assert (record["job_id"], record["run_id"], record["attempt_id"]) == (9, 1, 2)
+    assert (record["max_rss_bytes"], record["max_vm_size_bytes"]) == (102400, None)
+    assert (record["ave_cpu_seconds"], record["node_list"]) == (2.0, "node3")
+    assert stats_record(row, 8) is None
+    assert stats_record({**row, "JobName": "batch"}, 7) is None
