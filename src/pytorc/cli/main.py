@@ -34,6 +34,7 @@ GROUPS = {
     "job-dependencies": "job_dependencies",
     "config": "config",
     "reports": "reports",
+    "hpc": "hpc",
 }
 
 
@@ -65,6 +66,7 @@ app = typer.Typer(
 app.command("explain")(explain.explain)
 app.command("run")(run_cli.run)
 app.command("submit")(submit_cli.submit)
+app.command("submit-slurm")(submit_cli.submit_slurm)
 app.command("plot-resources")(plot.plot_resources)
 
 SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")

@@ -17,6 +17,15 @@ from pytorc.cli.common import (
     resolve_workflow_id,
     state,
 )
+from pytorc.cli.submit import (
+    Account,
+    GroupByOpt,
+    Multiplier,
+    ProfileOpt,
+    SingleAllocation,
+    WalltimeStrategyOpt,
+    plan_options,
+)
 from pytorc.errors import InvalidInput
 from pytorc.units import UnitError, slurm_time_seconds
 
@@ -261,6 +270,17 @@ def _print_submitted(fmt: str, submitted: list[Any], keep_scripts: bool) -> None
     output.message(fmt, lines, records)
 
 
+def _sacct_rows(client: Any, workflow_id: int) -> list[dict[str, str]]:
+    """sacct's rows for every allocation of the workflow; a Slurm failure is a clear error."""
+    from pytorc.slurm import accounting
+    from pytorc.slurm.commands import SlurmError
+
+    try:
+        return accounting.sacct(accounting.allocation_ids(client, workflow_id))
+    except SlurmError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
 @app.command("sacct")
 def sacct(
     ctx: typer.Context,
@@ -280,14 +300,10 @@ def sacct(
     import json
 
     from pytorc.slurm import accounting
-    from pytorc.slurm.commands import SlurmError
 
     st = state(ctx)
     wf_id = resolve_workflow_id(st, workflow_id)
-    try:
-        rows = accounting.sacct(accounting.allocation_ids(st.client, wf_id))
-    except SlurmError as exc:
-        raise InvalidInput(str(exc)) from None
+    rows = _sacct_rows(st.client, wf_id)
     stored = accounting.store(st.client, wf_id, rows)
     if save_json:
         output_dir.mkdir(parents=True, exist_ok=True)
@@ -298,3 +314,126 @@ def sacct(
     columns = ("JobID", "JobName", "State", "Elapsed", "MaxRSS", "AveCPU", "NodeList")
     output.records(st.format, rows, columns)
     typer.echo(f"stored the statistics of {stored} new job step(s)", err=True)
+
+
+@app.command("usage")
+def usage(ctx: typer.Context, workflow_id: WorkflowArg = None) -> None:
+    """What each of the workflow's allocations cost and used: node-hours, job time, the time its
+    runners sat with nothing to run, the wait before its first job and the tail after its last.
+
+    Example: torc slurm usage 3
+    """
+    from pytorc.slurm import usage as allocation_usage
+
+    st = state(ctx)
+    wf_id = resolve_workflow_id(st, workflow_id)
+    rows = _sacct_rows(st.client, wf_id)
+    allocations = [r for r in rows if "." not in r["JobID"]]
+    nodes = list(st.client.iter_pages("/compute_nodes", workflow_id=wf_id))
+    results = list(st.client.iter_pages("/results", workflow_id=wf_id, all_runs=True))
+    found = [u.as_dict() for u in allocation_usage.usage(allocations, nodes, results)]
+    columns = (
+        "slurm_job_id",
+        "nodes",
+        "seconds",
+        "node_hours",
+        "jobs",
+        "job_seconds",
+        "idle_runner_seconds",
+        "first_job_after",
+        "tail",
+    )
+    output.records(st.format, found, columns)
+
+
+@app.command("parse-logs")
+def parse_logs(
+    ctx: typer.Context,
+    workflow_id: WorkflowArg = None,
+    output_dir: Annotated[
+        Path, typer.Option("-o", "--output", help="The runners' output directory.")
+    ] = Path("output"),
+    errors_only: Annotated[
+        bool, typer.Option("--errors-only", help="Only errors (no warnings).")
+    ] = False,
+) -> None:
+    """Find the lines of the workflow's Slurm output and runner logs that explain trouble:
+    out of memory, time limit, node failure, preemption, cancellation, Slurm and runner errors.
+
+    Example: torc slurm parse-logs 3 -o output --errors-only
+    """
+    from pytorc.slurm.logs import log_files, scan
+
+    st = state(ctx)
+    wf_id = resolve_workflow_id(st, workflow_id)
+    if not log_files(output_dir, wf_id):
+        raise InvalidInput(f"no Slurm or runner logs of workflow {wf_id} in {output_dir}")
+    found = [f.as_dict() for f in scan(output_dir, wf_id, errors_only)]
+    output.records(st.format, found, ("file", "line", "kind", "text"))
+
+
+@app.command("generate")
+def generate(
+    ctx: typer.Context,
+    spec_file: Annotated[Path, typer.Argument(help="A workflow spec file.")],
+    account: Account,
+    profile: ProfileOpt = None,
+    output_file: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write the spec here (.yaml or .json).")
+    ] = None,
+    single_allocation: SingleAllocation = False,
+    group_by: GroupByOpt = "resource-requirements",
+    walltime_strategy: WalltimeStrategyOpt = "max-job-runtime",
+    walltime_multiplier: Multiplier = 1.5,
+    no_actions: Annotated[
+        bool, typer.Option("--no-actions", help="Schedulers only; no schedule_nodes actions.")
+    ] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace the spec's own schedulers and actions.")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan only.")] = False,
+) -> None:
+    """Plan Slurm schedulers and schedule_nodes actions for a spec from an HPC profile: per
+    group of jobs (by resource requirements or partition, and whether they wait for others) the
+    partition, walltime and number of allocations. Writes the expanded spec with them.
+
+    Example: torc slurm generate sweep.yaml -a myproject --profile kestrel -o sweep_slurm.yaml
+    """
+    from pytorc.slurm.generate import planned_spec, write
+
+    st = state(ctx)
+    options = plan_options(
+        account,
+        single_allocation,
+        group_by,
+        walltime_strategy,
+        walltime_multiplier,
+        add_actions=not no_actions,
+    )
+    spec, planned, chosen = planned_spec(
+        spec_file, options, profile, st.settings.client.model_extra, overwrite
+    )
+    for warning in planned.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    text = "" if dry_run else write(spec, output_file)
+    if dry_run or st.format == "json":
+        _show_plan(st.format, chosen.name, planned)  # (the spec, if written, is in its file)
+    elif output_file is None:
+        typer.echo(text, nl=False)
+    else:
+        count = len(planned.schedulers)
+        typer.echo(f"wrote {output_file}: {count} scheduler(s) on {chosen.name}", err=True)
+
+
+def _show_plan(fmt: str, profile: str, planned: Any) -> None:
+    if fmt == "json":
+        data = {
+            "profile": profile,
+            "schedulers": planned.schedulers,
+            "actions": planned.actions,
+            "warnings": planned.warnings,
+        }
+        output.emit_json(data)
+        return
+    columns = ("name", "partition", "nodes", "walltime", "mem", "gres")
+    output.records(fmt, planned.schedulers, columns)

@@ -1,14 +1,17 @@
 """`torc submit`: a workflow that schedules its own Slurm allocations."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from pytorc.cli import output
-from pytorc.cli.common import state
+from pytorc.cli.common import state, user_name
 from pytorc.cli.run import prepare
 from pytorc.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from pytorc.slurm.plan import PlanOptions
 
 
 def submit(
@@ -53,3 +56,87 @@ def submit(
                 raise InvalidInput(f"action {action['id']}: {exc}") from None
     text = f"submitted workflow {workflow_id}: Slurm job(s) {', '.join(submitted) or 'none'}"
     output.message(st.format, text, {"workflow_id": workflow_id, "slurm_job_ids": submitted})
+
+
+Account = Annotated[str, typer.Option("-a", "--account", help="Slurm account to charge.")]
+ProfileOpt = Annotated[
+    str | None, typer.Option("--profile", help="HPC profile; default: the detected one.")
+]
+SingleAllocation = Annotated[
+    bool, typer.Option("--single-allocation", help="One allocation of N nodes, not N of one.")
+]
+GroupByOpt = Annotated[str, typer.Option("--group-by", help="resource-requirements or partition.")]
+WalltimeStrategyOpt = Annotated[
+    str, typer.Option("--walltime-strategy", help="max-job-runtime or max-partition-time.")
+]
+Multiplier = Annotated[
+    float,
+    typer.Option("--walltime-multiplier", min=1.0, help="Walltime = longest runtime x this."),
+]
+
+
+def plan_options(
+    account: str,
+    single_allocation: bool,
+    group_by: str,
+    walltime_strategy: str,
+    walltime_multiplier: float,
+    add_actions: bool = True,
+) -> "PlanOptions":
+    """The planner's options, with the two choices checked."""
+    from pytorc.slurm.plan import PlanOptions
+
+    if group_by not in ("resource-requirements", "partition"):
+        raise InvalidInput(f"--group-by is resource-requirements or partition, not {group_by!r}")
+    if walltime_strategy not in ("max-job-runtime", "max-partition-time"):
+        raise InvalidInput(
+            "--walltime-strategy is max-job-runtime or max-partition-time,"
+            f" not {walltime_strategy!r}"
+        )
+    return PlanOptions(
+        account=account,
+        single_allocation=single_allocation,
+        group_by=group_by,  # type: ignore[arg-type]
+        walltime_strategy=walltime_strategy,  # type: ignore[arg-type]
+        walltime_multiplier=walltime_multiplier,
+        add_actions=add_actions,
+    )
+
+
+def submit_slurm(
+    ctx: typer.Context,
+    spec_file: Annotated[Path, typer.Argument(help="A workflow spec file.")],
+    account: Account,
+    profile: ProfileOpt = None,
+    single_allocation: SingleAllocation = False,
+    group_by: GroupByOpt = "resource-requirements",
+    walltime_strategy: WalltimeStrategyOpt = "max-job-runtime",
+    walltime_multiplier: Multiplier = 1.5,
+    output_dir: Annotated[
+        Path, typer.Option("-o", "--output", help="Where the runners write logs and job output.")
+    ] = Path("output"),
+) -> None:
+    """Plan Slurm allocations for a spec from an HPC profile (as `torc slurm generate`), create
+    the workflow and submit its first allocations.
+
+    Example: torc submit-slurm sweep.yaml -a myproject --profile kestrel
+    """
+    from pytorc.slurm.generate import planned_spec
+    from pytorc.spec import create_workflow
+
+    st = state(ctx)
+    options = plan_options(
+        account, single_allocation, group_by, walltime_strategy, walltime_multiplier
+    )
+    spec, planned, chosen = planned_spec(
+        spec_file, options, profile, st.settings.client.model_extra, overwrite=True
+    )
+    for warning in planned.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    created = create_workflow(st.client, spec, str(spec_file), user=user_name())
+    typer.echo(
+        f"created workflow {created['id']} with {len(planned.schedulers)} scheduler(s)"
+        f" planned on {chosen.name}",
+        err=True,
+    )
+    submit(ctx, str(created["id"]), output_dir)

@@ -21,6 +21,15 @@ from pytorc.cli.common import (
     user_name,
 )
 from pytorc.cli.run import run as run_command
+from pytorc.cli.submit import (
+    Account,
+    GroupByOpt,
+    Multiplier,
+    ProfileOpt,
+    SingleAllocation,
+    WalltimeStrategyOpt,
+    plan_options,
+)
 from pytorc.errors import InvalidInput
 
 app = group("Create, inspect, start, rerun, cancel and archive workflows.")
@@ -481,3 +490,39 @@ def list_actions(ctx: typer.Context, workflow_id: WorkflowArg = None) -> None:
 
 
 app.command("run")(run_command)  # `torc workflows run ID` is `torc run ID`
+
+
+@app.command("create-slurm")
+def create_slurm(
+    ctx: typer.Context,
+    spec_file: Annotated[Path, typer.Argument(help="A workflow spec file.")],
+    account: Account,
+    profile: ProfileOpt = None,
+    single_allocation: SingleAllocation = False,
+    group_by: GroupByOpt = "resource-requirements",
+    walltime_strategy: WalltimeStrategyOpt = "max-job-runtime",
+    walltime_multiplier: Multiplier = 1.5,
+) -> None:
+    """Create a workflow with Slurm schedulers and schedule_nodes actions planned for it from
+    an HPC profile (as `torc slurm generate`); `torc submit ID` then submits it.
+
+    Example: torc workflows create-slurm sweep.yaml -a myproject --profile kestrel
+    """
+    from pytorc.slurm.generate import planned_spec
+    from pytorc.spec import create_workflow
+
+    st = state(ctx)
+    options = plan_options(
+        account, single_allocation, group_by, walltime_strategy, walltime_multiplier
+    )
+    spec, planned, chosen = planned_spec(
+        spec_file, options, profile, st.settings.client.model_extra, overwrite=True
+    )
+    for warning in planned.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    created = create_workflow(st.client, spec, str(spec_file), user=user_name())
+    text = (
+        f"created workflow {created['id']} ({created['name']}) with"
+        f" {len(planned.schedulers)} Slurm scheduler(s) planned on {chosen.name}"
+    )
+    output.message(st.format, text, created)

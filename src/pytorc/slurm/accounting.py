@@ -26,6 +26,7 @@ FIELDS = (
     "MaxDiskWrite",
     "AveCPU",
     "NodeList",
+    "NNodes",
 )
 _STEP = re.compile(r"wf(\d+)_j(\d+)_r(\d+)_a(\d+)")
 _SIZE = re.compile(r"([0-9.]+)([KMGTP]?)")
