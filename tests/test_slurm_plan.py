@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from cli_helpers import torc
+from cli_helpers import torc, torc_json
+from helpers import ServerProcess
+from pytorc.client.api import TorcClient
 from pytorc.slurm.hpc import builtin
 from pytorc.slurm.plan import PlanOptions, apply, plan
 from pytorc.spec import load_spec
@@ -145,3 +147,28 @@ def test_generate_writes_a_spec_that_loads_back(spec_path: Path, tmp_path: Path)
         expect=None,
     )
     assert unknown.returncode != 0 and "no HPC profile 'nope'" in unknown.stderr
+
+
+def test_create_slurm_stores_the_planned_schedulers_and_actions(
+    server: ServerProcess, spec_path: Path, tmp_path: Path
+) -> None:
+    created = torc_json(
+        server.url,
+        "workflows",
+        "create-slurm",
+        str(spec_path),
+        "-a",
+        "proj",
+        "--profile",
+        "kestrel",
+        cwd=tmp_path,
+    )
+    with TorcClient(server.url) as client:
+        schedulers = list(client.iter_pages("/slurm_schedulers", workflow_id=created["id"]))
+        actions = client.get(f"/workflows/{created['id']}/actions")
+    assert {s["partition"] for s in schedulers} == {"short", "gpu-h100"}
+    assert sorted(a["trigger_type"] for a in actions) == [
+        "on_jobs_ready",
+        "on_jobs_ready",
+        "on_workflow_start",
+    ]

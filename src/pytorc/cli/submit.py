@@ -1,12 +1,12 @@
 """`torc submit`: a workflow that schedules its own Slurm allocations."""
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from pytorc.cli import output
-from pytorc.cli.common import state, user_name
+from pytorc.cli.common import CliState, state, user_name
 from pytorc.cli.run import prepare
 from pytorc.errors import InvalidInput
 
@@ -121,22 +121,30 @@ def submit_slurm(
 
     Example: torc submit-slurm sweep.yaml -a myproject --profile kestrel
     """
-    from pytorc.slurm.generate import planned_spec
-    from pytorc.spec import create_workflow
-
     st = state(ctx)
     options = plan_options(
         account, single_allocation, group_by, walltime_strategy, walltime_multiplier
     )
+    created, schedulers, chosen = create_planned(st, spec_file, options, profile)
+    typer.echo(
+        f"created workflow {created['id']} with {schedulers} scheduler(s) planned on {chosen}",
+        err=True,
+    )
+    submit(ctx, str(created["id"]), output_dir)
+
+
+def create_planned(
+    st: CliState, spec_file: Path, options: "PlanOptions", profile: str | None
+) -> tuple[dict[str, Any], int, str]:
+    """Create the workflow of `spec_file` with its planned Slurm schedulers and actions; the
+    created record, how many schedulers, and the profile's name. Warnings go to stderr."""
+    from pytorc.slurm.generate import planned_spec
+    from pytorc.spec import create_workflow
+
     spec, planned, chosen = planned_spec(
         spec_file, options, profile, st.settings.client.model_extra, overwrite=True
     )
     for warning in planned.warnings:
         typer.echo(f"warning: {warning}", err=True)
     created = create_workflow(st.client, spec, str(spec_file), user=user_name())
-    typer.echo(
-        f"created workflow {created['id']} with {len(planned.schedulers)} scheduler(s)"
-        f" planned on {chosen.name}",
-        err=True,
-    )
-    submit(ctx, str(created["id"]), output_dir)
+    return created, len(planned.schedulers), chosen.name

@@ -28,6 +28,7 @@ from pytorc.cli.submit import (
     ProfileOpt,
     SingleAllocation,
     WalltimeStrategyOpt,
+    create_planned,
     plan_options,
 )
 from pytorc.errors import InvalidInput
@@ -508,21 +509,13 @@ def create_slurm(
 
     Example: torc workflows create-slurm sweep.yaml -a myproject --profile kestrel
     """
-    from pytorc.slurm.generate import planned_spec
-    from pytorc.spec import create_workflow
-
     st = state(ctx)
     options = plan_options(
         account, single_allocation, group_by, walltime_strategy, walltime_multiplier
     )
-    spec, planned, chosen = planned_spec(
-        spec_file, options, profile, st.settings.client.model_extra, overwrite=True
-    )
-    for warning in planned.warnings:
-        typer.echo(f"warning: {warning}", err=True)
-    created = create_workflow(st.client, spec, str(spec_file), user=user_name())
+    created, schedulers, chosen = create_planned(st, spec_file, options, profile)
     text = (
-        f"created workflow {created['id']} ({created['name']}) with"
-        f" {len(planned.schedulers)} Slurm scheduler(s) planned on {chosen.name}"
+        f"created workflow {created['id']} ({created['name']}) with {schedulers} Slurm"
+        f" scheduler(s) planned on {chosen}"
     )
     output.message(st.format, text, created)
