@@ -55,3 +55,9 @@ def test_a_job_step_is_named_and_sized_for_its_job() -> None:
     tiny = srun_prefix("812", "node7", name, Needs(cpus=0, memory=10.0, gpus=0))
     assert "--cpus-per-task=1" in tiny and "--mem=1M" in tiny
     assert not any(a.startswith("--gpus") for a in tiny)
+
+
+def test_a_multi_node_job_gets_one_task_on_each_of_its_nodes() -> None:
+    argv = srun_prefix("812", "node7", "wf3_j5_r1_a1", Needs(cpus=8, memory=2**30, gpus=0, nodes=2))
+    assert {"--nodes=2", "--ntasks=2", "--ntasks-per-node=1", "--cpus-per-task=8"} <= set(argv)
+    assert not any(a.startswith("--nodelist") for a in argv)

@@ -561,3 +561,29 @@ def test_submit_slurm_plans_from_the_clusters_profile_and_runs_to_completion(
             for s in client.iter_pages("/scheduled_compute_nodes", workflow_id=workflow_id)
         ]
     )
+
+
+MULTI_NODE = """
+name: slurm-multi-node
+compute_node_expiration_buffer_seconds: 10
+compute_node_wait_for_new_jobs_seconds: 2
+resource_requirements:
+  - {name: two_nodes, num_cpus: 1, memory: 100m, runtime: PT1M, num_nodes: 2}
+jobs:
+  - {name: mpi_like, command: hostname, resource_requirements: two_nodes}
+slurm_schedulers:
+  - {name: pair, account: lab, nodes: 2, walltime: "00:05:00", extra: --exclusive}
+"""
+
+
+def test_a_multi_node_job_runs_one_task_on_each_of_its_nodes(
+    server: ServerProcess, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    workflow_id = _create(server, tmp_path, MULTI_NODE)
+    _finish(_schedule(server, tmp_path, workflow_id), deadline_s=120)
+    client = TorcClient(server.url)
+    request.addfinalizer(client.close)
+    assert _statuses(client, workflow_id) == {"mpi_like": "completed"}
+    [stdout] = (tmp_path / "out" / "job_stdio").glob("*.o")
+    hosts = stdout.read_text().split()
+    assert len(hosts) == 2 and len(set(hosts)) == 2, hosts

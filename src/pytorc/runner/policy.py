@@ -36,6 +36,7 @@ class Needs(NamedTuple):
     cpus: int
     memory: float  # bytes
     gpus: int
+    nodes: int = 1  # a multi-node job (MPI, say) spans this many nodes of the allocation
 
 
 NO_REQUIREMENTS = Needs(1, float(MIB), 0)  # a job without resource requirements
@@ -48,7 +49,12 @@ def parse_requirements(record: dict[str, Any]) -> Needs:
         memory = float(memory_bytes(record["memory"]))
     except (UnitError, KeyError, TypeError):
         memory = float(MIB)
-    return Needs(int(record.get("num_cpus") or 1), memory, int(record.get("num_gpus") or 0))
+    return Needs(
+        int(record.get("num_cpus") or 1),
+        memory,
+        int(record.get("num_gpus") or 0),
+        int(record.get("num_nodes") or 1),
+    )
 
 
 class Holding(NamedTuple):

@@ -17,14 +17,20 @@ def step_name(workflow_id: int, job_id: int, run_id: int, attempt: int) -> str:
 
 
 def srun_prefix(slurm_job_id: str, node_name: str, name: str, needs: Needs) -> list[str]:
-    """srun options for one single-task step on this runner's node, sized to the job."""
+    """srun options for the job's step, sized to it: one task on this runner's node, or for a
+    multi-node job one task on each of its nodes (wherever the allocation has room), which is
+    how an MPI program started by srun expects to run."""
+    nodes = max(needs.nodes, 1)
+    placement = (
+        ["--nodes=1", "--ntasks=1", f"--nodelist={node_name}"]
+        if nodes == 1
+        else [f"--nodes={nodes}", f"--ntasks={nodes}", "--ntasks-per-node=1"]
+    )
     argv = [
         "srun",
         f"--jobid={slurm_job_id}",
-        "--nodes=1",
-        "--ntasks=1",
+        *placement,
         "--exact",  # only what the step asks for, so steps run side by side
-        f"--nodelist={node_name}",
         f"--job-name={name}",
         f"--cpus-per-task={max(needs.cpus, 1)}",
         f"--mem={max(math.ceil(needs.memory / MIB), 1)}M",
