@@ -225,7 +225,19 @@ def test_a_job_that_outlives_the_allocation_is_reported_terminated(
         "--no-prompts",
         cwd=tmp_path,
     )
-    _finish(_schedule(server, tmp_path, workflow_id), deadline_s=120)
+    plan = torc_json(server.url, "slurm", "regenerate", str(workflow_id), "--dry-run", cwd=tmp_path)
+    assert [a["trigger_type"] for a in plan["actions"]] == ["on_workflow_start"]  # one ready job
+    again = torc_json(
+        server.url,
+        "slurm",
+        "regenerate",
+        str(workflow_id),
+        "--submit",
+        "-o",
+        str(tmp_path / "out"),
+        cwd=tmp_path,
+    )
+    _finish(again["slurm_job_ids"], deadline_s=120)
     status = {j["name"]: j["status"] for j in client.iter_pages("/jobs", workflow_id=workflow_id)}
     assert status == {"quick": "completed", "too_long": "completed"}  # the rerun picked it up
 

@@ -437,3 +437,57 @@ def _show_plan(fmt: str, profile: str, planned: Any) -> None:
         return
     columns = ("name", "partition", "nodes", "walltime", "mem", "gres")
     output.records(fmt, planned.schedulers, columns)
+
+
+@app.command("regenerate")
+def regenerate(
+    ctx: typer.Context,
+    workflow_id: WorkflowArg = None,
+    account: Annotated[
+        str | None,
+        typer.Option("-a", "--account", help="Account; default: the one its configs use."),
+    ] = None,
+    profile: ProfileOpt = None,
+    single_allocation: SingleAllocation = False,
+    group_by: GroupByOpt = "resource-requirements",
+    walltime_strategy: WalltimeStrategyOpt = "max-job-runtime",
+    walltime_multiplier: Multiplier = 1.5,
+    include_job_ids: Annotated[
+        str | None, typer.Option("--include-job-ids", help="Also these jobs, e.g. 4,7.")
+    ] = None,
+    submit_now: Annotated[
+        bool, typer.Option("--submit", help="Submit the allocations for ready jobs now.")
+    ] = False,
+    output_dir: RunnerOutput = Path("output"),
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan only.")] = False,
+) -> None:
+    """Plan new allocations for the jobs a workflow has left (ready, blocked, uninitialized)
+    from an HPC profile, and store them as recovery schedulers and schedule_nodes actions.
+
+    Example: torc slurm regenerate 3 --submit
+    """
+    from pytorc.cli.submit import submit
+    from pytorc.slurm import regenerate as regen
+    from pytorc.slurm.hpc import choose
+
+    st = state(ctx)
+    wf_id = resolve_workflow_id(st, workflow_id)
+    account = account or regen.account_of(st.client, wf_id)
+    if account is None:
+        raise InvalidInput("pass -a/--account: the workflow's Slurm configs name no one account")
+    try:
+        chosen = choose(st.settings.client.model_extra, profile)
+        include = {int(i) for i in include_job_ids.split(",")} if include_job_ids else set()
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    options = plan_options(
+        account, single_allocation, group_by, walltime_strategy, walltime_multiplier
+    )
+    planned = regen.regenerate(st.client, wf_id, chosen, options, include, dry_run)
+    for warning in planned.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    starts_now = any(a["trigger_type"] == "on_workflow_start" for a in planned.actions)
+    if not (submit_now and starts_now and st.format == "json"):
+        _show_plan(st.format, chosen.name, planned)  # (else submit's answer is the JSON)
+    if submit_now and starts_now and not dry_run:
+        submit(ctx, str(wf_id), output_dir)

@@ -80,11 +80,38 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class JobItem:
+    """What planning needs of one job."""
+
+    name: str
+    requirements: str  # the resource requirements' name
+    size: Size
+    waits: bool  # it depends on jobs not done yet
+
+
 def plan(spec: WorkflowSpec, profile: Profile, options: PlanOptions) -> Plan:
     """The schedulers, actions and job assignments for `spec` (expanded) on `profile`."""
+    return plan_items(spec_items(spec), profile, options)
+
+
+def spec_items(spec: WorkflowSpec) -> list[JobItem]:
+    requirements = {rr.name: rr for rr in spec.resource_requirements}
+    produced = {name for job in spec.jobs for name in (*job.output_files, *job.output_user_data)}
+    items = []
+    for job in spec.jobs:
+        rr = requirements.get(job.resource_requirements or "", DEFAULT_REQUIREMENTS)
+        items.append(JobItem(job.name, rr.name, Size.of(rr), _waits(job, produced)))
+    return items
+
+
+def plan_items(
+    items: list[JobItem], profile: Profile, options: PlanOptions, suffix: str = "scheduler"
+) -> Plan:
+    """The plan for these jobs; scheduler names end in `suffix`."""
     result = Plan()
-    for group in _groups(spec, profile, options.group_by, result.warnings):
-        scheduler, action = _schedule(group, options)
+    for group in _groups(items, profile, options.group_by, result.warnings):
+        scheduler, action = _schedule(group, options, suffix)
         result.schedulers.append(scheduler)
         result.assignments.update({name: scheduler["name"] for name in group.jobs})
         if action is not None:
@@ -122,24 +149,21 @@ def _waits(job: JobSpec, produced: set[str]) -> bool:
 
 
 def _groups(
-    spec: WorkflowSpec, profile: Profile, group_by: GroupBy, warnings: list[str]
+    items: list[JobItem], profile: Profile, group_by: GroupBy, warnings: list[str]
 ) -> list[Group]:
-    requirements = {rr.name: rr for rr in spec.resource_requirements}
-    produced = {name for job in spec.jobs for name in (*job.output_files, *job.output_user_data)}
     groups: dict[tuple[str, bool], Group] = {}
     unplaced: dict[str, int] = {}
-    for job in spec.jobs:
-        rr = requirements.get(job.resource_requirements or "", DEFAULT_REQUIREMENTS)
-        size = Size.of(rr)
+    for item in items:
+        size = item.size
         partition = profile.best(size.cpus, size.memory_mb, size.runtime_secs, size.gpus)
         if partition is None:
-            unplaced[rr.name] = unplaced.get(rr.name, 0) + 1
+            unplaced[item.requirements] = unplaced.get(item.requirements, 0) + 1
             continue
-        label = partition.name if group_by == "partition" else rr.name
-        key = (label, _waits(job, produced))
+        label = partition.name if group_by == "partition" else item.requirements
+        key = (label, item.waits)
         group = groups.setdefault(key, Group(label, key[1], size, partition))
         group.size = group.size.union(size)
-        group.jobs.append(job.name)
+        group.jobs.append(item.name)
     warnings += [
         f"no partition of {profile.name} fits resource requirements {name!r}: its {n} job(s)"
         " get no scheduler"
@@ -148,7 +172,9 @@ def _groups(
     return list(groups.values())
 
 
-def _schedule(group: Group, options: PlanOptions) -> tuple[dict[str, Any], dict[str, Any] | None]:
+def _schedule(
+    group: Group, options: PlanOptions, suffix: str
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
     part, size = group.partition, group.size
     walltime = part.max_walltime_secs
     if options.walltime_strategy == "max-job-runtime":
@@ -166,7 +192,7 @@ def _schedule(group: Group, options: PlanOptions) -> tuple[dict[str, Any], dict[
     allocations, nodes = (1, nodes_needed) if options.single_allocation else (nodes_needed, 1)
     if size.nodes > 1 and not options.single_allocation:
         allocations, nodes = max(1, nodes_needed // size.nodes), size.nodes
-    name = f"{group.label}{'_deferred' if group.waits else ''}_scheduler"
+    name = f"{group.label}{'_deferred' if group.waits else ''}_{suffix}"
     scheduler: dict[str, Any] = {
         "name": name,
         "account": options.account,
