@@ -74,3 +74,20 @@ def test_slurm_refuses_a_partition_it_does_not_have(tmp_path: Path) -> None:
     )
     assert done.returncode != 0
     assert "partition" in done.stderr.lower()
+
+
+def test_the_clusters_profile_comes_from_sinfo_and_can_be_kept_in_the_config(
+    tmp_path: Path,
+) -> None:
+    from cli_helpers import torc, torc_json
+
+    listed = {p["name"]: p for p in torc_json(None, "hpc", "list", cwd=tmp_path)}
+    assert listed["lab"]["source"] == "sinfo" and listed["lab"]["detected"]
+    assert not listed["kestrel"]["detected"]
+    [debug] = torc_json(None, "hpc", "partitions", cwd=tmp_path)
+    assert (debug["name"], debug["cpus_per_node"], debug["max_nodes"]) == ("debug", 2, 4)
+    torc(None, "hpc", "generate", "-o", str(tmp_path / "torc.toml"), cwd=tmp_path)
+    shown = torc_json(None, "hpc", "show", cwd=tmp_path)  # ./torc.toml is read from here
+    assert (shown["name"], shown["source"], shown["detected"]) == ("lab", "config", True)
+    too_big = torc(None, "hpc", "match", "--cpus", "3", cwd=tmp_path, expect=None)
+    assert too_big.returncode != 0 and "no partition of lab fits 3 CPUs" in too_big.stderr

@@ -34,11 +34,13 @@ def _profile(st: CliState, name: str | None) -> Any:
 
 
 def _summary(profile: Any) -> dict[str, Any]:
+    from pytorc.slurm.hpc import is_here
+
     return {
         "name": profile.name,
         "display_name": profile.display_name,
         "source": profile.source,
-        "detected": profile.detected() or profile.source == "sinfo",
+        "detected": is_here(profile),
         "partitions": len(profile.partitions),
     }
 
@@ -130,3 +132,34 @@ def match(
             f"no partition of {profile.name} fits {cpus} CPUs, {memory}, {walltime}, {gpus} GPUs"
         )
     output.records(st.format, fitting, ("best", *PARTITION_COLUMNS))
+
+
+@app.command("generate")
+def generate(
+    ctx: typer.Context,
+    output_file: Annotated[
+        str | None, typer.Option("-o", "--output", help="Append to this config file.")
+    ] = None,
+) -> None:
+    """Write the local cluster's profile, read from sinfo, as a config snippet
+    ([client.hpc.profiles.NAME]) to edit: mark shared partitions, those that must be named,
+    GPU types, a detection rule.
+
+    Example: torc hpc generate -o ~/.config/torc/config.toml
+    """
+    from pathlib import Path
+
+    from pytorc.slurm import hpc
+
+    profile = hpc.from_sinfo()
+    if profile is None:
+        raise InvalidInput("Slurm does not answer here (sinfo or scontrol failed)")
+    text = hpc.config_toml(profile)
+    if output_file is None:
+        typer.echo(text, nl=False)
+        return
+    path = Path(output_file).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as out:
+        out.write(("\n" if path.stat().st_size else "") + text)
+    typer.echo(f"appended profile {profile.name} to {path}", err=True)

@@ -7,6 +7,7 @@ machine submits to, read from `sinfo` when Slurm answers (named after its Cluste
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import socket
@@ -117,8 +118,10 @@ def configured(settings: dict[str, Any]) -> list[Profile]:
     return [from_mapping({"name": name, **table}, "config") for name, table in tables.items()]
 
 
+@functools.cache
 def from_sinfo() -> Profile | None:
-    """The cluster this machine submits to, from sinfo (None when Slurm does not answer)."""
+    """The cluster this machine submits to, from sinfo (None when Slurm does not answer);
+    read once per process."""
     try:
         out = commands.run_command(["sinfo", "-h", "-o", "%R|%c|%m|%l|%D|%G"])
         config = commands.run_command(["scontrol", "show", "config"])
@@ -169,6 +172,13 @@ def all_profiles(settings: dict[str, Any], include_sinfo: bool = True) -> list[P
     return list(found.values())
 
 
+def is_here(profile: Profile) -> bool:
+    """Whether this machine is on the profile's cluster: a detection rule matches, or it is
+    the cluster sinfo answers for (a config profile of that name included)."""
+    local = from_sinfo()
+    return profile.detected() or (local is not None and local.name == profile.name)
+
+
 def choose(settings: dict[str, Any], name: str | None) -> Profile:
     """The profile named, or the one detected here; ValueError saying what is known."""
     profiles = all_profiles(settings)
@@ -178,10 +188,30 @@ def choose(settings: dict[str, Any], name: str | None) -> Profile:
                 return profile
         known = ", ".join(p.name for p in profiles)
         raise ValueError(f"no HPC profile {name!r} (known: {known or 'none'})")
-    detected = [p for p in profiles if p.detected()] or [p for p in profiles if p.source == "sinfo"]
+    detected = [p for p in profiles if is_here(p)]
     if not detected:
         raise ValueError(
             "no HPC profile matches this machine and Slurm does not answer: pass"
             " --profile (see torc hpc list)"
         )
     return detected[0]
+
+
+def config_toml(profile: Profile) -> str:
+    """The profile as a config snippet (`[client.hpc.profiles.NAME]`), for a config file."""
+    table = f"client.hpc.profiles.{profile.name}"
+    lines = [f"[{table}]", f"display_name = {_toml(profile.display_name)}"]
+    for part in profile.partitions:
+        lines += ["", f"[[{table}.partitions]]"]
+        for key, value in part.__dict__.items():
+            if value is not None and value != "" and value != getattr(Partition, key, None):
+                lines.append(f"{key} = {_toml(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
