@@ -28,9 +28,9 @@ def run_command(argv: list[str]) -> str:
     return done.stdout
 
 
-def submit(script: Path) -> str:
-    """Submit an sbatch script; the new Slurm job id."""
-    out = run_command(["sbatch", "--parsable", str(script)]).strip()
+def submit(script: Path, hold: bool = False) -> str:
+    """Submit an sbatch script (held until release(), with `hold`); the new Slurm job id."""
+    out = run_command(["sbatch", "--parsable", *(["--hold"] if hold else []), str(script)]).strip()
     job_id = out.split(";")[0]  # --parsable: "id" or "id;cluster"
     if not job_id.isdigit():
         raise SlurmError(f"sbatch answered {out!r}, not a job id")
@@ -80,6 +80,11 @@ def queue_states(job_ids: list[str]) -> dict[str, str]:
         return {k: v for one in job_ids for k, v in queue_states([one]).items()}
     states = dict(line.split(None, 1) for line in out.splitlines() if line.strip())
     return {job: state for job, state in states.items() if state in LIVE_STATES}
+
+
+def release(job_id: str) -> None:
+    """Let a job submitted with hold=True start."""
+    run_command(["scontrol", "release", job_id])
 
 
 def cancel(job_ids: list[str]) -> None:

@@ -239,20 +239,17 @@ def _log_to_file(output_dir: Path, context: SlurmContext, workflow_id: int, run_
 
 
 def _scheduled_node(client: TorcClient, workflow_id: int, job_id: str) -> dict[str, Any] | None:
-    """The scheduled compute node recorded for this allocation by schedule-nodes; None when
-    the allocation was submitted another way (or its record is not there yet)."""
-    deadline = time.monotonic() + 30
-    while True:
-        found = client.get(
-            "/scheduled_compute_nodes", workflow_id=workflow_id, scheduler_id=int(job_id)
-        )
-        items = found.get("items") or []
-        if items or time.monotonic() > deadline:
-            break
-        time.sleep(1)  # sbatch returned before schedule-nodes recorded it
+    """The scheduled compute node schedule-nodes recorded for this allocation (it holds the
+    allocation until the record exists); None for an allocation submitted another way."""
+    found = client.get(
+        "/scheduled_compute_nodes", workflow_id=workflow_id, scheduler_id=int(job_id)
+    )
+    items = found.get("items") or []
     if not items:
-        log.warning(
-            "no scheduled compute node has scheduler_id %s; its status is not tracked", job_id
+        log.info(
+            "no scheduled compute node has scheduler_id %s (not submitted by"
+            " schedule-nodes): its status is not tracked",
+            job_id,
         )
         return None
     return dict(items[0])

@@ -83,22 +83,32 @@ def submit(client: TorcClient, request: ScheduleRequest, chosen: Plan) -> list[S
         )
         script.write_text(sbatch_script(allocation))
         try:
-            job_id = commands.submit(script)
+            job_id = commands.submit(script, hold=True)
         finally:
             if not request.keep_scripts:
                 script.unlink(missing_ok=True)
-        record = client.post(
-            "/scheduled_compute_nodes",
-            {
-                "workflow_id": request.workflow_id,
-                "scheduler_id": int(job_id),
-                "scheduler_config_id": int(chosen.config["id"]),
-                "scheduler_type": "slurm",
-                "status": "pending",
-            },
-        )
+        record = _record(client, request.workflow_id, job_id, int(chosen.config["id"]))
+        commands.release(job_id)  # only now: its runners find their record at once
         done.append(Submitted(job_id, int(record["id"]), script))
     return done
+
+
+def _record(client: TorcClient, workflow_id: int, job_id: str, config_id: int) -> dict[str, Any]:
+    """The scheduled compute node of a held allocation; the allocation is canceled when it
+    cannot be recorded, so no runner starts untracked."""
+    body = {
+        "workflow_id": workflow_id,
+        "scheduler_id": int(job_id),
+        "scheduler_config_id": config_id,
+        "scheduler_type": "slurm",
+        "status": "pending",
+    }
+    try:
+        record: dict[str, Any] = client.post("/scheduled_compute_nodes", body)
+    except BaseException:
+        commands.cancel([job_id])
+        raise
+    return record
 
 
 def runner_program() -> str:
