@@ -599,3 +599,16 @@ def test_a_multi_node_job_runs_one_task_on_each_of_its_nodes(
     [stdout] = (tmp_path / "out" / "job_stdio").glob("*.o")
     hosts = stdout.read_text().split()
     assert len(hosts) == 2 and len(set(hosts)) == 2, hosts
+
+
+def test_sync_status_after_scancel_of_a_live_allocation_leaves_no_job_running(
+    server: ServerProcess, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    workflow_id, slurm_job, client = _running_on_cluster(server, tmp_path)
+    request.addfinalizer(client.close)
+    subprocess.run(["scancel", slurm_job], check=True)  # SIGTERM: the runner reports its jobs
+    _finish([slurm_job], deadline_s=60)
+    torc(server.url, "workflows", "sync-status", str(workflow_id), cwd=tmp_path)
+    assert set(_statuses(client, workflow_id).values()) <= {"terminated", "failed"}
+    [scheduled] = client.iter_pages("/scheduled_compute_nodes", workflow_id=workflow_id)
+    assert scheduled["status"] == "complete"
