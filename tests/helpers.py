@@ -111,6 +111,7 @@ def start_server(
     defaults: bool = True,
     stdin: bool = False,
     timeout: float = 20,
+    ping_auth: tuple[str, str] | None = None,
 ) -> ServerProcess:
     """Start `torc-server run` in `workdir` and wait until /ping answers.
 
@@ -118,7 +119,8 @@ def start_server(
     `workdir/torc.db` (or `database`) and sweeps every 0.5 s; `args` come after those, so a
     flag given there wins. Without, `args` are the whole command line after `run` (tests of
     the settings layers). The environment is the caller's without any TORC_* setting, with an
-    empty config dir, plus `env`. `stdin` gives the server a pipe as its standard input.
+    empty config dir, plus `env`. `stdin` gives the server a pipe as its standard input;
+    `ping_auth`: the credentials of a server that requires them.
     Use the result in a `with` block (or call stop()): no test leaves a server running.
     """
     workdir.mkdir(parents=True, exist_ok=True)
@@ -146,7 +148,7 @@ def start_server(
     server = ServerProcess(proc, int(line.removeprefix("TORC_SERVER_PORT=")), db, stderr_path)
     try:
         wait_until(
-            lambda: httpx.get(server.url + "/ping", timeout=2).status_code == 200,
+            lambda: httpx.get(server.url + "/ping", timeout=2, auth=ping_auth).status_code == 200,
             timeout=timeout,
             what="torc-server answering /ping",
         )

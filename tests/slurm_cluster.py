@@ -56,3 +56,20 @@ def wait_for_job(job_id: str, deadline_s: float = 120.0) -> str:
                 return state.splitlines()[0]
         time.sleep(0.5)
     raise AssertionError(f"Slurm job {job_id} did not finish within {deadline_s} s")
+
+
+def queued_jobs() -> set[str]:
+    out = subprocess.run(["squeue", "-h", "-o", "%i"], capture_output=True, text=True).stdout
+    return set(out.split())
+
+
+def cancel_new_jobs(before: set[str]) -> list[str]:
+    """scancel the jobs queued since `before` (what a test left behind), so the next test
+    finds the cluster free; the ids canceled."""
+    left = sorted(queued_jobs() - before)
+    if left:
+        subprocess.run(["scancel", *left], capture_output=True)
+        deadline = time.monotonic() + 30
+        while set(left) & queued_jobs() and time.monotonic() < deadline:
+            time.sleep(0.2)
+    return left

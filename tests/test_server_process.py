@@ -265,13 +265,11 @@ def test_json_logs_without_a_log_dir_say_they_do_nothing(tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("args", "config", "env", "named"),
     [
-        (["--require-auth"], "", {}, "require_auth (from --require-auth)"),
-        ([], "[server]\nauth_file = 'users.htpasswd'\n", {}, "auth_file (from "),
         ([], "", {"TORC_SERVER__ENFORCE_ACCESS_CONTROL": "true"}, "TORC_SERVER__ENFORCE_ACCESS"),
         (["--https"], "", {}, "https (from --https)"),
         ([], "", {"TORC_ADMIN_USERS": "ops,root"}, "admin_users (from environment variable"),
     ],
-    ids=["require-auth-flag", "auth-file-in-toml", "access-control-env", "https", "admin-env"],
+    ids=["access-control-env", "https", "admin-env"],
 )
 def test_security_settings_not_yet_honoured_stop_start_up_naming_the_setting(
     tmp_path: Path, args: list[str], config: str, env: dict[str, str], named: str
@@ -288,6 +286,26 @@ def test_security_settings_not_yet_honoured_stop_start_up_naming_the_setting(
     if config:
         assert str(tmp_path / "torc.toml") in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "config", "expected"),
+    [
+        (["--require-auth"], "", "--require-auth needs --auth-file"),
+        ([], "[server]\nauth_file = 'users.htpasswd'\n", "cannot read auth file users.htpasswd"),
+        (["--auth-file", "bad"], "", "bad:1: not a `user:bcrypt-hash` line"),
+    ],
+    ids=["require-auth-alone", "missing-auth-file", "malformed-auth-file"],
+)
+def test_authentication_that_cannot_work_stops_start_up(
+    tmp_path: Path, args: list[str], config: str, expected: str
+) -> None:
+    if config:
+        (tmp_path / "torc.toml").write_text(config)
+    (tmp_path / "bad").write_text("alice:plaintext\n")
+    done = run_to_exit(tmp_path, "--port", "0", "--database", ":memory:", *args)
+    assert done.returncode == 2 and done.stdout == ""
+    assert expected in done.stderr and "Traceback" not in done.stderr
 
 
 def test_slurm_job_runner_outside_an_allocation_says_so() -> None:

@@ -5,6 +5,8 @@ allocation is reported terminated before Slurm kills it."""
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import signal
 import subprocess
@@ -16,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from cli_helpers import torc, torc_json
+from cli_helpers import cli_env, torc, torc_json
 from helpers import SERVER, ServerProcess, start_server, wait_until
 from pytorc.client.api import TorcClient
-from slurm_cluster import require_slurm, wait_for_job
+from slurm_cluster import cancel_new_jobs, queued_jobs, require_slurm, wait_for_job
 
 pytestmark = pytest.mark.slurm
 
@@ -27,6 +29,14 @@ pytestmark = pytest.mark.slurm
 @pytest.fixture(scope="module", autouse=True)
 def _cluster() -> None:
     require_slurm()
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_allocations() -> Iterator[None]:
+    """Each test starts on a free cluster: what a test leaves queued is canceled after it."""
+    before = queued_jobs()
+    yield
+    cancel_new_jobs(before)
 
 
 @pytest.fixture
@@ -566,13 +576,11 @@ def test_submit_slurm_plans_from_the_clusters_profile_and_runs_to_completion(
         s["name"] for s in client.iter_pages("/slurm_schedulers", workflow_id=workflow_id)
     }
     assert schedulers == {"tiny_scheduler", "tiny_deferred_scheduler"}
-    # Every allocation the workflow submitted (the deferred ones by its runners) ends.
-    _finish(
-        [
-            str(s["scheduler_id"])
-            for s in client.iter_pages("/scheduled_compute_nodes", workflow_id=workflow_id)
-        ]
-    )
+    # Every allocation the workflow submitted ends; the first runner submits the deferred ones
+    # (if they are still needed) before it ends, so list them once it has.
+    _finish(answer["slurm_job_ids"])
+    scheduled = client.iter_pages("/scheduled_compute_nodes", workflow_id=workflow_id)
+    _finish([str(s["scheduler_id"]) for s in scheduled], deadline_s=60)
 
 
 MULTI_NODE = """
@@ -612,3 +620,69 @@ def test_sync_status_after_scancel_of_a_live_allocation_leaves_no_job_running(
     assert set(_statuses(client, workflow_id).values()) <= {"terminated", "failed"}
     [scheduled] = client.iter_pages("/scheduled_compute_nodes", workflow_id=workflow_id)
     assert scheduled["status"] == "complete"
+
+
+def test_runners_in_allocations_authenticate_without_the_password_showing(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    import bcrypt
+
+    password = "allocation-Secret-42"
+    users = tmp_path / "users"
+    users.write_text(f"alice:{bcrypt.hashpw(password.encode(), bcrypt.gensalt(4)).decode()}\n")
+    server = start_server(
+        tmp_path / "server",
+        "--auth-file",
+        str(users),
+        "--require-auth",
+        "--log-level",
+        "trace",
+        ping_auth=("alice", password),
+    )
+    request.addfinalizer(server.stop)
+    env = cli_env(tmp_path, user="alice", TORC_PASSWORD=password)
+    spec = _spec(
+        tmp_path,
+        "name: authed\njobs:\n  - {name: dump, command: 'env'}\n"
+        "slurm_schedulers:\n  - {name: n, account: lab, walltime: '00:05:00'}\n"
+        "compute_node_wait_for_new_jobs_seconds: 2\n",
+    )
+    workflow = json.loads(
+        torc(
+            server.url, "-f", "json", "workflows", "create", str(spec), cwd=tmp_path, env=env
+        ).stdout
+    )["id"]
+    torc(server.url, "workflows", "initialize", str(workflow), cwd=tmp_path, env=env)
+    out = tmp_path / "out"
+    submitted = json.loads(
+        torc(
+            server.url,
+            "-f",
+            "json",
+            "slurm",
+            "schedule-nodes",
+            str(workflow),
+            "-o",
+            str(out),
+            "-p",
+            "0.5",
+            "--keep-submission-scripts",
+            cwd=tmp_path,
+            env=env,
+        ).stdout
+    )
+    _finish([str(s["slurm_job_id"]) for s in submitted])
+    with TorcClient(server.url, auth=("alice", password)) as client:
+        assert _statuses(client, workflow) == {"dump": "completed"}
+    assert (out / ".torc_credentials").stat().st_mode & 0o777 == 0o600
+    [job_env] = (out / "job_stdio").glob("*.o")
+    texts = {
+        p.name: p.read_text()
+        for p in (*out.glob("*.sh"), *out.glob("*.log"), *out.glob("slurm_output_*"), job_env)
+    }
+    texts["server log"] = server.stderr_path.read_text()
+    token = base64.b64encode(f"alice:{password}".encode()).decode()
+    leaks = [name for name, text in texts.items() if password in text or token in text]
+    assert not leaks
+    assert "TORC_PASSWORD" not in job_env.read_text()
+    assert "TORC_CREDENTIALS_FILE" not in job_env.read_text()

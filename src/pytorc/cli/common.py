@@ -40,6 +40,7 @@ class CliState:
     url_flag: str | None = None
     format_flag: str | None = None
     password: str | None = None
+    user_flag: str | None = None
     standalone: bool = False
     database: str | None = None
     _settings: Settings | None = None
@@ -71,9 +72,15 @@ class CliState:
                 self.launch_private_server()
                 assert self._server is not None
                 self.url_flag = self._server.wait_ready()
-            auth = (user_name(), self.password) if self.password else None
-            self._client = TorcClient(self.url, retry_seconds=CLI_RETRY_SECONDS, auth=auth)
+            self._client = TorcClient(self.url, retry_seconds=CLI_RETRY_SECONDS, auth=self.auth)
         return self._client
+
+    @property
+    def auth(self) -> tuple[str, str] | None:
+        """HTTP Basic credentials: --user (else $USER) and the password, when one was given."""
+        if self.password is None:
+            return None
+        return (self.user_flag or user_name(), self.password)
 
     def launch_private_server(self) -> None:
         """In standalone mode, start the private server now without waiting for it, so the

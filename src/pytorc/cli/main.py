@@ -100,7 +100,22 @@ _LogLevel = Annotated[
 
 _Password = Annotated[
     str | None,
-    typer.Option("--password", envvar="TORC_PASSWORD", help="Password for $USER when auth is on."),
+    typer.Option(
+        "--password",
+        envvar="TORC_PASSWORD",
+        help="Password when the server requires authentication (prefer TORC_PASSWORD or"
+        " --prompt-password: a flag shows in ps).",
+        show_envvar=False,
+    ),
+]
+
+_PromptPassword = Annotated[
+    bool, typer.Option("--prompt-password", help="Ask for the password on the terminal.")
+]
+
+_User = Annotated[
+    str | None,
+    typer.Option("--user", help="User to authenticate as [default: $USER]."),
 ]
 
 _Standalone = Annotated[
@@ -141,6 +156,8 @@ def root(
     fmt: _Format = None,
     log_level: _LogLevel = None,
     password: _Password = None,
+    prompt_password: _PromptPassword = False,
+    user: _User = None,
     standalone: _Standalone = False,
     db: _Db = None,
     in_memory: _InMemory = False,
@@ -152,10 +169,15 @@ def root(
             raise TorcError(f"--in-memory and --db {db} disagree; give one of them")
         db = ":memory:"
         standalone = True
+    if prompt_password:
+        import getpass
+
+        password = getpass.getpass(f"Password for {user or 'the torc server'}: ")
     st = CliState(
         url_flag=url,
         format_flag=fmt.value if fmt else None,
         password=password,
+        user_flag=user,
         standalone=standalone,
         database=db,
     )

@@ -60,6 +60,7 @@ class TorcClient:
     ) -> None:
         self.base_url = (base_url or os.environ.get("TORC_API_URL") or DEFAULT_URL).rstrip("/")
         self.retry_seconds = retry_seconds
+        self.auth = auth  # kept for runners this client's user starts (see slurm/schedule.py)
         self.page_size = page_size
         try:
             self._http = Transport(self.base_url, timeout, auth)

@@ -39,6 +39,9 @@ def schedule_with_slurm(
 
     if config.get("scheduler_type", "slurm") != "slurm":
         raise ValueError(f"scheduler_type {config.get('scheduler_type')!r}: only slurm runs")
+    if client.workflow_status(workflow_id).get("is_complete"):
+        log.info("workflow %s is complete: no allocation submitted", workflow_id)
+        return []  # the jobs it was for ran elsewhere meanwhile
     request = schedule.ScheduleRequest(
         workflow_id=workflow_id,
         scheduler_config_id=config.get("scheduler_id"),

@@ -42,6 +42,7 @@ from pytorc.runner.resources import Resources
 log = logging.getLogger(__name__)
 
 MOVING_AVERAGE_WEIGHT = 0.2  # of the latest job in the mean run time
+SECRET_VARIABLES = frozenset({"TORC_PASSWORD", "TORC_CREDENTIALS_FILE"})  # never given to jobs
 
 
 def now_iso() -> str:
@@ -65,6 +66,9 @@ class RunnerOptions:
     monitor: JobMonitor | None = None  # samples each job's process tree (CPU %, RSS)
     step_command: StepCommand | None = None  # wraps each job's argv (e.g. in a Slurm srun step)
     ignore_completion: bool = False  # keep waiting for new jobs after the workflow completes
+    # Whether the scheduler is ending this runner's allocation: a job that fails then was
+    # killed with it (Slurm signals the jobs' steps as it cancels), so it counts as terminated.
+    allocation_ending: Callable[[], bool] | None = None
 
 
 @dataclass
@@ -179,7 +183,7 @@ class JobRunner:
         self.guard: Guard | None = None
         self.file_records: dict[int, dict[str, Any]] = {}  # output file id -> its record
         self.env_base = {  # what every job's environment shares; _job_env adds the job's own
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if k not in SECRET_VARIABLES},
             "TORC_API_URL": client.base_url,
             "TORC_WORKFLOW_ID": str(workflow_id),
             "TORC_OUTPUT_DIR": str(options.output_dir),
@@ -228,7 +232,7 @@ class JobRunner:
         """on_jobs_* that came true at the end, on_workflow_complete, on_worker_complete."""
         if not self.actions.present:
             return
-        self.actions.run_pending(WHILE_RUNNING)
+        self.actions.run_pending(WHILE_RUNNING)  # (allocations are not submitted once complete)
         if self.summary.exit_reason == "workflow complete":
             self.actions.run_pending(COMPLETE)
         self.actions.run_pending(WORKER_END)
@@ -490,7 +494,7 @@ class JobRunner:
             self.without_pidfd -= 1
         rc = proc.returncode if proc.returncode is not None else -9
         if status is None:
-            status = "completed" if rc == 0 else "failed"
+            status = "completed" if rc == 0 else self._failure_status()
         elif status == "failed" and rc == 0:
             rc = 1
         measured = self.opts.monitor.remove(proc.job_id) if self.opts.monitor else {}
@@ -501,6 +505,13 @@ class JobRunner:
             seconds if mean is None else (1 - weight) * mean + weight * seconds
         )
         self._record(proc.job, Outcome(status, rc, seconds, proc.rusage, measured))
+
+    def _failure_status(self) -> str:
+        """'failed', or 'terminated' when the runner is stopping or its allocation ending."""
+        ending = self.opts.allocation_ending
+        if self.stop_signal or (ending is not None and ending()):
+            return "terminated"
+        return "failed"
 
     def _record(self, job: JobRecord, outcome: Outcome) -> None:
         """Queue a job's result for the reporter and count it (caller holds the lock)."""

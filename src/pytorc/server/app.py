@@ -16,7 +16,9 @@ from starlette.concurrency import run_in_threadpool
 from pytorc import __version__
 from pytorc.config import ServerSettings
 from pytorc.server import errors_http
+from pytorc.server.auth import BasicAuth, Credentials
 from pytorc.server.body_limit import BodyLimit
+from pytorc.server.browser_guard import BrowserGuard
 from pytorc.server.db.connection import Database
 from pytorc.server.fast_path import ExchangeFastPath
 from pytorc.server.routes import ROUTERS
@@ -27,8 +29,11 @@ BASE_PATH = "/torc-service/v1"
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: ServerSettings, db: Database) -> FastAPI:
-    """The app over an open database; the caller owns the database's lifetime."""
+def create_app(
+    settings: ServerSettings, db: Database, credentials: Credentials | None = None
+) -> FastAPI:
+    """The app over an open database; the caller owns the database's lifetime. With
+    `credentials` (the auth file's users) every request passes HTTP Basic authentication."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -54,6 +59,7 @@ def create_app(settings: ServerSettings, db: Database) -> FastAPI:
     )
     app.state.db = db
     app.state.settings = settings
+    app.state.credentials = credentials
     errors_http.install(app)
     for router in ROUTERS:
         app.include_router(router, prefix=BASE_PATH)
@@ -64,6 +70,9 @@ def create_app(settings: ServerSettings, db: Database) -> FastAPI:
     app.add_middleware(ExchangeFastPath, db=db, base_path=BASE_PATH, api=app)
     bulk_limit = int(settings.max_request_body_mb * 1024 * 1024)
     app.add_middleware(BodyLimit, bulk_limit=bulk_limit)
+    app.add_middleware(BrowserGuard)
+    if credentials is not None:  # outermost: nothing is read before the caller is known
+        app.add_middleware(BasicAuth, credentials=credentials, required=settings.require_auth)
     return app
 
 

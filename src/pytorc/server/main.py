@@ -11,6 +11,7 @@ import socket
 import sqlite3
 import sys
 import threading
+from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,8 @@ from pytorc.server.logs import setup_logging
 
 if TYPE_CHECKING:
     import uvicorn
+
+    from pytorc.server.auth import Credentials
 
 log = logging.getLogger("pytorc.server")
 
@@ -99,7 +102,8 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
 
 def _add_security_flags(p: argparse.ArgumentParser) -> None:
     security = p.add_argument_group(
-        "security (not implemented yet: the server refuses to start with these set)"
+        "security (--https, --enforce-access-control and --admin-user are not implemented yet:"
+        " the server refuses to start with them set)"
     )
     security.add_argument("--https", action="store_true", default=None, help="serve over TLS")
     security.add_argument("--auth-file", help="htpasswd file (env TORC_AUTH_FILE)")
@@ -125,17 +129,10 @@ def _add_security_flags(p: argparse.ArgumentParser) -> None:
     )
 
 
-# Torc's security settings. pytorc reads them but cannot honour them yet; a server started
-# anyway would be open to everyone while its owner believes it protected, so any of them set
-# stops start-up (admin_users and the cache lifetime only have meaning alongside them).
-SECURITY_KEYS = (
-    "https",
-    "auth_file",
-    "require_auth",
-    "credential_cache_ttl_secs",
-    "enforce_access_control",
-    "admin_users",
-)
+# Torc's security settings that pytorc cannot honour yet; a server started anyway would be
+# open to everyone while its owner believes it protected, so any of them set stops start-up.
+NOT_YET = ("https", "enforce_access_control", "admin_users")
+SECURITY_KEYS = (*NOT_YET, "auth_file", "require_auth", "credential_cache_ttl_secs")
 FLAGS = (
     "database",
     "host",
@@ -206,19 +203,21 @@ def _comma_list(value: str) -> list[str]:
 
 
 def refuse_security_settings(settings: ServerSettings, origins: dict[str, str]) -> None:
-    """Stop start-up if any security setting asks for protection pytorc cannot give yet."""
+    """Stop start-up if any security setting asks for protection pytorc cannot give yet, or
+    asks for authentication without saying who may authenticate."""
+    if settings.require_auth and not settings.auth_file:
+        raise ConfigError("--require-auth needs --auth-file (an htpasswd file; see torc-htpasswd)")
     defaults = ServerSettings()
-    given = [key for key in SECURITY_KEYS if getattr(settings, key) != getattr(defaults, key)]
+    given = [key for key in NOT_YET if getattr(settings, key) != getattr(defaults, key)]
     if not given:
         return
     named = ", ".join(
         f"{key} (from {origins.get(key) or origin_of(('server', key))})" for key in given
     )
     raise ConfigError(
-        f"{named}: authentication, access control and TLS are not implemented in this version "
-        "of pytorc, and serving without them would leave every workflow open to anyone who "
-        "can reach the port; remove the setting, or keep the server on 127.0.0.1 behind an "
-        "SSH tunnel until they are"
+        f"{named}: access control and TLS are not implemented in this version of pytorc, and "
+        "serving without them would leave workflows open to every user who can authenticate; "
+        "remove the setting, or keep the server on 127.0.0.1 behind an SSH tunnel until they are"
     )
 
 
@@ -244,6 +243,7 @@ def serve(settings: ServerSettings, shutdown_on_stdin_eof: bool = False) -> None
     stop = _StopRequest()
     if shutdown_on_stdin_eof:
         stop.on_stdin_eof()
+    credentials = _credentials(settings)
     database = settings.database or "torc.db"
     try:
         db = Database(database, threads=settings.threads)
@@ -268,9 +268,10 @@ def serve(settings: ServerSettings, shutdown_on_stdin_eof: bool = False) -> None
             settings.logging.log_dir,
             settings.warm_up,
         )
+        _log_auth(settings, credentials)
         debug = settings.log_level in ("debug", "trace")
         config = uvicorn.Config(
-            create_app(settings, db),
+            create_app(settings, db, credentials),
             log_level="debug" if debug else "warning",
             access_log=debug,
             timeout_graceful_shutdown=30,
@@ -285,6 +286,36 @@ def serve(settings: ServerSettings, shutdown_on_stdin_eof: bool = False) -> None
     finally:
         db.close()
         log.info("database closed")
+
+
+def _credentials(settings: ServerSettings) -> Credentials | None:
+    """The auth file's users (None without one); a file that cannot be used stops start-up."""
+    if not settings.auth_file:
+        return None
+    from pytorc.server.auth import AuthFileError, Credentials
+
+    try:
+        return Credentials(Path(settings.auth_file), settings.credential_cache_ttl_secs)
+    except AuthFileError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _log_auth(settings: ServerSettings, credentials: Credentials | None) -> None:
+    if credentials is None:
+        mode = "off (no --auth-file): every request is served"
+    else:
+        mode = (
+            f"{'required' if settings.require_auth else 'optional'}, {len(credentials.users)}"
+            f" user(s) in {settings.auth_file}, verified credentials cached"
+            f" {settings.credential_cache_ttl_secs} s"
+        )
+    log.info("authentication: %s", mode)
+    if not settings.require_auth and settings.host not in ("127.0.0.1", "localhost", "::1"):
+        log.warning(
+            "listening on %s without --require-auth: anyone who can reach this port can read,"
+            " change and run jobs in every workflow (see docs/server.md, Authentication)",
+            settings.host,
+        )
 
 
 class _StopRequest:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from datetime import datetime
@@ -14,12 +15,20 @@ class SlurmError(RuntimeError):
     """A Slurm command was missing, failed or answered something unexpected."""
 
 
+# Never handed to Slurm: sbatch copies the caller's environment into the job (and Slurm's
+# state files); runners get their credentials from TORC_CREDENTIALS_FILE instead.
+SECRET_VARIABLES = ("TORC_PASSWORD",)
+
+
 def run_command(argv: list[str]) -> str:
     """Run a Slurm command; its standard output, or SlurmError saying what went wrong."""
     if shutil.which(argv[0]) is None:
         raise SlurmError(f"{argv[0]} not found: is Slurm installed and on PATH?")
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT_SECONDS)
+        env = {k: v for k, v in os.environ.items() if k not in SECRET_VARIABLES}
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, env=env
+        )
     except subprocess.TimeoutExpired as exc:
         raise SlurmError(f"{argv[0]} did not answer within {TIMEOUT_SECONDS:g} s") from exc
     if done.returncode != 0:

@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
 def run(args: argparse.Namespace, context: SlurmContext) -> dict[str, Any]:
     """Run the workflow's jobs on this node (or allocation); what the runner did."""
     minutes = args.wait_for_healthy_database_minutes or DEFAULT_HEALTHY_DATABASE_MINUTES
-    client = TorcClient(args.url, retry_seconds=minutes * 60)
+    client = TorcClient(args.url, retry_seconds=minutes * 60, auth=_auth())
     workflow = client.get_workflow(args.workflow_id)
     if args.wait_for_healthy_database_minutes is None and workflow.get(
         "compute_node_wait_for_healthy_database_minutes"
@@ -195,7 +195,33 @@ def _options(
         },
         scheduler_config_id=scheduled["scheduler_config_id"] if scheduled else None,
         ignore_completion=bool(workflow.get("compute_node_ignore_workflow_completion")),
+        allocation_ending=lambda: _allocation_ending(context.job_id),
     )
+
+
+def _auth() -> tuple[str, str] | None:
+    """The credentials schedule-nodes left (TORC_CREDENTIALS_FILE), else TORC_PASSWORD for
+    $USER, else none."""
+    from pytorc.slurm.schedule import read_credentials
+
+    path = os.environ.get("TORC_CREDENTIALS_FILE")
+    if path:
+        try:
+            return read_credentials(path)
+        except (OSError, ValueError) as exc:
+            log.error("cannot read the credentials file %s: %s", path, exc)
+    password = os.environ.get("TORC_PASSWORD")
+    user = os.environ.get("USER") or os.environ.get("USERNAME")
+    return (user, password) if password and user else None
+
+
+def _allocation_ending(job_id: str) -> bool:
+    """Whether Slurm is ending the allocation (canceled, timed out, completing)."""
+    try:
+        state = commands.queue_states([job_id]).get(job_id)
+    except commands.SlurmError:
+        return False
+    return state != "RUNNING"
 
 
 def _uses_steps(workflow: dict[str, Any]) -> bool:

@@ -64,6 +64,7 @@ def submit(client: TorcClient, request: ScheduleRequest, chosen: Plan) -> list[S
     submitted before it stay submitted and recorded)."""
     out = request.output_dir
     out.mkdir(parents=True, exist_ok=True)
+    credentials = write_credentials(out, client.auth) if client.auth else None
     done = []
     for number in range(1, request.num_allocations + 1):
         name = f"{request.job_prefix}wf{request.workflow_id}_{os.getpid()}_{number}"
@@ -80,6 +81,7 @@ def submit(client: TorcClient, request: ScheduleRequest, chosen: Plan) -> list[S
             one_worker_per_node=request.one_worker_per_node,
             runner_program=runner_program(),
             defaults=chosen.defaults,
+            credentials_file=credentials,
         )
         script.write_text(sbatch_script(allocation))
         try:
@@ -109,6 +111,23 @@ def _record(client: TorcClient, workflow_id: int, job_id: str, config_id: int) -
         commands.cancel([job_id])
         raise
     return record
+
+
+def write_credentials(folder: Path, auth: tuple[str, str]) -> str:
+    """A file only its owner can read holding the user and password the runners use; its path.
+    (The password never goes into the script, the runner's arguments or its environment.)"""
+    path = folder.resolve() / ".torc_credentials"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its mode on open
+    with os.fdopen(fd, "w") as out:
+        out.write(f"{auth[0]}\n{auth[1]}\n")
+    return str(path)
+
+
+def read_credentials(path: str) -> tuple[str, str]:
+    """What write_credentials wrote."""
+    user, password = Path(path).read_text().split("\n")[:2]
+    return user, password
 
 
 def runner_program() -> str:

@@ -34,6 +34,7 @@ class Allocation:
     one_worker_per_node: bool = False
     runner_program: str = "torc-slurm-job-runner"  # a path when the runner is not on PATH
     defaults: dict[str, Any] | None = None  # the workflow's slurm_defaults: more sbatch options
+    credentials_file: str | None = None  # where the runner finds its user and password
 
 
 def sbatch_script(allocation: Allocation) -> str:
@@ -62,7 +63,10 @@ def sbatch_script(allocation: Allocation) -> str:
     ]
     if config.get("extra"):
         lines.append(f"#SBATCH {config['extra']}")
-    lines += ["", f"export TORC_API_URL={shlex.quote(allocation.api_url)}", ""]
+    lines += ["", f"export TORC_API_URL={shlex.quote(allocation.api_url)}"]
+    if allocation.credentials_file:  # the file's name, never the password
+        lines.append(f"export TORC_CREDENTIALS_FILE={shlex.quote(allocation.credentials_file)}")
+    lines.append("")
     lines.append(" ".join(_launch(allocation)))
     return "\n".join(lines) + "\n"
 
