@@ -246,7 +246,9 @@ def test_json_logs_write_one_json_object_per_file_line_and_keep_the_console_read
     lines = (logs / "torc-server.log").read_text().splitlines()
     records = [json.loads(line) for line in lines]  # every line, not only the first
     assert {"timestamp", "level", "target", "message"} <= set(records[0])
-    assert any(r["message"].endswith(f"serving {db} on 127.0.0.1:{server.port}") for r in records)
+    assert any(
+        r["message"].endswith(f"serving {db} on http://127.0.0.1:{server.port}") for r in records
+    )
     assert any(r["message"] == "database closed" for r in records)
     console = server.stderr_path.read_text()
     assert "database closed" in console
@@ -266,10 +268,9 @@ def test_json_logs_without_a_log_dir_say_they_do_nothing(tmp_path: Path) -> None
     ("args", "config", "env", "named"),
     [
         ([], "", {"TORC_SERVER__ENFORCE_ACCESS_CONTROL": "true"}, "TORC_SERVER__ENFORCE_ACCESS"),
-        (["--https"], "", {}, "https (from --https)"),
         ([], "", {"TORC_ADMIN_USERS": "ops,root"}, "admin_users (from environment variable"),
     ],
-    ids=["access-control-env", "https", "admin-env"],
+    ids=["access-control-env", "admin-env"],
 )
 def test_security_settings_not_yet_honoured_stop_start_up_naming_the_setting(
     tmp_path: Path, args: list[str], config: str, env: dict[str, str], named: str
@@ -294,10 +295,18 @@ def test_security_settings_not_yet_honoured_stop_start_up_naming_the_setting(
         (["--require-auth"], "", "--require-auth needs --auth-file"),
         ([], "[server]\nauth_file = 'users.htpasswd'\n", "cannot read auth file users.htpasswd"),
         (["--auth-file", "bad"], "", "bad:1: not a `user:bcrypt-hash` line"),
+        (["--https"], "", "TLS needs both --tls-cert and --tls-key"),
+        (["--tls-cert", "bad", "--tls-key", "bad"], "", "cannot use TLS certificate bad"),
     ],
-    ids=["require-auth-alone", "missing-auth-file", "malformed-auth-file"],
+    ids=[
+        "require-auth-alone",
+        "missing-auth-file",
+        "malformed-auth-file",
+        "https-alone",
+        "bad-certificate",
+    ],
 )
-def test_authentication_that_cannot_work_stops_start_up(
+def test_authentication_or_tls_that_cannot_work_stops_start_up(
     tmp_path: Path, args: list[str], config: str, expected: str
 ) -> None:
     if config:

@@ -40,7 +40,9 @@ class ServerLogging(Section):
 
 class ServerSettings(Section):
     log_level: LogLevel = "info"
-    https: bool = False
+    https: bool = False  # serve TLS; needs tls_cert and tls_key
+    tls_cert: str | None = None  # PEM certificate (chain) file
+    tls_key: str | None = None  # PEM private key file
     host: str = "0.0.0.0"
     port: Annotated[int, ge(0), le(65535)] = 8080
     threads: Annotated[int, ge(1)] = 1

@@ -41,6 +41,7 @@ class CliState:
     format_flag: str | None = None
     password: str | None = None
     user_flag: str | None = None
+    ca_cert: str | None = None
     standalone: bool = False
     database: str | None = None
     _settings: Settings | None = None
@@ -72,7 +73,9 @@ class CliState:
                 self.launch_private_server()
                 assert self._server is not None
                 self.url_flag = self._server.wait_ready()
-            self._client = TorcClient(self.url, retry_seconds=CLI_RETRY_SECONDS, auth=self.auth)
+            self._client = TorcClient(
+                self.url, retry_seconds=CLI_RETRY_SECONDS, auth=self.auth, ca_cert=self.ca_cert
+            )
         return self._client
 
     @property

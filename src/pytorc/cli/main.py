@@ -113,6 +113,15 @@ _PromptPassword = Annotated[
     bool, typer.Option("--prompt-password", help="Ask for the password on the terminal.")
 ]
 
+_CaCert = Annotated[
+    str | None,
+    typer.Option(
+        "--ca-cert",
+        envvar="TORC_CA_CERT",
+        help="PEM file of the certificate authorities to trust for an https server.",
+    ),
+]
+
 _User = Annotated[
     str | None,
     typer.Option("--user", help="User to authenticate as [default: $USER]."),
@@ -158,6 +167,7 @@ def root(
     password: _Password = None,
     prompt_password: _PromptPassword = False,
     user: _User = None,
+    ca_cert: _CaCert = None,
     standalone: _Standalone = False,
     db: _Db = None,
     in_memory: _InMemory = False,
@@ -178,6 +188,7 @@ def root(
         format_flag=fmt.value if fmt else None,
         password=password,
         user_flag=user,
+        ca_cert=ca_cert,
         standalone=standalone,
         database=db,
     )

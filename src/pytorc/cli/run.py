@@ -236,7 +236,9 @@ def _runner_client(st: CliState) -> "TorcClient":
     """A client that rides out server restarts: the CLI's own gives up after a few seconds."""
     from pytorc.client.api import TorcClient
 
-    return TorcClient(st.client.base_url, retry_seconds=300.0, auth=st.auth)
+    return TorcClient(
+        st.client.base_url, retry_seconds=300.0, auth=st.auth, ca_cert=st.client.ca_cert
+    )
 
 
 def _print_summary(

@@ -57,13 +57,15 @@ class TorcClient:
         retry_seconds: float = 60.0,
         auth: tuple[str, str] | None = None,
         page_size: int = PAGE_SIZE,
+        ca_cert: str | None = None,
     ) -> None:
         self.base_url = (base_url or os.environ.get("TORC_API_URL") or DEFAULT_URL).rstrip("/")
         self.retry_seconds = retry_seconds
         self.auth = auth  # kept for runners this client's user starts (see slurm/schedule.py)
+        self.ca_cert = ca_cert or _env_ca_cert()
         self.page_size = page_size
         try:
-            self._http = Transport(self.base_url, timeout, auth)
+            self._http = Transport(self.base_url, timeout, auth, ca_cert or _env_ca_cert())
         except ValueError as exc:
             raise ApiError(0, f"bad server URL: {exc}") from None
 
@@ -284,3 +286,8 @@ class TorcClient:
 
     def list_workflow_actions(self, workflow_id: int) -> list[dict[str, Any]]:
         return list(self.get(f"/workflows/{workflow_id}/actions"))
+
+
+def _env_ca_cert() -> str | None:
+    """TORC_CA_CERT: the certificate authority file to trust for https (a path, no secret)."""
+    return os.environ.get("TORC_CA_CERT") or None

@@ -16,7 +16,7 @@ import base64
 import socket
 import threading
 import urllib.parse
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from pytorc.client.codec import encode
 
@@ -49,17 +49,31 @@ class _Connection:
 class Transport:
     """Sends JSON requests to one server over per-thread persistent connections."""
 
-    def __init__(self, base_url: str, timeout: float, auth: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        timeout: float,
+        auth: tuple[str, str] | None = None,
+        ca_cert: str | None = None,
+    ) -> None:
+        """`ca_cert`: a PEM file of the certificate authorities to trust for https (default:
+        the system's, or SSL_CERT_FILE). http_proxy / https_proxy / no_proxy are honoured."""
         parts = urllib.parse.urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {base_url!r}")
         self.https = parts.scheme == "https"
         self.host = parts.hostname
         self.port = parts.port or (443 if self.https else 80)
-        self.prefix = parts.path.rstrip("/")
         self.timeout = timeout
+        self.ca_cert = ca_cert
         host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 literal
+        self.proxy = _proxy_for(parts.scheme, self.host)
+        # Through a plain-http proxy the request line names the whole URL; else only the path.
+        origin = f"http://{host}:{self.port}" if self.proxy and not self.https else ""
+        self.prefix = origin + parts.path.rstrip("/")
         fixed = [f"Host: {host}:{self.port}", "Accept: application/json"]
+        if self.proxy and self.proxy.authorization and not self.https:
+            fixed.append(f"Proxy-Authorization: {self.proxy.authorization}")
         if auth is not None:
             token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
             fixed.append(f"Authorization: Basic {token}")
@@ -69,8 +83,9 @@ class Transport:
         self._lock = threading.Lock()
 
     def _connect(self) -> _Connection:
+        target = (self.proxy.host, self.proxy.port) if self.proxy else (self.host, self.port)
         try:
-            sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+            sock = socket.create_connection(target, timeout=self.timeout)
         except OSError as exc:
             raise ConnectFailure(str(exc)) from exc
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -78,8 +93,11 @@ class Transport:
             import ssl
 
             try:
-                sock = ssl.create_default_context().wrap_socket(sock, server_hostname=self.host)
-            except OSError as exc:  # the handshake failed: no request was sent
+                if self.proxy:
+                    _tunnel(sock, self.host, self.port, self.proxy.authorization)
+                context = ssl.create_default_context(cafile=self.ca_cert)
+                sock = context.wrap_socket(sock, server_hostname=self.host)
+            except OSError as exc:  # the tunnel or handshake failed: no request was sent
                 sock.close()
                 raise ConnectFailure(str(exc)) from exc
         conn = _Connection(sock)
@@ -210,6 +228,49 @@ def _read_chunked(file: BinaryIO) -> bytes:
         if len(chunk) < size or file.read(2) != b"\r\n":
             raise ServerClosed("the answer ended inside a chunk")
         parts.append(chunk)
+
+
+class Proxy(NamedTuple):
+    host: str
+    port: int
+    authorization: str | None  # the Proxy-Authorization value, from user:password@ in the URL
+
+
+def _proxy_for(scheme: str, host: str) -> Proxy | None:
+    """The proxy the environment names for this scheme and host (None: connect directly)."""
+    import urllib.request
+
+    url = urllib.request.getproxies().get(scheme)
+    if not url or urllib.request.proxy_bypass(host):
+        return None
+    parts = urllib.parse.urlsplit(url if "://" in url else f"http://{url}")
+    if not parts.hostname:
+        return None
+    authorization = None
+    if parts.username is not None:
+        secret = (
+            f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
+        )
+        authorization = "Basic " + base64.b64encode(secret.encode()).decode()
+    return Proxy(parts.hostname, parts.port or 80, authorization)
+
+
+def _tunnel(sock: socket.socket, host: str, port: int, authorization: str | None) -> None:
+    """Ask the proxy for a TCP tunnel to host:port (CONNECT), for TLS end to end."""
+    lines = [f"CONNECT {host}:{port} HTTP/1.1", f"Host: {host}:{port}"]
+    if authorization:
+        lines.append(f"Proxy-Authorization: {authorization}")
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        chunk = sock.recv(4096)
+        if not chunk or len(answer) > MAX_LINE:
+            raise ProtocolError("the proxy closed the connection during CONNECT")
+        answer += chunk
+    first = answer.split(b"\r\n", 1)[0]
+    status = first.split()
+    if len(status) < 2 or status[1] != b"200":
+        raise ProtocolError(f"the proxy refused CONNECT: {first.decode('latin-1')}")
 
 
 def _query_value(value: Any) -> Any:

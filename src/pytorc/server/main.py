@@ -102,10 +102,14 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
 
 def _add_security_flags(p: argparse.ArgumentParser) -> None:
     security = p.add_argument_group(
-        "security (--https, --enforce-access-control and --admin-user are not implemented yet:"
+        "security (--enforce-access-control and --admin-user are not implemented yet:"
         " the server refuses to start with them set)"
     )
-    security.add_argument("--https", action="store_true", default=None, help="serve over TLS")
+    security.add_argument(
+        "--https", action="store_true", default=None, help="serve over TLS (with the two below)"
+    )
+    security.add_argument("--tls-cert", help="PEM certificate file; implies --https")
+    security.add_argument("--tls-key", help="PEM private key file; implies --https")
     security.add_argument("--auth-file", help="htpasswd file (env TORC_AUTH_FILE)")
     security.add_argument(
         "--require-auth", action="store_true", default=None, help="refuse unauthenticated requests"
@@ -131,8 +135,16 @@ def _add_security_flags(p: argparse.ArgumentParser) -> None:
 
 # Torc's security settings that pytorc cannot honour yet; a server started anyway would be
 # open to everyone while its owner believes it protected, so any of them set stops start-up.
-NOT_YET = ("https", "enforce_access_control", "admin_users")
-SECURITY_KEYS = (*NOT_YET, "auth_file", "require_auth", "credential_cache_ttl_secs")
+NOT_YET = ("enforce_access_control", "admin_users")
+SECURITY_KEYS = (
+    *NOT_YET,
+    "https",
+    "tls_cert",
+    "tls_key",
+    "auth_file",
+    "require_auth",
+    "credential_cache_ttl_secs",
+)
 FLAGS = (
     "database",
     "host",
@@ -207,6 +219,9 @@ def refuse_security_settings(settings: ServerSettings, origins: dict[str, str]) 
     asks for authentication without saying who may authenticate."""
     if settings.require_auth and not settings.auth_file:
         raise ConfigError("--require-auth needs --auth-file (an htpasswd file; see torc-htpasswd)")
+    tls = (settings.tls_cert, settings.tls_key)
+    if (settings.https or any(tls)) and not all(tls):
+        raise ConfigError("TLS needs both --tls-cert and --tls-key (PEM files)")
     defaults = ServerSettings()
     given = [key for key in NOT_YET if getattr(settings, key) != getattr(defaults, key)]
     if not given:
@@ -244,6 +259,7 @@ def serve(settings: ServerSettings, shutdown_on_stdin_eof: bool = False) -> None
     if shutdown_on_stdin_eof:
         stop.on_stdin_eof()
     credentials = _credentials(settings)
+    _check_tls(settings)
     database = settings.database or "torc.db"
     try:
         db = Database(database, threads=settings.threads)
@@ -256,7 +272,15 @@ def serve(settings: ServerSettings, shutdown_on_stdin_eof: bool = False) -> None
             raise ConfigError(f"cannot listen on {settings.host}:{settings.port}: {exc}") from exc
         port = sock.getsockname()[1]
         print(f"TORC_SERVER_PORT={port}", flush=True)
-        log.info("torc-server %s serving %s on %s:%d", __version__, database, settings.host, port)
+        scheme = "https" if settings.tls_cert else "http"
+        log.info(
+            "torc-server %s serving %s on %s://%s:%d",
+            __version__,
+            database,
+            scheme,
+            settings.host,
+            port,
+        )
         log.info(
             "settings: threads=%d (database pool %d) completion_check_interval_secs=%g "
             "max_request_body_mb=%g log_level=%s log_dir=%s warm_up=%s",
@@ -276,6 +300,8 @@ def serve(settings: ServerSettings, shutdown_on_stdin_eof: bool = False) -> None
             access_log=debug,
             timeout_graceful_shutdown=30,
             log_config=None,
+            ssl_certfile=settings.tls_cert,
+            ssl_keyfile=settings.tls_key,
         )
         server = uvicorn.Server(config)
         stop.attach(server)
@@ -298,6 +324,22 @@ def _credentials(settings: ServerSettings) -> Credentials | None:
         return Credentials(Path(settings.auth_file), settings.credential_cache_ttl_secs)
     except AuthFileError as exc:
         raise ConfigError(str(exc)) from None
+
+
+def _check_tls(settings: ServerSettings) -> None:
+    """Load the certificate and key now, so a bad pair stops start-up with a clear message."""
+    if not settings.tls_cert or not settings.tls_key:
+        return
+    import ssl
+
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
+            settings.tls_cert, settings.tls_key
+        )
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(
+            f"cannot use TLS certificate {settings.tls_cert} with key {settings.tls_key}: {exc}"
+        ) from None
 
 
 def _log_auth(settings: ServerSettings, credentials: Credentials | None) -> None:

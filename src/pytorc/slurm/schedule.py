@@ -82,6 +82,7 @@ def submit(client: TorcClient, request: ScheduleRequest, chosen: Plan) -> list[S
             runner_program=runner_program(),
             defaults=chosen.defaults,
             credentials_file=credentials,
+            ca_cert=str(Path(client.ca_cert).resolve()) if client.ca_cert else None,
         )
         script.write_text(sbatch_script(allocation))
         try:

@@ -35,6 +35,7 @@ class Allocation:
     runner_program: str = "torc-slurm-job-runner"  # a path when the runner is not on PATH
     defaults: dict[str, Any] | None = None  # the workflow's slurm_defaults: more sbatch options
     credentials_file: str | None = None  # where the runner finds its user and password
+    ca_cert: str | None = None  # the certificate authorities the runner trusts (https)
 
 
 def sbatch_script(allocation: Allocation) -> str:
@@ -64,6 +65,8 @@ def sbatch_script(allocation: Allocation) -> str:
     if config.get("extra"):
         lines.append(f"#SBATCH {config['extra']}")
     lines += ["", f"export TORC_API_URL={shlex.quote(allocation.api_url)}"]
+    if allocation.ca_cert:
+        lines.append(f"export TORC_CA_CERT={shlex.quote(allocation.ca_cert)}")
     if allocation.credentials_file:  # the file's name, never the password
         lines.append(f"export TORC_CREDENTIALS_FILE={shlex.quote(allocation.credentials_file)}")
     lines.append("")

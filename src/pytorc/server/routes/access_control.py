@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
 
 from pytorc.models import (
     AccessCheckResponse,
@@ -92,6 +93,18 @@ def check_workflow_access(workflow_id: int, user_name: str, db: Db) -> Json:
 
 
 @router.post("/admin/reload-auth", response_model=ReloadAuthResponse)
-def reload_auth() -> Json:
-    """Nothing to reload until htpasswd authentication exists; says so rather than pretending."""
-    return ok({"message": "authentication is not configured", "user_count": 0})
+def reload_auth(request: Request) -> Response:
+    """Reread the auth file: added and removed users take effect, cached credentials are
+    dropped. Without an auth file there is nothing to reload, and the answer says so; a file
+    that cannot be used is a 500 naming the problem (the users read before stay in force)."""
+    from pytorc.server.auth import AuthFileError
+    from pytorc.server.errors_http import error_response
+
+    credentials = request.app.state.credentials
+    if credentials is None:
+        return ok({"message": "authentication is not configured", "user_count": 0})
+    try:
+        count = credentials.reload()
+    except AuthFileError as exc:
+        return error_response(500, f"auth file not reloaded: {exc}")
+    return ok({"message": "authentication file reloaded", "user_count": count})
