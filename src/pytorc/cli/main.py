@@ -35,6 +35,7 @@ GROUPS = {
     "config": "config",
     "reports": "reports",
     "hpc": "hpc",
+    "access-groups": "access_groups",
 }
 
 

@@ -133,9 +133,12 @@ class TorcClient:
                 return
             page = self.get(path, offset=offset, limit=size, **params)
             yield from page["items"]
-            seen += page["count"]
-            offset += page["count"]
-            if not page["has_more"] or page["count"] == 0:
+            # The access-group lists of the 0.35 models carry total_count, not count/has_more.
+            count = page.get("count", len(page["items"]))
+            seen += count
+            offset += count
+            more = page.get("has_more", offset < page.get("total_count", 0))
+            if not more or count == 0:
                 return
 
     # --- system ----------------------------------------------------------------------------

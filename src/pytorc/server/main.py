@@ -253,7 +253,7 @@ def serve(settings: ServerSettings, shutdown_on_stdin_eof: bool = False) -> None
     import uvicorn
 
     from pytorc.server.app import create_app
-    from pytorc.server.db.connection import Database, pool_size
+    from pytorc.server.db.connection import Database
 
     stop = _StopRequest()
     if shutdown_on_stdin_eof:
@@ -272,26 +272,7 @@ def serve(settings: ServerSettings, shutdown_on_stdin_eof: bool = False) -> None
             raise ConfigError(f"cannot listen on {settings.host}:{settings.port}: {exc}") from exc
         port = sock.getsockname()[1]
         print(f"TORC_SERVER_PORT={port}", flush=True)
-        scheme = "https" if settings.tls_cert else "http"
-        log.info(
-            "torc-server %s serving %s on %s://%s:%d",
-            __version__,
-            database,
-            scheme,
-            settings.host,
-            port,
-        )
-        log.info(
-            "settings: threads=%d (database pool %d) completion_check_interval_secs=%g "
-            "max_request_body_mb=%g log_level=%s log_dir=%s warm_up=%s",
-            settings.threads,
-            pool_size(settings.threads),
-            settings.completion_check_interval_secs,
-            settings.max_request_body_mb,
-            settings.log_level,
-            settings.logging.log_dir,
-            settings.warm_up,
-        )
+        _log_start(settings, database, port)
         _log_auth(settings, credentials)
         debug = settings.log_level in ("debug", "trace")
         config = uvicorn.Config(
@@ -312,6 +293,31 @@ def serve(settings: ServerSettings, shutdown_on_stdin_eof: bool = False) -> None
     finally:
         db.close()
         log.info("database closed")
+
+
+def _log_start(settings: ServerSettings, database: str, port: int) -> None:
+    from pytorc.server.db.connection import pool_size
+
+    scheme = "https" if settings.tls_cert else "http"
+    log.info(
+        "torc-server %s serving %s on %s://%s:%d",
+        __version__,
+        database,
+        scheme,
+        settings.host,
+        port,
+    )
+    log.info(
+        "settings: threads=%d (database pool %d) completion_check_interval_secs=%g "
+        "max_request_body_mb=%g log_level=%s log_dir=%s warm_up=%s",
+        settings.threads,
+        pool_size(settings.threads),
+        settings.completion_check_interval_secs,
+        settings.max_request_body_mb,
+        settings.log_level,
+        settings.logging.log_dir,
+        settings.warm_up,
+    )
 
 
 def _credentials(settings: ServerSettings) -> Credentials | None:
