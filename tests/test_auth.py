@@ -209,3 +209,14 @@ def test_a_failed_login_storm_does_not_slow_good_requests(secured: ServerProcess
     good.close()
     assert len(refused) == 1000 and set(refused) == {401}
     assert during < 2 * calm + 0.005, (calm, during)  # +5 ms: timer noise on tiny medians
+
+
+def test_listening_beyond_loopback_without_required_auth_warns(tmp_path: Path) -> None:
+    with start_server(tmp_path / "open", "--host", "0.0.0.0") as server:
+        server.stop()
+    assert "without --require-auth: anyone who can reach this port" in (
+        server.stderr_path.read_text()
+    )
+    with start_server(tmp_path / "local") as server:
+        server.stop()
+    assert "--require-auth" not in server.stderr_path.read_text()
