@@ -94,3 +94,15 @@ def test_completions_version_and_help(tmp_path: Path) -> None:
         assert name in top
     sub = torc(None, "workflows", "reset-status", "--help", cwd=tmp_path).stdout
     assert "--failed-only" in sub and "Example: torc workflows reset-status" in sub
+
+
+def test_config_show_never_prints_a_secret(tmp_path: Path) -> None:
+    (tmp_path / "torc.toml").write_text(
+        "[client]\npassword = 'hunter2-secret'\n[client.tui]\napi_token = 'tok-123'\n"
+    )
+    env = cli_env(tmp_path, TORC_PASSWORD="env-pw-456")
+    for fmt in ("toml", "json"):
+        shown = torc(None, "config", "show", "-f", fmt, cwd=tmp_path, env=env).stdout
+        assert "hunter2-secret" not in shown and "tok-123" not in shown
+        assert "env-pw-456" not in shown
+        assert "********" in shown

@@ -70,11 +70,29 @@ def show(
     chosen = fmt or ("json" if st.format_flag == "json" else "toml")
     if chosen not in ("toml", "json"):
         raise InvalidInput(f"config show formats are toml and json, not {chosen!r}")
-    data = st.settings.model_dump()
+    data = redacted(st.settings.model_dump())
     if chosen == "json":
         output.emit_json(data)
     else:
         output.message("table", to_toml(data), data)
+
+
+SECRET_WORDS = ("password", "token", "secret", "credential")
+
+
+def redacted(data: Any) -> Any:
+    """The settings with the value of any key that names a secret replaced by asterisks (the
+    [client] table passes other tools' keys through, and one may hold a password)."""
+    if isinstance(data, dict):
+        return {
+            key: "********"
+            if any(w in str(key).lower() for w in SECRET_WORDS) and value
+            else redacted(value)
+            for key, value in data.items()
+        }
+    if isinstance(data, list):
+        return [redacted(v) for v in data]
+    return data
 
 
 @app.command("paths")
