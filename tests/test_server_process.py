@@ -261,32 +261,7 @@ def test_json_logs_without_a_log_dir_say_they_do_nothing(tmp_path: Path) -> None
     assert "without --log-dir it does nothing" in server.stderr_path.read_text()
 
 
-# --- settings pytorc cannot honour yet -----------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("args", "config", "env", "named"),
-    [
-        ([], "", {"TORC_SERVER__ENFORCE_ACCESS_CONTROL": "true"}, "TORC_SERVER__ENFORCE_ACCESS"),
-        ([], "", {"TORC_ADMIN_USERS": "ops,root"}, "admin_users (from environment variable"),
-    ],
-    ids=["access-control-env", "admin-env"],
-)
-def test_security_settings_not_yet_honoured_stop_start_up_naming_the_setting(
-    tmp_path: Path, args: list[str], config: str, env: dict[str, str], named: str
-) -> None:
-    if config:
-        (tmp_path / "torc.toml").write_text(config)
-    done = run_to_exit(
-        tmp_path, "--port", "0", "--database", ":memory:", *args, env=clean_env(tmp_path, **env)
-    )
-    assert done.returncode == 2
-    assert done.stdout == ""  # no TORC_SERVER_PORT line: nothing was served
-    assert named in done.stderr
-    assert "not implemented" in done.stderr
-    if config:
-        assert str(tmp_path / "torc.toml") in done.stderr
-    assert "Traceback" not in done.stderr
+# --- security settings that cannot work ---------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -297,6 +272,11 @@ def test_security_settings_not_yet_honoured_stop_start_up_naming_the_setting(
         (["--auth-file", "bad"], "", "bad:1: not a `user:bcrypt-hash` line"),
         (["--https"], "", "TLS needs both --tls-cert and --tls-key"),
         (["--tls-cert", "bad", "--tls-key", "bad"], "", "cannot use TLS certificate bad"),
+        (
+            [],
+            "[server]\nenforce_access_control = true\n",
+            "enforce_access_control (from ",
+        ),
     ],
     ids=[
         "require-auth-alone",
@@ -304,9 +284,10 @@ def test_security_settings_not_yet_honoured_stop_start_up_naming_the_setting(
         "malformed-auth-file",
         "https-alone",
         "bad-certificate",
+        "access-control-without-auth",
     ],
 )
-def test_authentication_or_tls_that_cannot_work_stops_start_up(
+def test_security_settings_that_cannot_work_stop_start_up(
     tmp_path: Path, args: list[str], config: str, expected: str
 ) -> None:
     if config:

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from pytorc import __version__
 from pytorc.config import ServerSettings
 from pytorc.server import errors_http
+from pytorc.server.access import AccessControl
 from pytorc.server.auth import BasicAuth, Credentials
 from pytorc.server.body_limit import BodyLimit
 from pytorc.server.browser_guard import BrowserGuard
@@ -68,6 +69,8 @@ def create_app(
     # added first, stays innermost, behind the body limit and whatever is added after it.
     # Without it a chain of 200 took 3-18% longer, 2,000 jobs 1-3% (benchmarks/tricks.py).
     app.add_middleware(ExchangeFastPath, db=db, base_path=BASE_PATH, api=app)
+    if settings.enforce_access_control:  # inside the body limit: it may read the body
+        app.add_middleware(AccessControl, db=db, base_path=BASE_PATH, admins=settings.admin_users)
     bulk_limit = int(settings.max_request_body_mb * 1024 * 1024)
     app.add_middleware(BodyLimit, bulk_limit=bulk_limit)
     app.add_middleware(BrowserGuard)

@@ -102,8 +102,7 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
 
 def _add_security_flags(p: argparse.ArgumentParser) -> None:
     security = p.add_argument_group(
-        "security (--enforce-access-control and --admin-user are not implemented yet:"
-        " the server refuses to start with them set)"
+        "security (see docs/server.md: Authentication, TLS, Access control)"
     )
     security.add_argument(
         "--https", action="store_true", default=None, help="serve over TLS (with the two below)"
@@ -133,11 +132,9 @@ def _add_security_flags(p: argparse.ArgumentParser) -> None:
     )
 
 
-# Torc's security settings that pytorc cannot honour yet; a server started anyway would be
-# open to everyone while its owner believes it protected, so any of them set stops start-up.
-NOT_YET = ("enforce_access_control", "admin_users")
 SECURITY_KEYS = (
-    *NOT_YET,
+    "enforce_access_control",
+    "admin_users",
     "https",
     "tls_cert",
     "tls_key",
@@ -215,25 +212,21 @@ def _comma_list(value: str) -> list[str]:
 
 
 def refuse_security_settings(settings: ServerSettings, origins: dict[str, str]) -> None:
-    """Stop start-up if any security setting asks for protection pytorc cannot give yet, or
-    asks for authentication without saying who may authenticate."""
+    """Stop start-up when the security settings cannot work together: authentication without
+    saying who may authenticate, half a TLS set-up, access control without identities."""
     if settings.require_auth and not settings.auth_file:
         raise ConfigError("--require-auth needs --auth-file (an htpasswd file; see torc-htpasswd)")
     tls = (settings.tls_cert, settings.tls_key)
     if (settings.https or any(tls)) and not all(tls):
         raise ConfigError("TLS needs both --tls-cert and --tls-key (PEM files)")
-    defaults = ServerSettings()
-    given = [key for key in NOT_YET if getattr(settings, key) != getattr(defaults, key)]
-    if not given:
-        return
-    named = ", ".join(
-        f"{key} (from {origins.get(key) or origin_of(('server', key))})" for key in given
-    )
-    raise ConfigError(
-        f"{named}: access control and TLS are not implemented in this version of pytorc, and "
-        "serving without them would leave workflows open to every user who can authenticate; "
-        "remove the setting, or keep the server on 127.0.0.1 behind an SSH tunnel until they are"
-    )
+    if settings.enforce_access_control and not settings.require_auth:
+        origin = origins.get("enforce_access_control") or origin_of(
+            ("server", "enforce_access_control")
+        )
+        raise ConfigError(
+            f"enforce_access_control (from {origin}) needs --require-auth and --auth-file:"
+            " access is granted by user, so every request must say who makes it"
+        )
 
 
 def _bind(host: str, port: int) -> socket.socket:

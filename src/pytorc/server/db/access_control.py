@@ -213,3 +213,45 @@ def check_access(conn: sqlite3.Connection, workflow_id: int, user_name: str) -> 
         "has_access": False,
         "reason": "user neither owns the workflow nor belongs to a group linked to it",
     }
+
+
+# Tables whose rows belong to one workflow, by the first segment of their API path.
+OWNED_BY_WORKFLOW = {
+    "jobs": "job",
+    "files": "file",
+    "user_data": "user_data",
+    "results": "result",
+    "resource_requirements": "resource_requirements",
+    "compute_nodes": "compute_node",
+    "scheduled_compute_nodes": "scheduled_compute_node",
+    "slurm_schedulers": "slurm_scheduler",
+    "local_schedulers": "local_scheduler",
+    "events": "event",
+    "failure_handlers": "failure_handler",
+    "ro_crate_entities": "ro_crate_entity",
+    "tasks": "task",
+}
+
+# Workflows a user may see: their own and those shared with a group they belong to.
+VISIBLE = """(workflow.user = :visible_to OR workflow.id IN (
+  SELECT w.workflow_id FROM workflow_access_group w
+    JOIN user_group_membership m ON m.group_id = w.group_id
+   WHERE m.user_name = :visible_to))"""
+
+
+def workflow_of(conn: sqlite3.Connection, kind: str, id: int) -> int | None:
+    """The workflow the record at /<kind>/<id> belongs to (None: no such record)."""
+    table = OWNED_BY_WORKFLOW[kind]
+    row = conn.execute(f"SELECT workflow_id FROM {table} WHERE id = ?", (id,)).fetchone()
+    return None if row is None else int(row[0])
+
+
+def may_access(conn: sqlite3.Connection, workflow_id: int, user_name: str) -> bool | None:
+    """Whether the user owns the workflow or shares a group with it (None: no such workflow)."""
+    row = conn.execute("SELECT user FROM workflow WHERE id = ?", (workflow_id,)).fetchone()
+    if row is None:
+        return None
+    if row[0] == user_name:
+        return True
+    shared = conn.execute(_SHARED_GROUP, {"wf": workflow_id, "user": user_name}).fetchone()
+    return shared is not None

@@ -150,9 +150,17 @@ def list_page(
     limit: int | None,
     sort_by: str | None,
     reverse_sort: bool | None,
+    visible_to: str | None = None,
 ) -> dict[str, Any]:
+    """One page of workflows; with `visible_to`, only those that user may access (access
+    control), so neither the items nor the total count tell of the others."""
     where: list[str] = ["1"]
     params: dict[str, Any] = {}
+    if visible_to is not None:
+        from pytorc.server.db.access_control import VISIBLE
+
+        where.append(VISIBLE)
+        params["visible_to"] = visible_to
     for col, value in (("name", name), ("user", user), ("description", description)):
         if value is not None:
             where.append(f"workflow.{col} = :{col}")

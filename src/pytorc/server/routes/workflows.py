@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from pytorc.models import (
     ArchiveWorkflowRequest,
@@ -32,6 +32,7 @@ def create_workflow(body: WorkflowModel, db: Db) -> Json:
 @router.get("/workflows", response_model=Page[WorkflowModel])
 def list_workflows(
     db: Db,
+    request: Request,
     offset: int = 0,
     limit: int | None = None,
     sort_by: str | None = None,
@@ -53,6 +54,7 @@ def list_workflows(
                 limit=limit,
                 sort_by=sort_by,
                 reverse_sort=reverse_sort,
+                visible_to=request.scope.get("state", {}).get("restrict_to"),
             )
         )
 
