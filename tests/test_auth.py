@@ -142,6 +142,17 @@ def test_a_whole_run_works_with_credentials_and_leaks_no_secret(
     for where, text in places.items():
         assert PASSWORD not in text and token not in text, where
     assert "TORC_PASSWORD" not in places["job environment"]
+    secret = tmp_path / "pw"
+    secret.write_text(PASSWORD + "\n")
+    from_file = subprocess.run(
+        [str(TORC), "--url", secured.url, "--password-file", str(secret), "workflows", "list"],
+        cwd=tmp_path,
+        env=cli_env(tmp_path, user="alice"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert from_file.returncode == 0, from_file.stderr
 
 
 def test_optional_auth_serves_anonymous_requests_and_refuses_wrong_ones(

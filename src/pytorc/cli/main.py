@@ -110,6 +110,11 @@ _Password = Annotated[
     ),
 ]
 
+_PasswordFile = Annotated[
+    str | None,
+    typer.Option("--password-file", help="Read the password from this file's first line."),
+]
+
 _PromptPassword = Annotated[
     bool, typer.Option("--prompt-password", help="Ask for the password on the terminal.")
 ]
@@ -167,6 +172,7 @@ def root(
     log_level: _LogLevel = None,
     password: _Password = None,
     prompt_password: _PromptPassword = False,
+    password_file: _PasswordFile = None,
     user: _User = None,
     ca_cert: _CaCert = None,
     standalone: _Standalone = False,
@@ -184,6 +190,14 @@ def root(
         import getpass
 
         password = getpass.getpass(f"Password for {user or 'the torc server'}: ")
+    elif password_file:
+        try:
+            with open(password_file) as secret:
+                password = secret.readline().rstrip("\n")
+        except OSError as exc:
+            raise TorcError(
+                f"cannot read --password-file {password_file}: {exc.strerror}"
+            ) from None
     st = CliState(
         url_flag=url,
         format_flag=fmt.value if fmt else None,
