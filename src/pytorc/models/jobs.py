@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, StrictBool, StrictInt, StrictStr
+from pydantic import Field, StrictBool, StrictInt, StrictStr, model_validator
 
 from pytorc.models.common import I64, Name, NonNeg, Number, Str, WireModel
 from pytorc.vocabulary import JobStatus
@@ -49,6 +49,21 @@ class JobModel(WireModel):
             " create a whole DAG in one bulk_jobs request. Never returned."
         ),
     )
+
+    @model_validator(mode="after")
+    def _startable(self) -> JobModel:
+        """Only a job a runner can start: exec refuses NUL bytes in a command, its arguments
+        and its environment, and an environment name must be non-empty and without '='."""
+        for field in ("name", "command", "invocation_script"):
+            value = getattr(self, field)
+            if value is not None and "\x00" in value:
+                raise ValueError(f"{field} contains a NUL byte, which no process can be given")
+        for key, value in (self.env or {}).items():
+            if not key or "=" in key or "\x00" in key:
+                raise ValueError(f"env name {key!r} must be non-empty, without '=' or NUL bytes")
+            if "\x00" in value:
+                raise ValueError(f"env[{key!r}] contains a NUL byte, which no process can be given")
+        return self
 
 
 class JobsModel(WireModel):

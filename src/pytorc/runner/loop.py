@@ -409,7 +409,7 @@ class JobRunner:
                 argv = self.opts.step_command(job, attempt, argv)
             env = self._job_env(job, attempt)
             proc = spawn(job, argv, env, f"{stem}.o", f"{stem}.e", start_time)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: a NUL byte, an '=' in an env name
             log.error("job %s could not start: %s", job["name"], exc)
             self._record(job, Outcome("failed", 127, 0.0))
             return
