@@ -364,10 +364,6 @@ WARNED: list[tuple[str, str]] = [
         "resource_monitor: {compute_node: {enabled: true}}\n",
         "resource_monitor.compute_node: stored",
     ),
-    (
-        "failure_handlers: [{name: f, rules: [{match_all_exit_codes: true}]}]\n",
-        "failure_handlers: stored",
-    ),
     ("files: [{name: f, path: f.txt, identifier: 'urn:x:f'}]\n", "identifier (file f): ignored"),
     (
         "slurm_schedulers: [{name: s, account: a, serialize_allocations: true}]\n",

@@ -36,6 +36,7 @@ GROUPS = {
     "reports": "reports",
     "hpc": "hpc",
     "access-groups": "access_groups",
+    "failure-handlers": "failure_handlers",
 }
 
 

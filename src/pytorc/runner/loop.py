@@ -38,6 +38,7 @@ from pytorc.runner.reporter import (
     Shared,
 )
 from pytorc.runner.resources import Resources
+from pytorc.runner.retries import Retries
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +200,14 @@ class JobRunner:
         self.reporter = Reporter(
             self.client, self.ids, self.policy, self.shared, self.requirements, self._wake_main
         )
+        self.retries = Retries(
+            self.client,
+            self.ids.run_id,
+            self.opts.output_dir,
+            self.env_base,
+            self._give_up,
+            self._start_reported,
+        )
         watcher = self._start_actions()
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
         self.poller.register(self.wake_r, select.POLLIN)
@@ -257,6 +266,7 @@ class JobRunner:
         """Stop what still runs, let the reporter send its last batch, hand back, deregister."""
         if self.procs:
             self._stop_all("terminated")
+        self.retries.close()  # their results go out with the last batch
         with self.shared.cond:
             self.shared.closing = True
             self.shared.cond.notify_all()
@@ -504,7 +514,31 @@ class JobRunner:
         self.shared.mean_job_seconds = (
             seconds if mean is None else (1 - weight) * mean + weight * seconds
         )
-        self._record(proc.job, Outcome(status, rc, seconds, proc.rusage, measured))
+        outcome = Outcome(status, rc, seconds, proc.rusage, measured)
+        if status == "failed" and Retries.wants(proc.job):
+            result = result_record(self.ids, proc.job_id, outcome)
+            self.retries.submit(proc.job, outcome, result)  # it records the failure if no retry
+            return
+        self._record(proc.job, outcome)
+
+    def _give_up(self, job: JobRecord, outcome: Outcome) -> None:
+        """A failed job its failure handler will not retry: reported failed after all."""
+        with self.shared.cond:
+            self._record(job, outcome)
+            self.shared.cond.notify_all()
+        self._wake_main()
+
+    def _start_reported(self, job_id: int, timeout: float = 60.0) -> None:
+        """Wait until the reporter has sent this job's start (a quick job may fail first)."""
+        shared = self.shared
+        deadline = time.monotonic() + timeout
+        with shared.cond:
+            while time.monotonic() < deadline and (
+                shared.in_flight or any(s["job_id"] == job_id for s in shared.unsent_starts)
+            ):
+                shared.wake_owed = True
+                shared.cond.notify_all()
+                shared.cond.wait(0.05)
 
     def _failure_status(self) -> str:
         """'failed', or 'terminated' when the runner is stopping or its allocation ending."""

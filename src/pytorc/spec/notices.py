@@ -73,11 +73,6 @@ def _workflow_keys(spec: WorkflowSpec) -> list[str]:
         )
     if spec.use_pending_failed:
         lines.append(f"use_pending_failed: {_STORED} (a failed job is reported failed)")
-    if spec.failure_handlers:
-        lines.append(
-            "failure_handlers: stored, but pytorc's runner does not apply them yet: a failed job"
-            " is not retried"
-        )
     return lines
 
 

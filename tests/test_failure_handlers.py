@@ -1,0 +1,84 @@
+"""Failure handlers applied by a real runner: a matching failure is retried (attempt + 1) after
+its recovery script while the rule allows, every failed attempt's result is kept, dependents
+wait for the retry, and a failure no rule matches stays failed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from cli_helpers import torc, torc_json
+from helpers import ServerProcess
+
+SPEC = """
+name: retried
+failure_handlers:
+  - name: flaky
+    rules:
+      - exit_codes: [3]
+        max_retries: 2
+        recovery_script: "echo $TORC_JOB_NAME $TORC_ATTEMPT_ID $TORC_RETURN_CODE >> recovered"
+jobs:
+  - name: third_time_lucky   # fails with 3 twice, then succeeds
+    command: >-
+      n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; [ $n -ge 3 ] || exit 3
+    failure_handler: flaky
+  - name: after
+    command: "true"
+    depends_on: [third_time_lucky]
+  - name: wrong_code
+    command: "exit 5"
+    failure_handler: flaky
+  - name: always_3
+    command: "exit 3"
+    failure_handler: flaky
+"""
+
+
+def test_failures_are_retried_as_the_handler_says(server: ServerProcess, tmp_path: Path) -> None:
+    spec = tmp_path / "wf.yaml"
+    spec.write_text(SPEC)
+    out = tmp_path / "out"
+    out.mkdir()
+    workflow_id = torc_json(server.url, "workflows", "create", str(spec), cwd=out)["id"]
+    done = torc(server.url, "run", str(workflow_id), "-o", str(out), "-p", "0.2", cwd=out, expect=1)
+    assert "warning" not in done.stderr
+    jobs = {
+        j["name"]: j
+        for j in httpx.get(
+            f"{server.url}/jobs", timeout=10, params={"workflow_id": workflow_id}
+        ).json()["items"]
+    }
+    assert {n: (j["status"], j["attempt_id"]) for n, j in jobs.items()} == {
+        "third_time_lucky": ("completed", 3),
+        "after": ("completed", 1),
+        "wrong_code": ("failed", 1),  # no rule for 5
+        "always_3": ("failed", 3),  # two retries allowed, then it stays failed
+    }
+    results = httpx.get(
+        f"{server.url}/results", timeout=10, params={"workflow_id": workflow_id, "all_runs": True}
+    ).json()["items"]
+    lucky = sorted(
+        (r["attempt_id"], r["return_code"], r["status"])
+        for r in results
+        if r["job_id"] == jobs["third_time_lucky"]["id"]
+    )
+    assert lucky == [(1, 3, "failed"), (2, 3, "failed"), (3, 0, "completed")]
+    recovered = (out / "recovered").read_text().splitlines()
+    assert sorted(recovered) == [
+        "always_3 1 3",
+        "always_3 2 3",
+        "third_time_lucky 1 3",
+        "third_time_lucky 2 3",
+    ]
+
+
+def test_failure_handlers_list_and_get(server: ServerProcess, tmp_path: Path) -> None:
+    spec = tmp_path / "wf.yaml"
+    spec.write_text(SPEC)
+    workflow_id = torc_json(server.url, "workflows", "create", str(spec), cwd=tmp_path)["id"]
+    [handler] = torc_json(server.url, "failure-handlers", "list", str(workflow_id), cwd=tmp_path)
+    assert handler["name"] == "flaky" and '"max_retries": 2' in handler["rules"]
+    again = torc_json(server.url, "failure-handlers", "get", str(handler["id"]), cwd=tmp_path)
+    assert again == handler
