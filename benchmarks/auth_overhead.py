@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import bcrypt
 import httpx
-
-BIN = Path(sys.executable).parent
+from bench_server import running_server
 
 
 def bcrypt_ms(cost: int) -> float:
@@ -27,43 +24,19 @@ def bcrypt_ms(cost: int) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def ping_us(args: list[str], auth: tuple[str, str] | None, n: int) -> float:
-    server = subprocess.Popen(
-        [
-            str(BIN / "torc-server"),
-            "run",
-            "--port",
-            "0",
-            "--host",
-            "127.0.0.1",
-            "--database",
-            ":memory:",
-            *args,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert server.stdout is not None
-    port = server.stdout.readline().strip().split("=")[1]
-    url = f"http://127.0.0.1:{port}/torc-service/v1/ping"
-    try:
-        with httpx.Client(auth=auth, timeout=10) as http:
-            for _ in range(50):
-                try:
-                    http.get(url)
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.1)
-            times = []
-            for _ in range(n):
-                started = time.perf_counter()
-                http.get(url).raise_for_status()
-                times.append(time.perf_counter() - started)
-        return statistics.median(times) * 1e6
-    finally:
-        server.terminate()
-        server.wait()
+def ping_us(args: tuple[str, ...], auth: tuple[str, str] | None, n: int) -> float:
+    """Median GET /ping round trip, in microseconds, on a fresh server started with `args`."""
+    times = []
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        running_server(Path(tmp), args=args, auth=auth) as url,
+        httpx.Client(auth=auth, timeout=10) as http,
+    ):
+        for _ in range(n):
+            started = time.perf_counter()
+            http.get(f"{url}/ping").raise_for_status()
+            times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1e6
 
 
 def main() -> None:
@@ -76,8 +49,8 @@ def main() -> None:
         users = Path(tmp) / "users"
         users.write_text(f"bench:{bcrypt.hashpw(b'pw', bcrypt.gensalt(12)).decode()}\n")
         for round_ in range(2):  # alternate, the machine is shared
-            plain = ping_us([], None, n)
-            authed = ping_us(["--auth-file", str(users), "--require-auth"], ("bench", "pw"), n)
+            plain = ping_us((), None, n)
+            authed = ping_us(("--auth-file", str(users), "--require-auth"), ("bench", "pw"), n)
             print(
                 f"round {round_ + 1}: /ping median {plain:.0f} us without auth,"
                 f" {authed:.0f} us with a cached credential ({authed / plain:.2f}x)"

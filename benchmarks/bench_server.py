@@ -24,11 +24,17 @@ def server_binary() -> str:
 
 
 @contextmanager
-def running_server(workdir: Path, threads: int = 1) -> Iterator[str]:
-    """A torc-server on a fresh file database in `workdir`; yields its API base URL."""
+def running_server(
+    workdir: Path,
+    threads: int = 1,
+    args: tuple[str, ...] = (),
+    auth: tuple[str, str] | None = None,
+) -> Iterator[str]:
+    """A torc-server on a fresh file database in `workdir` (more flags in `args`; `auth`: the
+    credentials it requires); yields its API base URL."""
     cmd = [server_binary(), "run", "--host", "127.0.0.1", "--port", "0"]
     cmd += ["--threads", str(threads), "--database", str(workdir / "bench.db")]
-    cmd += ["--log-level", "warn"]
+    cmd += ["--log-level", "warn", *args]
     env = {k: v for k, v in os.environ.items() if not k.startswith("TORC_")}
     with open(workdir / "server.stderr", "w") as err:
         proc = subprocess.Popen(
@@ -43,7 +49,7 @@ def running_server(workdir: Path, threads: int = 1) -> Iterator[str]:
         deadline = time.monotonic() + 30
         while True:
             try:
-                if httpx.get(f"{url}/ping", timeout=2).status_code == 200:
+                if httpx.get(f"{url}/ping", timeout=2, auth=auth).status_code == 200:
                     break
             except httpx.TransportError:
                 pass

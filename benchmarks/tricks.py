@@ -157,8 +157,7 @@ def write_specs(work: Path) -> dict[str, Path]:
     big = {
         "name": "create-20k",
         "jobs": [
-            {"name": "j{i}", "command": "echo {i} > /dev/null",
-             "parameters": {"i": "0:19999"}}
+            {"name": "j{i}", "command": "echo {i} > /dev/null", "parameters": {"i": "0:19999"}}
         ],
     }
     (work / "create-20k.json").write_text(json.dumps(big))
@@ -180,8 +179,9 @@ def run_once(tree: Path, work: Path, workload: str, specs: dict[str, Path]) -> f
         if workload == "create-20k":
             return server.torc("workflows", "create", str(specs[workload]))
         out = work / "out"
-        return server.torc("run", str(specs[workload]), "--max-parallel-jobs", "2",
-                           "-p", "0.1", "-o", str(out))
+        return server.torc(
+            "run", str(specs[workload]), "--max-parallel-jobs", "2", "-p", "0.1", "-o", str(out)
+        )
     finally:
         server.stop()
 
@@ -204,8 +204,10 @@ def main() -> None:
         work = Path(tmp)
         specs = write_specs(work)
         base = make_tree(work / "with", [])
-        print(f"{'device':22} {'workload':13} {'with s':>8} {'without s':>10} {'diff ms':>8} "
-              f"{'without/with':>12}")
+        print(
+            f"{'device':22} {'workload':13} {'with s':>8} {'without s':>10} {'diff ms':>8} "
+            f"{'without/with':>12}"
+        )
         for device in chosen:
             without = make_tree(work / device.name, device.edits)
             for workload in device.workloads:
@@ -215,8 +217,11 @@ def main() -> None:
                     for label, tree in order if rep % 2 == 0 else reversed(order):
                         times[label].append(run_once(tree, work, workload, specs))
                 a, b = statistics.median(times["with"]), statistics.median(times["without"])
-                print(f"{device.name:22} {workload:13} {a:8.3f} {b:10.3f} "
-                      f"{(b - a) * 1000:8.1f} {b / a:12.3f}", flush=True)
+                print(
+                    f"{device.name:22} {workload:13} {a:8.3f} {b:10.3f} "
+                    f"{(b - a) * 1000:8.1f} {b / a:12.3f}",
+                    flush=True,
+                )
             shutil.rmtree(without.parent)
 
 

@@ -42,11 +42,13 @@ class AccessControl:
         path = scope["path"].removeprefix(self.base)
         refusal = self._admin_only(scope["method"], path, user)
         body: bytes | None = None
+        data: Any = None  # the body as JSON, parsed once (a bulk body can be large)
         if refusal is None and scope["method"] not in SAFE_METHODS:
             body = await _read_body(receive)
-            refusal = self._owner_only(path, body, user)
+            data = _json(body)
+            refusal = self._owner_only(path, data, user)
         if refusal is None:
-            ids = self._workflow_ids(path, scope.get("query_string", b""), body)
+            ids = self._workflow_ids(path, scope.get("query_string", b""), data)
             refusal = await self._check(ids, user)
         if refusal is not None:
             await _forbid(send, refusal)
@@ -63,16 +65,16 @@ class AccessControl:
             return "only an admin may list another user's groups"
         return None
 
-    def _owner_only(self, path: str, body: bytes, user: str | None) -> str | None:
+    def _owner_only(self, path: str, data: Any, user: str | None) -> str | None:
         """A workflow is created for the user who creates it."""
         if path != "/workflows":
             return None
-        owner = _json(body).get("user") if isinstance(_json(body), dict) else None
+        owner = data.get("user") if isinstance(data, dict) else None
         if owner is not None and owner != user:
             return f"a workflow you create is yours: its user must be {user!r}"
         return None
 
-    def _workflow_ids(self, path: str, query: bytes, body: bytes | None) -> dict[str, Any]:
+    def _workflow_ids(self, path: str, query: bytes, data: Any) -> dict[str, Any]:
         found: dict[str, Any] = {}
         if match := _WORKFLOW_PATH.match(path):
             found["workflow"] = int(match[1])
@@ -80,8 +82,8 @@ class AccessControl:
             found["record"] = (match[1], int(match[2]))
         if in_query := _QUERY_ID.search(query):
             found["query"] = int(in_query[1])
-        if body:
-            found["body"] = _body_workflow_ids(_json(body))
+        if data is not None:
+            found["body"] = _body_workflow_ids(data)
         return found
 
     async def _check(self, ids: dict[str, Any], user: str | None) -> str | None:

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from pytorc.client.api import TorcClient
+from pytorc.runner.loop import now_iso
 from pytorc.slurm import commands
 
 ORPHANED_RETURN_CODE = -128  # Torc's code for a job whose allocation vanished under it
@@ -104,7 +104,6 @@ def _orphans(
 
 
 def _orphan_result(job: dict[str, Any], node: dict[str, Any], run_id: int) -> dict[str, Any]:
-    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     return {
         "job_id": job["id"],
         "workflow_id": job["workflow_id"],
@@ -113,6 +112,6 @@ def _orphan_result(job: dict[str, Any], node: dict[str, Any], run_id: int) -> di
         "compute_node_id": node["id"],
         "return_code": ORPHANED_RETURN_CODE,
         "exec_time_minutes": 0.0,
-        "completion_time": now,
+        "completion_time": now_iso(),
         "status": "failed",
     }
