@@ -83,7 +83,11 @@ class Actions:
             return 0
         ran = 0
         for action in pending:
-            if not self.claim(action):
+            try:
+                if not self.claim(action):
+                    continue
+            except ApiError as exc:
+                log.warning("could not claim action %s: %s", action["id"], exc)
                 continue
             try:
                 self.execute(action)

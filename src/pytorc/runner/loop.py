@@ -182,6 +182,7 @@ class JobRunner:
         os.set_blocking(self.wake_r, False)
         self.stop_signal = 0
         self.guard: Guard | None = None
+        self.actions: Actions | None = None  # the workflow's actions, read once the node exists
         self.file_records: dict[int, dict[str, Any]] = {}  # output file id -> its record
         self.env_base = {  # what every job's environment shares; _job_env adds the job's own
             **{k: v for k, v in os.environ.items() if k not in SECRET_VARIABLES},
@@ -208,12 +209,13 @@ class JobRunner:
             self._give_up,
             self._start_reported,
         )
-        watcher = self._start_actions()
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
         self.poller.register(self.wake_r, select.POLLIN)
         self.reporter.start()
         started_at = time.monotonic()
-        try:
+        watcher: ActionWatcher | None = None
+        try:  # from here on the node is deregistered and claimed jobs handed back, come what may
+            watcher = self._start_actions()
             self.summary.exit_reason = self._main_loop(idle_timeout)
         finally:
             for sig, handler in previous.items():
@@ -239,7 +241,7 @@ class JobRunner:
 
     def _final_actions(self) -> None:
         """on_jobs_* that came true at the end, on_workflow_complete, on_worker_complete."""
-        if not self.actions.present:
+        if self.actions is None or not self.actions.present:
             return
         self.actions.run_pending(WHILE_RUNNING)  # (allocations are not submitted once complete)
         if self.summary.exit_reason == "workflow complete":
