@@ -52,6 +52,8 @@ class ServerSettings(Section):
     credential_cache_ttl_secs: Annotated[int, ge(0)] = 60
     enforce_access_control: bool = False
     completion_check_interval_secs: Annotated[float, gt(0)] = 30.0
+    # A runner silent this long (no exchange_jobs) is declared dead and its jobs requeued; 0: never.
+    dead_runner_timeout_secs: Annotated[float, ge(0)] = 120.0
     admin_users: list[str] = field(default_factory=list)
     max_request_body_mb: Annotated[float, gt(0)] = 64.0
     warm_up: bool = True  # pytorc: prepare every route before accepting connections

@@ -42,6 +42,8 @@ class PayloadTooLarge(TorcError):
 class ApiError(TorcError):
     """An error answer received by the HTTP client."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, in_transit: bool = False) -> None:
         super().__init__(message)
         self.status = status
+        # The request was sent but its answer never came: the server may have applied it.
+        self.in_transit = in_transit

@@ -233,11 +233,17 @@ def _plot_metrics(db: Path) -> list[Path]:
 
 
 def _runner_client(st: CliState) -> "TorcClient":
-    """A client that rides out server restarts: the CLI's own gives up after a few seconds."""
+    """A client that rides out server restarts (for the workflow's
+    compute_node_wait_for_healthy_database_minutes, else 20 minutes): the CLI's own gives up
+    after a few seconds."""
     from pytorc.client.api import TorcClient
+    from pytorc.runner.reporter import WAIT_FOR_SERVER_MINUTES
 
     return TorcClient(
-        st.client.base_url, retry_seconds=300.0, auth=st.auth, ca_cert=st.client.ca_cert
+        st.client.base_url,
+        retry_seconds=60.0 * WAIT_FOR_SERVER_MINUTES,
+        auth=st.auth,
+        ca_cert=st.client.ca_cert,
     )
 
 

@@ -14,7 +14,7 @@ import json as jsonlib
 import os
 import random
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from pytorc.client.codec import decode
@@ -81,12 +81,19 @@ class TorcClient:
     # --- transport -------------------------------------------------------------------------
 
     def request(
-        self, method: str, path: str, *, params: Params | None = None, json: Json = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Json = None,
+        on_retry: Callable[[str, float], None] | None = None,
     ) -> Json:
         """Send one request with retries; the decoded JSON answer, or ApiError.
 
         retry_seconds is read at every retry, so lowering it (a runner that is stopping)
-        shortens requests already waiting for the server."""
+        shortens requests already waiting for the server. `on_retry(failure, seconds since
+        the first try)` is called before each wait, e.g. to tell a user the server is away."""
         started = time.monotonic()
         delay = 0.05
         clean = {k: v for k, v in (params or {}).items() if v is not None}
@@ -97,7 +104,7 @@ class TorcClient:
                 failure: str = f"cannot reach {self.base_url}: {exc}"
             except OSError as exc:  # includes transport.ProtocolError
                 if method not in _IDEMPOTENT:
-                    raise ApiError(0, f"{method} {path} failed in transit: {exc}") from exc
+                    raise ApiError(0, f"{method} {path} failed in transit: {exc}", True) from exc
                 failure = f"{method} {path} failed in transit: {exc}"
             else:
                 if status < 400:
@@ -107,6 +114,8 @@ class TorcClient:
                 failure = f"server answered {status}: {_message(reason, payload)}"
             if time.monotonic() + delay > started + self.retry_seconds:
                 raise ApiError(0, failure)
+            if on_retry is not None:
+                on_retry(failure, time.monotonic() - started)
             time.sleep(random.uniform(0, delay))  # full jitter spreads a herd of runners
             delay = min(delay * 2, 10.0)
 

@@ -205,6 +205,9 @@ class ExchangeJobsRequest(WireModel):
     # Jobs this compute node claimed and will not start (its runner is stopping): ready again.
     release: list[I64] = []
     claim: ClaimRequest | None = None
+    # Sent again after an exchange whose answer was lost: also answer with the jobs this node
+    # has claimed and not started, which that lost answer carried.
+    reclaim: StrictBool = False
 
 
 class ExchangeJobsResponse(WireModel):

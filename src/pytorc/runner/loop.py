@@ -354,6 +354,7 @@ class JobRunner:
                         or shared.claimed
                         or shared.unsent_starts
                         or shared.unsent_results
+                        or shared.in_flight  # maybe results the server has not taken yet
                     ):
                         idle_since = time.monotonic()
                     elif shared.complete and not shared.in_flight and not ignore_completion:

@@ -23,6 +23,7 @@ GIB = 1024**3
 MIB = 1024**2
 STOP_CLAIMING_BEFORE_END = 60.0  # default seconds before the end time to stop claiming
 REPORT_DELAY = 0.05  # longest a finished job's result waits for company before it is sent
+MAX_SILENCE = 30.0  # longest an idle runner goes without a word to the server (its heartbeat)
 QUEUE_HORIZON = 1.0  # seconds of work per slot a runner may hold claimed beyond what it runs
 MOST_JOBS_PER_CLAIM = 10_000  # resource mode: the limit of one claim
 LEAST_MEMORY_TO_CLAIM = 0.1 * GIB  # resource mode: with less free, claim nothing
@@ -184,7 +185,8 @@ class ClaimPolicy:
         """Send now, or let more results gather so one round trip carries several jobs."""
         if check.closing:
             return True
-        if check.since_contact >= (self.heartbeat if check.running else self.poll_interval):
+        idle = min(self.poll_interval, MAX_SILENCE)
+        if check.since_contact >= (self.heartbeat if check.running else idle):
             return True
         if check.starving:
             return True

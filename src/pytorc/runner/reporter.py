@@ -17,6 +17,7 @@ main thread sleeps in poll() and is woken through its pipe (`wake_main`).
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections import deque
@@ -40,6 +41,10 @@ from pytorc.runner.policy import (
 log = logging.getLogger(__name__)
 
 STOP_RETRY_SECONDS = 5.0  # how long a stopping runner waits for an unreachable server
+# How long a runner waits for an unreachable server (Torc's default for
+# compute_node_wait_for_healthy_database_minutes), running its jobs and keeping their results.
+WAIT_FOR_SERVER_MINUTES = 20.0
+UNREACHABLE_LOG_SECONDS = 15.0
 
 
 class RunIds(NamedTuple):
@@ -147,6 +152,9 @@ class Reporter:
         self.needs = requirements.needs
         self.wake_main = wake_main
         self.last_contact = 0.0  # monotonic time of the last answer
+        self.reclaimed = False  # the last answer lists every job this node holds claimed
+        self.unreachable_since: float | None = None  # monotonic; None while the server answers
+        self.last_unreachable_log = 0.0
         self.thread = threading.Thread(target=self._run, name="torc-reporter", daemon=True)
 
     def start(self) -> None:
@@ -174,7 +182,7 @@ class Reporter:
             answer = self._send(batch)
             if answer is None:
                 return
-            self._file(answer, batch.claim)
+            self._file(answer, batch.claim, batch)
 
     def _next_batch(self) -> Batch | None:
         """Wait until a batch should go, then take it (None: the runner closed, all is sent)."""
@@ -213,7 +221,9 @@ class Reporter:
         )
 
     def _send(self, batch: Batch) -> dict[str, Any] | None:
-        """One exchange_jobs round trip; None if it failed (the main thread then raises)."""
+        """One exchange_jobs round trip, resent until the server answers or `retry_seconds`
+        pass (jobs keep running meanwhile; their results wait in `Shared`); None if it failed
+        for good (the main thread then raises)."""
         body: dict[str, Any] = {
             "run_id": self.ids.run_id,
             "compute_node_id": self.ids.compute_node_id,
@@ -223,25 +233,71 @@ class Reporter:
         }
         if batch.release:
             body["release"] = batch.release
-        try:
-            answer = self.client.post(f"/workflows/{self.ids.workflow_id}/exchange_jobs", body)
-        except BaseException as exc:  # handed to the main thread, which raises it
-            with self.shared.cond:
-                self.shared.error = exc
+        path = f"/workflows/{self.ids.workflow_id}/exchange_jobs"
+        lost_since: float | None = None
+        while True:
+            try:
+                answer = self.client.request("POST", path, json=body, on_retry=self._unreachable)
+                break
+            except ApiError as exc:
+                # Sent, answer lost: the server may have applied it, and an exchange is safe to
+                # resend (services/exchange.py); `reclaim` brings back what its answer claimed.
+                now = time.monotonic()
+                lost_since = lost_since or now
+                if exc.in_transit and now - lost_since < self.client.retry_seconds:
+                    body["reclaim"] = True
+                    self._unreachable(str(exc), now - lost_since)
+                    time.sleep(random.uniform(0.05, 1.0))
+                    continue
+                error: BaseException = exc
+            except BaseException as exc:
+                error = exc
+            with self.shared.cond:  # handed to the main thread, which raises it
+                self.shared.error = error
                 self.shared.in_flight = False
                 self.shared.to_release[:0] = batch.release  # for hand_back_leftovers
             self.wake_main()
             return None
+        if self.unreachable_since is not None:
+            away = time.monotonic() - self.unreachable_since
+            log.warning("server reachable again after %.0f s; reports sent", away)
+            self.unreachable_since = None
         self.last_contact = time.monotonic()
+        self.reclaimed = bool(body.get("reclaim"))
         return answer  # type: ignore[no-any-return]
 
-    def _file(self, answer: dict[str, Any], claim: dict[str, Any] | None) -> None:
+    def _unreachable(self, failure: str, seconds: float) -> None:
+        """Say, every UNREACHABLE_LOG_SECONDS, that the server is away and what waits for it."""
+        now = time.monotonic()
+        if self.unreachable_since is None:
+            self.unreachable_since = now - seconds
+        if now - self.last_unreachable_log < UNREACHABLE_LOG_SECONDS:
+            return
+        self.last_unreachable_log = now
+        with self.shared.cond:
+            running, waiting = len(self.shared.running), len(self.shared.unsent_results)
+        log.warning(
+            "server unreachable for %.0f s (%s); retrying for up to %.0f s; %d jobs still"
+            " running, %d results waiting to be sent",
+            now - self.unreachable_since,
+            failure,
+            self.client.retry_seconds,
+            running,
+            waiting,
+        )
+
+    def _file(self, answer: dict[str, Any], claim: dict[str, Any] | None, batch: Batch) -> None:
         """Record an exchange's answer for the main thread, and wake it."""
         log_refusals(answer)
         shared = self.shared
         with shared.cond:
             shared.released += len(answer.get("released") or ())
             shared.in_flight = False
+            if self.reclaimed:  # the server listed every job still claimed: keep the new ones
+                held = {job["id"] for job in (*shared.claimed, *shared.running.values())}
+                for report in (batch.starts, batch.results, shared.unsent_starts):
+                    held.update(entry["job_id"] for entry in report)
+                answer["jobs"] = [job for job in answer["jobs"] if job["id"] not in held]
             shared.claimed.extend(answer["jobs"])
             # Fewer jobs than asked for: nothing else is ready until something completes.
             shared.ready_exhausted = claim is not None and len(answer["jobs"]) < claim["limit"]

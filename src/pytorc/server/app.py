@@ -24,7 +24,7 @@ from pytorc.server.db.connection import Database
 from pytorc.server.fast_path import ExchangeFastPath
 from pytorc.server.routes import ROUTERS
 from pytorc.server.routes.common import RAW_BODY_MODELS
-from pytorc.server.services import sweep
+from pytorc.server.services import dead_runners, sweep
 
 BASE_PATH = "/torc-service/v1"
 log = logging.getLogger(__name__)
@@ -41,13 +41,20 @@ def create_app(
         if settings.warm_up:
             await _warm_up(app)
         settle_garbage_collector()
-        task = asyncio.create_task(sweep.run_forever(db, settings.completion_check_interval_secs))
+        tasks = [
+            asyncio.create_task(sweep.run_forever(db, settings.completion_check_interval_secs))
+        ]
+        if settings.dead_runner_timeout_secs > 0:
+            timeout = settings.dead_runner_timeout_secs
+            tasks.append(asyncio.create_task(dead_runners.run_forever(db, timeout)))
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     app = FastAPI(
         title="torc-service",

@@ -75,6 +75,14 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
         help="seconds between safety-net sweeps for unblockable jobs (default 30; env "
         "TORC_COMPLETION_CHECK_INTERVAL_SECS)",
     )
+    p.add_argument(
+        "--dead-runner-timeout-secs",
+        type=float,
+        dest="dead_runner_timeout_secs",
+        help="seconds without a word from a runner before it is declared dead and its pending "
+        "and running jobs are made ready again; 0 never (default 120; env "
+        "TORC_DEAD_RUNNER_TIMEOUT_SECS)",
+    )
     p.add_argument("-l", "--log-level", help="error|warn|info|debug|trace (default info)")
     p.add_argument("--log-dir", help="write rotating logs (10 MiB x 5) here (env TORC_LOG_DIR)")
     p.add_argument(
@@ -148,6 +156,7 @@ FLAGS = (
     "port",
     "threads",
     "completion_check_interval_secs",
+    "dead_runner_timeout_secs",
     "log_level",
     "warm_up",
     *SECURITY_KEYS,
@@ -171,6 +180,7 @@ def resolve_settings(args: argparse.Namespace) -> ServerSettings:
         ("DATABASE_URL", "database", database_from_url),
         ("TORC_COMPLETION_CHECK_INTERVAL_SECS", "completion_check_interval_secs", float),
         ("TORC_MAX_REQUEST_BODY_MB", "max_request_body_mb", float),
+        ("TORC_DEAD_RUNNER_TIMEOUT_SECS", "dead_runner_timeout_secs", float),
         ("TORC_AUTH_FILE", "auth_file", str),
         ("TORC_CREDENTIAL_CACHE_TTL_SECS", "credential_cache_ttl_secs", int),
         ("TORC_ADMIN_USERS", "admin_users", _comma_list),
@@ -302,10 +312,11 @@ def _log_start(settings: ServerSettings, database: str, port: int) -> None:
     )
     log.info(
         "settings: threads=%d (database pool %d) completion_check_interval_secs=%g "
-        "max_request_body_mb=%g log_level=%s log_dir=%s warm_up=%s",
+        "dead_runner_timeout_secs=%g max_request_body_mb=%g log_level=%s log_dir=%s warm_up=%s",
         settings.threads,
         pool_size(settings.threads),
         settings.completion_check_interval_secs,
+        settings.dead_runner_timeout_secs,
         settings.max_request_body_mb,
         settings.log_level,
         settings.logging.log_dir,

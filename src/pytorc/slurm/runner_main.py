@@ -20,13 +20,13 @@ from pytorc.client.api import TorcClient
 from pytorc.errors import ApiError
 from pytorc.runner.loop import JobRunner, RunnerOptions
 from pytorc.runner.policy import STOP_CLAIMING_BEFORE_END
+from pytorc.runner.reporter import WAIT_FOR_SERVER_MINUTES
 from pytorc.slurm import commands, jitter, steps
 from pytorc.slurm.environment import NotInAllocation, SlurmContext, read_context
 
 log = logging.getLogger("pytorc.slurm.runner")
 
 DEFAULT_EXPIRATION_BUFFER_SECONDS = 180  # Torc's default: stop this long before Slurm would
-DEFAULT_HEALTHY_DATABASE_MINUTES = 20.0
 # Memory variables of the allocation that would contradict a step's own --mem.
 _STEP_CONFLICTS = ("SLURM_MEM_PER_CPU", "SLURM_MEM_PER_GPU", "SLURM_MEM_PER_NODE")
 
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def run(args: argparse.Namespace, context: SlurmContext) -> dict[str, Any]:
     """Run the workflow's jobs on this node (or allocation); what the runner did."""
-    minutes = args.wait_for_healthy_database_minutes or DEFAULT_HEALTHY_DATABASE_MINUTES
+    minutes = args.wait_for_healthy_database_minutes or WAIT_FOR_SERVER_MINUTES
     client = TorcClient(args.url, retry_seconds=minutes * 60, auth=_auth())
     workflow = client.get_workflow(args.workflow_id)
     if args.wait_for_healthy_database_minutes is None and workflow.get(

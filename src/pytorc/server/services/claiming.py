@@ -52,17 +52,28 @@ def _mark_pending(
     ).fetchall()
     order = {id: i for i, id in enumerate(ids)}
     rows.sort(key=lambda r: order[r["id"]])
-    return jobs.with_relations(
-        conn,
-        rows,
-        (
-            "depends_on_job_ids",
-            "input_file_ids",
-            "output_file_ids",
-            "input_user_data_ids",
-            "output_user_data_ids",
-        ),
-    )
+    return jobs.with_relations(conn, rows, _RELATIONS)
+
+
+_RELATIONS = (
+    "depends_on_job_ids",
+    "input_file_ids",
+    "output_file_ids",
+    "input_user_data_ids",
+    "output_user_data_ids",
+)
+
+
+def claimed_by(
+    conn: sqlite3.Connection, workflow_id: int, compute_node_id: int
+) -> list[dict[str, Any]]:
+    """The jobs `compute_node_id` has claimed and not started (for a runner whose answer was
+    lost), in id order."""
+    rows = conn.execute(
+        "SELECT * FROM job WHERE workflow_id = ? AND status = ? AND claimed_by = ? ORDER BY id",
+        (workflow_id, JobStatus.PENDING.code, compute_node_id),
+    ).fetchall()
+    return jobs.with_relations(conn, rows, _RELATIONS)
 
 
 def claim_next(

@@ -7,11 +7,20 @@ Completions are applied before the claim, so the dependents they release can be 
 (a chain advances one job per round trip, not per sweep). Each start and completion succeeds or
 fails on its own, as in batch_complete_jobs, and so does each job handed back (`release`, sent
 by a runner that is stopping with claimed jobs it never started; see claiming.release).
+
+Every exchange is safe to send again, so a runner whose request failed in transit (the server
+died, the connection dropped) resends it until the server is back: a start or completion the
+server already applied is acknowledged, not refused, and never applied twice; `reclaim` hands
+back the jobs claimed by the answer that was lost. A report is applied only for a job that is
+this node's own (claimed or started by it), so a runner declared dead that comes back
+(services/dead_runners.py) cannot complete a job that another runner now holds. Each exchange
+stamps the node's heartbeat.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections import Counter
 from typing import Any
 
@@ -181,21 +190,28 @@ def exchange(
     conn: sqlite3.Connection, workflow_id: int, body: ExchangeJobsRequest
 ) -> dict[str, Any]:
     wf = require_run(conn, workflow_id, body.run_id)
+    node = body.compute_node_id
+    conn.execute(
+        "UPDATE compute_node SET heartbeat_at = ? WHERE id = ? AND workflow_id = ?",
+        (time.time(), node, workflow_id),
+    )
     started, errors = _start_many(conn, workflow_id, body)
-    completed, completion_errors = complete_many(conn, workflow_id, wf["run_id"], body.completions)
+    entries, acknowledged, refused = _screen(conn, node, wf["run_id"], body.completions)
+    errors.extend(refused)
+    completed, completion_errors = complete_many(conn, workflow_id, wf["run_id"], entries)
+    completed.extend(acknowledged)
     errors.extend(completion_errors)
     released, release_errors = claiming.release(
         conn, workflow_id, body.compute_node_id, body.release
     )
     errors.extend(release_errors)
-    jobs: list[dict[str, Any]] = []
+    jobs = claiming.claimed_by(conn, workflow_id, node) if body.reclaim else []
     reason = None
-    node = body.compute_node_id
     if body.claim is not None:
         if body.claim.resources is None:
-            jobs = claiming.claim_next(conn, workflow_id, body.claim.limit, node)
+            jobs += claiming.claim_next(conn, workflow_id, body.claim.limit, node)
         else:
-            jobs, reason = claiming.claim_by_resources(
+            claimed, reason = claiming.claim_by_resources(
                 conn,
                 workflow_id,
                 body.claim.limit,
@@ -204,6 +220,7 @@ def exchange(
                 capacity=body.claim.capacity,
                 compute_node_id=node,
             )
+            jobs += claimed
     complete, canceled = workflows.is_complete(conn, workflow_id)
     return {
         "started": started,
@@ -249,20 +266,88 @@ def _start_many(
     }
     started: list[int] = []
     errors: list[dict[str, Any]] = []
+    node = body.compute_node_id
     for start in body.started:
         if start.job_id in updated:
-            updated.discard(start.job_id)  # a second report of the same start is an error
+            updated.discard(start.job_id)
             started.append(start.job_id)
+            continue
+        if start.job_id in started:
+            why: str | None = f"job {start.job_id} is reported started twice"
         else:
-            errors.append({"job_id": start.job_id, "message": _why_not_started(conn, start.job_id)})
+            why = _why_not_started(conn, start.job_id, node, body.run_id)
+        if why is None:
+            started.append(start.job_id)  # a resent report of a start already applied
+        else:
+            errors.append({"job_id": start.job_id, "message": why})
     return started, errors
 
 
-def _why_not_started(conn: sqlite3.Connection, job_id: int) -> str:
-    row = conn.execute("SELECT status FROM job WHERE id = ?", (job_id,)).fetchone()
+def _why_not_started(conn: sqlite3.Connection, job_id: int, node: int, run_id: int) -> str | None:
+    """Why a reported start was not applied; None when it already was, by this node (the job
+    runs there, or its current attempt ended there in this run)."""
+    row = conn.execute(
+        "SELECT j.status, j.compute_node_id, EXISTS (SELECT 1 FROM result r WHERE r.job_id = j.id"
+        " AND r.run_id = ? AND r.attempt_id = j.attempt_id AND r.compute_node_id = ?)"
+        " FROM job j WHERE j.id = ?",
+        (run_id, node, job_id),
+    ).fetchone()
     if row is None:
         return f"job {job_id} does not exist"
-    return f"job {job_id} is {JobStatus.from_code(row[0]).value}, not pending, and cannot start"
+    status = JobStatus.from_code(row[0])
+    if (status == JobStatus.RUNNING and row[1] == node) or row[2]:
+        return None
+    return f"job {job_id} is {status.value}, not pending, and cannot start"
+
+
+_OWNERSHIP = """
+SELECT j.id, j.status, j.compute_node_id, j.claimed_by,
+       EXISTS (SELECT 1 FROM result r WHERE r.job_id = j.id AND r.run_id = :run
+                  AND r.attempt_id = j.attempt_id AND r.status = j.status)
+  FROM job j WHERE j.id IN (SELECT value FROM json_each(:ids))
+"""
+_UNFINISHED = frozenset({JobStatus.READY, JobStatus.PENDING, JobStatus.RUNNING})
+
+
+def _screen(
+    conn: sqlite3.Connection, node: int, run_id: int, entries: list[JobCompletionEntry]
+) -> tuple[list[JobCompletionEntry], list[int], list[dict[str, Any]]]:
+    """Sort a runner's completions: (to apply, already applied, refused with why).
+
+    Already applied: the job has this entry's final status and a result of this run for its
+    current attempt (the same report, resent after its answer was lost). Refused: a job that
+    is unfinished but not this node's own: it was requeued after the node was declared dead,
+    or reset, and may be running elsewhere now."""
+    if not entries:
+        return [], [], []
+    rows = {
+        r[0]: r
+        for r in conn.execute(
+            _OWNERSHIP, {"run": run_id, "ids": dumps([e.job_id for e in entries])}
+        )
+    }
+    apply: list[JobCompletionEntry] = []
+    acknowledged: list[int] = []
+    refused: list[dict[str, Any]] = []
+    for entry in entries:
+        row = rows.get(entry.job_id)
+        if row is None:
+            apply.append(entry)  # complete_many names the problem
+            continue
+        status = JobStatus.from_code(row[1])
+        if status == entry.status and row[4]:
+            acknowledged.append(entry.job_id)
+        elif status in _UNFINISHED and node not in (row[2], row[3]):
+            refused.append(
+                {
+                    "job_id": entry.job_id,
+                    "message": f"job {entry.job_id} is {status.value} and no longer held by"
+                    f" compute node {node} (requeued or reset); its result was not stored",
+                }
+            )
+        else:
+            apply.append(entry)
+    return apply, acknowledged, refused
 
 
 # Jobs one request may touch and still be written inline on the event loop (see

@@ -1,0 +1,102 @@
+"""Dead runners: requeue the jobs of a runner that stopped reporting.
+
+A runner reaches the server through exchange_jobs at least every few seconds while it runs jobs
+and every poll interval (at most MAX_SILENCE, runner/policy.py) while it waits; each exchange
+stamps its compute node's `heartbeat_at`, so heartbeats cost no extra request. A node whose stamp
+is older than the timeout is declared dead: it is marked inactive, the jobs it had claimed or
+started are made ready again for other runners, and an event says so. A late report from it is
+refused by exchange_jobs (the jobs are no longer its own), so no job is counted twice.
+
+The server's own start is the floor of every stamp: after a restart, runners that were waiting
+for the server get a full timeout to reach it again before anyone is judged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import time
+from typing import NamedTuple
+
+from pytorc.server.db import events
+from pytorc.server.db.connection import Database
+from pytorc.vocabulary import JobStatus
+
+log = logging.getLogger(__name__)
+
+MAX_CHECK_INTERVAL = 10.0  # seconds between checks, at most (a quarter of the timeout if less)
+
+
+class DeadRunner(NamedTuple):
+    compute_node_id: int
+    workflow_id: int
+    silent_seconds: float
+    requeued: list[int]
+
+
+async def run_forever(db: Database, timeout: float) -> None:
+    interval = min(MAX_CHECK_INTERVAL, max(timeout / 4, 0.2))
+    started = time.time()
+    while True:
+        await asyncio.sleep(interval)
+        if time.time() - started < timeout:
+            continue  # stamps older than the server's start say nothing about the runner
+        try:
+            dead = await asyncio.to_thread(_requeue_in_transaction, db, timeout)
+        except Exception:
+            log.exception("dead-runner check failed")
+            continue
+        for runner in dead:
+            log.warning(
+                "compute node %d (workflow %d) silent for %.0f s: declared dead, %d jobs requeued",
+                runner.compute_node_id,
+                runner.workflow_id,
+                runner.silent_seconds,
+                len(runner.requeued),
+            )
+
+
+def _requeue_in_transaction(db: Database, timeout: float) -> list[DeadRunner]:
+    with db.transaction() as conn:
+        return requeue_dead(conn, time.time() - timeout)
+
+
+_SILENT = """
+SELECT id, workflow_id, hostname, pid, heartbeat_at FROM compute_node
+ WHERE is_active = 1 AND heartbeat_at IS NOT NULL AND heartbeat_at < ?
+"""
+
+# Indexed by (workflow_id, status); the node test filters the few pending or running jobs.
+_REQUEUE = f"""
+UPDATE job SET status = {JobStatus.READY.code}, compute_node_id = NULL, claimed_by = NULL,
+               start_time = NULL
+ WHERE workflow_id = :wf AND status IN ({JobStatus.PENDING.code}, {JobStatus.RUNNING.code})
+   AND (compute_node_id = :node OR claimed_by = :node)
+RETURNING id
+"""
+
+
+def requeue_dead(conn: sqlite3.Connection, silent_since: float) -> list[DeadRunner]:
+    """Declare dead every active runner not heard from since `silent_since` (epoch seconds)."""
+    now = time.time()
+    dead = []
+    for node_id, workflow_id, hostname, pid, heartbeat_at in conn.execute(
+        _SILENT, (silent_since,)
+    ).fetchall():
+        requeued = sorted(
+            r[0] for r in conn.execute(_REQUEUE, {"wf": workflow_id, "node": node_id})
+        )
+        conn.execute("UPDATE compute_node SET is_active = 0 WHERE id = ?", (node_id,))
+        silent = now - heartbeat_at
+        events.record(
+            conn,
+            workflow_id,
+            "runner_declared_dead",
+            f"compute node {node_id} ({hostname} pid {pid}) silent for {silent:.0f} s:"
+            f" declared dead; {len(requeued)} of its jobs made ready again",
+            compute_node_id=node_id,
+            job_ids=requeued,
+        )
+        dead.append(DeadRunner(node_id, workflow_id, silent, requeued))
+    return dead
