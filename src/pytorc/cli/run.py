@@ -74,7 +74,8 @@ def run(
     ] = False,
 ) -> None:
     """Run a workflow on this machine: create it from a spec file (or take an id), initialize
-    it if needed, then claim and run its jobs until all are done. Exits 1 if any job failed.
+    it if needed, then claim and run its jobs until all are done. Exits 1 if any job failed,
+    or if the run ends with work left (jobs that no runner could take, a stop signal).
 
     Example: torc run sweep.yaml --max-parallel-jobs 4 -o out
     """
@@ -186,7 +187,16 @@ def execute(
         plots,
     )
     counts = status["jobs_by_status"]
-    return int(counts["failed"] + counts["canceled"] + counts["terminated"])
+    bad = int(counts["failed"] + counts["canceled"] + counts["terminated"])
+    return bad + (0 if status["is_complete"] else max(1, _left(status)))
+
+
+_UNFINISHED = ("uninitialized", "blocked", "ready", "pending", "running", "pending_failed")
+
+
+def _left(status: dict[str, Any]) -> int:
+    """How many of the workflow's jobs are not done."""
+    return sum(int(status["jobs_by_status"].get(s) or 0) for s in _UNFINISHED)
 
 
 class Monitoring(NamedTuple):
@@ -285,6 +295,14 @@ def _print_summary(
     ]
     if summary.released:
         lines.insert(2, f"handed back {summary.released} claimed jobs it never started (ready)")
+    if not status["is_complete"]:
+        wf = summary.workflow_id
+        left = ", ".join(f"{counts[s]} {s}" for s in _UNFINISHED if counts.get(s))
+        data["jobs_left"] = _left(status)
+        lines.append(
+            f"work left: the workflow is not complete ({left or 'no job finished'});"
+            f" `torc explain JOB_ID` says why a job waits, `torc run {wf}` runs what is ready"
+        )
     if metrics_db is not None:
         lines.append(f"resource time series: {metrics_db} (torc plot-resources draws it)")
     if plots:

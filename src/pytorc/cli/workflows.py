@@ -359,26 +359,41 @@ def sync_status(
     workflow_id: WorkflowArg = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report; change nothing.")] = False,
 ) -> None:
-    """Fail jobs left running by Slurm allocations that are gone (ended, canceled, killed),
-    make the jobs they had claimed ready again, and mark the allocations complete.
+    """Repair what dead runners left behind. Runners of this host whose process is gone: their
+    claimed and running jobs are made ready again at once (the server would do it after its
+    dead-runner timeout). Slurm allocations that are gone (ended, canceled, killed): the jobs
+    they left running fail (return code -128, as Torc), the jobs they had claimed are made
+    ready again, and the allocations are marked complete.
 
     Example: torc workflows sync-status 3 --dry-run
     """
+    from pytorc.client.gone_runners import gone_local_runners, requeue
     from pytorc.slurm.commands import SlurmError
     from pytorc.slurm.sync import ORPHANED_RETURN_CODE
     from pytorc.slurm.sync import sync_status as sync
 
     st = state(ctx)
     wf_id = resolve_workflow_id(st, workflow_id)
+    gone = gone_local_runners(st.client, wf_id)
+    requeued = {int(node["id"]): [] if dry_run else requeue(st.client, node) for node in gone}
     try:
         report = sync(st.client, wf_id, dry_run=dry_run)
     except SlurmError as exc:
         raise InvalidInput(str(exc)) from None
     verb = "would fail" if dry_run else "failed"
     lines = [
+        f"runner of compute node {node['id']} ({node['hostname']} pid {node['pid']}) is gone: "
+        + (
+            "its jobs would be made ready again"
+            if dry_run
+            else f"{len(requeued[int(node['id'])])} of its jobs made ready again"
+        )
+        for node in gone
+    ]
+    lines.append(
         f"{len(report.gone_allocations)} allocation(s) gone from Slurm"
         + (f": {', '.join(report.gone_allocations)}" if report.gone_allocations else "")
-    ]
+    )
     lines += [
         f"{verb} job {j['id']} ({j['name']}) of Slurm job {j['slurm_job_id']}"
         f" (return code {ORPHANED_RETURN_CODE})"
@@ -386,7 +401,16 @@ def sync_status(
     ]
     if report.released_jobs:
         lines.append(f"{len(report.released_jobs)} claimed job(s) made ready again")
-    output.message(st.format, lines, {"dry_run": dry_run, **report.as_dict()})
+    gone_runners = [
+        {
+            "compute_node_id": node["id"],
+            "pid": node["pid"],
+            "requeued_jobs": requeued[int(node["id"])],
+        }
+        for node in gone
+    ]
+    data = {"dry_run": dry_run, "gone_runners": gone_runners, **report.as_dict()}
+    output.message(st.format, lines, data)
 
 
 @app.command("archive")

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from pytorc.client.codec import decode
-from pytorc.client.transport import ConnectFailure, Transport
+from pytorc.client.transport import ConnectFailure, HttpStatus, Transport
 from pytorc.errors import ApiError
 
 DEFAULT_URL = "http://localhost:8080/torc-service/v1"
@@ -118,6 +118,23 @@ class TorcClient:
                 on_retry(failure, time.monotonic() - started)
             time.sleep(random.uniform(0, delay))  # full jitter spreads a herd of runners
             delay = min(delay * 2, 10.0)
+
+    def stream_lines(self, path: str, **params: Any) -> Iterator[str]:
+        """The lines of a streamed answer (Server-Sent Events) as they arrive; ApiError if the
+        server cannot be reached or refuses. No retries: the caller reconnects if it wants to."""
+        clean = {k: v for k, v in params.items() if v is not None}
+        partial = b""
+        try:
+            for data in self._http.stream(path, clean):
+                *lines, partial = (partial + data).split(b"\n")
+                for line in lines:
+                    yield line.rstrip(b"\r").decode("utf-8", errors="replace")
+        except HttpStatus as exc:
+            raise ApiError(exc.status, _message(exc.reason, exc.body)) from None
+        except ConnectFailure as exc:
+            raise ApiError(0, f"cannot reach {self.base_url}: {exc}") from exc
+        except OSError as exc:
+            raise ApiError(0, f"the event stream from {self.base_url} broke: {exc}") from exc
 
     def get(self, path: str, **params: Any) -> Json:
         return self.request("GET", path, params=params)

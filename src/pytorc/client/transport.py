@@ -16,6 +16,7 @@ import base64
 import socket
 import threading
 import urllib.parse
+from collections.abc import Iterator
 from typing import Any, BinaryIO, NamedTuple
 
 from pytorc.client.codec import encode
@@ -34,6 +35,14 @@ class ServerClosed(ConnectionError):
 
 class ProtocolError(OSError):
     """The server's answer was not HTTP/1.x as this client reads it."""
+
+
+class HttpStatus(Exception):
+    """A streamed request's answer was not 200."""
+
+    def __init__(self, status: int, reason: str, body: bytes) -> None:
+        super().__init__(f"{status} {reason}")
+        self.status, self.reason, self.body = status, reason, body
 
 
 class _Connection:
@@ -153,6 +162,41 @@ class Transport:
             return status, reason, payload
         raise AssertionError("unreachable")
 
+    def stream(self, path: str, params: dict[str, Any] | None) -> Iterator[bytes]:
+        """GET an answer that never ends (Server-Sent Events) on a connection of its own; its
+        body's bytes as they arrive. HttpStatus if the answer is not 200."""
+        url = self.prefix + path
+        if params:
+            url += "?" + urllib.parse.urlencode({k: _query_value(v) for k, v in params.items()})
+        conn = self._connect()
+        try:
+            conn.sock.sendall(f"GET {url} HTTP/1.1\r\n{self._fixed}\r\n".encode("latin-1"))
+            head = _read_head(conn.file)
+            chunked = "chunked" in head.headers.get("transfer-encoding", "").lower()
+            if head.status != 200:
+                length = head.headers.get("content-length", "")
+                body = (
+                    _read_chunked(conn.file)
+                    if chunked
+                    else conn.file.read(int(length))
+                    if length.isdigit()
+                    else b""
+                )
+                raise HttpStatus(head.status, head.reason, body)
+            if chunked:
+                yield from _iter_chunks(conn.file)
+            else:
+                while data := conn.file.read1(65536):  # type: ignore[attr-defined]
+                    yield data
+        finally:
+            self._forget_stream(conn)
+
+    def _forget_stream(self, conn: _Connection) -> None:
+        conn.close()
+        with self._lock:
+            if conn in self._all:
+                self._all.remove(conn)
+
     def close(self) -> None:
         with self._lock:
             for conn in self._all:
@@ -161,8 +205,15 @@ class Transport:
         self._local = threading.local()
 
 
-def _read_response(file: BinaryIO, method: str) -> tuple[int, str, bytes, bool]:
-    """(status, reason, body, whether the connection stays open), 1xx answers skipped."""
+class _Head(NamedTuple):
+    status: int
+    reason: str
+    headers: dict[str, str]
+    version: str
+
+
+def _read_head(file: BinaryIO) -> _Head:
+    """The status line and headers of the final answer (1xx answers skipped)."""
     while True:
         line = file.readline(MAX_LINE + 1)
         if not line:
@@ -172,9 +223,13 @@ def _read_response(file: BinaryIO, method: str) -> tuple[int, str, bytes, bool]:
         if not version.startswith("HTTP/1.") or len(code) != 3 or not code.isdigit():
             raise ProtocolError(f"not an HTTP/1.x status line: {line[:80]!r}")
         headers = _read_headers(file)
-        status = int(code)
-        if status >= 200:
-            break
+        if int(code) >= 200:
+            return _Head(int(code), reason, headers, version)
+
+
+def _read_response(file: BinaryIO, method: str) -> tuple[int, str, bytes, bool]:
+    """(status, reason, body, whether the connection stays open), 1xx answers skipped."""
+    status, reason, headers, version = _read_head(file)
     tokens = headers.get("connection", "").lower()
     keep = "keep-alive" in tokens if version == "HTTP/1.0" else "close" not in tokens
     if method == "HEAD" or status in (204, 304):
@@ -212,7 +267,11 @@ def _read_headers(file: BinaryIO) -> dict[str, str]:
 
 
 def _read_chunked(file: BinaryIO) -> bytes:
-    parts: list[bytes] = []
+    return b"".join(_iter_chunks(file))
+
+
+def _iter_chunks(file: BinaryIO) -> Iterator[bytes]:
+    """A chunked body's chunks as they arrive."""
     while True:
         line = file.readline(MAX_LINE + 1)
         if not line:
@@ -223,11 +282,11 @@ def _read_chunked(file: BinaryIO) -> bytes:
             raise ProtocolError(f"bad chunk size line: {line[:80]!r}") from None
         if size == 0:
             _read_headers(file)  # trailers, if any, then the blank line
-            return b"".join(parts)
+            return
         chunk = file.read(size)
         if len(chunk) < size or file.read(2) != b"\r\n":
             raise ServerClosed("the answer ended inside a chunk")
-        parts.append(chunk)
+        yield chunk
 
 
 class Proxy(NamedTuple):

@@ -60,6 +60,8 @@ from pytorc.models.jobs import SlurmJobCorrelationModel as SlurmJobCorrelationMo
 from pytorc.models.nodes import ClaimActionRequest as ClaimActionRequest
 from pytorc.models.nodes import ClaimActionResponse as ClaimActionResponse
 from pytorc.models.nodes import ComputeNodeModel as ComputeNodeModel
+from pytorc.models.nodes import DeclareDeadRequest as DeclareDeadRequest
+from pytorc.models.nodes import DeclareDeadResponse as DeclareDeadResponse
 from pytorc.models.nodes import FailureHandlerModel as FailureHandlerModel
 from pytorc.models.nodes import LocalSchedulerModel as LocalSchedulerModel
 from pytorc.models.nodes import RemoteWorkerModel as RemoteWorkerModel

@@ -121,3 +121,15 @@ class ClaimActionResponse(WireModel):
 
 
 # --- access control -----------------------------------------------------------------------
+
+
+class DeclareDeadRequest(WireModel):
+    """pytorc: why the node's runner is known to be gone (for the event it writes)."""
+
+    reason: str | None = None
+
+
+class DeclareDeadResponse(WireModel):
+    compute_node_id: int
+    requeued_job_ids: list[int]
+    was_active: bool

@@ -278,8 +278,9 @@ def serve(settings: ServerSettings, shutdown_on_stdin_eof: bool = False) -> None
         _log_start(settings, database, port)
         _log_auth(settings, credentials)
         debug = settings.log_level in ("debug", "trace")
+        app = create_app(settings, db, credentials)
         config = uvicorn.Config(
-            create_app(settings, db, credentials),
+            app,
             log_level="debug" if debug else "warning",
             access_log=debug,
             timeout_graceful_shutdown=30,
@@ -288,6 +289,7 @@ def serve(settings: ServerSettings, shutdown_on_stdin_eof: bool = False) -> None
             ssl_keyfile=settings.tls_key,
         )
         server = uvicorn.Server(config)
+        app.state.should_stop = lambda: server.should_exit  # ends live event streams
         stop.attach(server)
         if not stop.requested:
             server.run(sockets=[sock])

@@ -8,6 +8,7 @@ from typing import Any
 
 from pytorc.errors import InvalidInput
 from pytorc.models import ComputeNodeModel
+from pytorc.server.db import events
 from pytorc.server.db.common import Row, dumps, loads, opt_bool, page, require
 
 _COLUMNS = (
@@ -63,7 +64,16 @@ def create(conn: sqlite3.Connection, node: ComputeNodeModel) -> dict[str, Any]:
     if values["is_active"] is None:
         values["is_active"] = 1
     values.update(workflow_id=node.workflow_id, last_contact=time.time())
-    return to_dict(conn.execute(_INSERT, values).fetchone())
+    created = to_dict(conn.execute(_INSERT, values).fetchone())
+    events.record(
+        conn,
+        node.workflow_id,
+        "compute_node_started",
+        f"compute node {created['id']} registered: {node.hostname} pid {node.pid},"
+        f" {node.num_cpus} CPUs, {node.memory_gb:g} GB, {node.num_gpus} GPUs",
+        compute_node_id=created["id"],
+    )
+    return created
 
 
 def get(conn: sqlite3.Connection, id: int) -> dict[str, Any]:
@@ -86,6 +96,14 @@ def update(conn: sqlite3.Connection, id: int, node: ComputeNodeModel) -> dict[st
     values["last_contact"] = time.time()
     assignments = ", ".join(f"{c} = :{c}" for c in values)
     conn.execute(f"UPDATE compute_node SET {assignments} WHERE id = :id", {**values, "id": id})
+    if row["is_active"] and values.get("is_active") == 0:
+        events.record(
+            conn,
+            row["workflow_id"],
+            "compute_node_stopped",
+            f"compute node {id} ({row['hostname']} pid {row['pid']}) stopped",
+            compute_node_id=id,
+        )
     return get(conn, id)
 
 

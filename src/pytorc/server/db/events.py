@@ -12,18 +12,51 @@ from pytorc.server.db.common import Row, dumps, loads, page, require
 SORTABLE = ("timestamp", "workflow_id")
 
 
+# How much each server-side event matters (Torc's severities); any other category is "info".
+SEVERITY = {
+    "job_failed": "error",
+    "job_pending_failed": "error",
+    "job_terminated": "warning",
+    "runner_declared_dead": "warning",
+    "workflow_canceled": "warning",
+}
+LEVELS = ("debug", "info", "warning", "error")
+
+
+def severity(data: Any) -> str:
+    """An event's severity: its own `severity`, else its category's, else info."""
+    if isinstance(data, dict):
+        given = data.get("severity")
+        if given in LEVELS:
+            return str(given)
+        return SEVERITY.get(str(data.get("category")), "info")
+    return "info"
+
+
 def record(
     conn: sqlite3.Connection, workflow_id: int, category: str, message: str, **data: Any
 ) -> None:
-    """Store a server-side event: data carries `category` and `message`, as Torc's do."""
+    """Store a server-side event: data carries `category`, `message` and `severity`."""
+    body = {"category": category, "message": message, "severity": SEVERITY.get(category, "info")}
     conn.execute(
         "INSERT INTO event (workflow_id, timestamp, data) VALUES (?, ?, ?)",
-        (
-            workflow_id,
-            int(time.time() * 1000),
-            dumps({"category": category, "message": message, **data}),
-        ),
+        (workflow_id, int(time.time() * 1000), dumps({**body, **data})),
     )
+
+
+def after_id(conn: sqlite3.Connection, workflow_id: int, last_id: int, limit: int) -> list[Row]:
+    """The workflow's events newer than event `last_id`, oldest first (the live stream)."""
+    return conn.execute(
+        "SELECT * FROM event WHERE workflow_id = ? AND id > ? ORDER BY id LIMIT ?",
+        (workflow_id, last_id, limit),
+    ).fetchall()
+
+
+def latest(conn: sqlite3.Connection, workflow_id: int) -> dict[str, Any] | None:
+    row = conn.execute(
+        "SELECT * FROM event WHERE workflow_id = ? ORDER BY id DESC LIMIT 1", (workflow_id,)
+    ).fetchone()
+    return None if row is None else to_dict(row)
 
 
 def to_dict(row: Row) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from pytorc.errors import InvalidInput, NotFound
 from pytorc.models import WorkflowActionModel
+from pytorc.server.db import events
 from pytorc.server.db.common import Row, dumps, loads, now_iso, require, require_in_workflow
 from pytorc.vocabulary import (
     ACTION_TYPES,
@@ -241,6 +242,20 @@ def claim(
     params = {"id": action_id, "now": now_iso(), "node": compute_node_id}
     if row["persistent"]:
         conn.execute(_CLAIM_PERSISTENT, params)
-        return {"action_id": action_id, "success": True}
-    claimed = conn.execute(_CLAIM_ONCE, params).rowcount == 1
+        claimed = True
+    else:
+        claimed = conn.execute(_CLAIM_ONCE, params).rowcount == 1
+    if claimed:
+        action = conn.execute(
+            "SELECT trigger_type, action_type FROM workflow_action WHERE id = ?", (action_id,)
+        ).fetchone()
+        events.record(
+            conn,
+            workflow_id,
+            "action_started",
+            f"action {action_id} ({action[0]}: {action[1]}) taken by compute node"
+            f" {compute_node_id}",
+            action_id=action_id,
+            compute_node_id=compute_node_id,
+        )
     return {"action_id": action_id, "success": claimed}

@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from pytorc.server.routes import (
     access_control,
     compute_nodes,
+    event_stream,
     events,
     failure_handlers,
     files,
@@ -37,6 +38,7 @@ ROUTERS: list[APIRouter] = [
         resource_requirements,
         results,
         events,
+        event_stream,
         compute_nodes,
         local_schedulers,
         slurm_schedulers,

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from sqlite3 import Connection
+from typing import Any
+
 from fastapi import APIRouter
 
-from pytorc.models import ComputeNodeModel, DeleteCountResponse, Page
+from pytorc.models import (
+    ComputeNodeModel,
+    DeclareDeadRequest,
+    DeclareDeadResponse,
+    DeleteCountResponse,
+    Page,
+)
 from pytorc.server.db import compute_nodes
 from pytorc.server.db.common import delete_where_workflow, require
 from pytorc.server.routes.common import Db, Json, ok
+from pytorc.server.services import dead_runners
 
 router = APIRouter(tags=["compute_nodes"])
 
@@ -67,3 +77,20 @@ async def update_compute_node(id: int, body: ComputeNodeModel, db: Db) -> Json:
 def delete_compute_node(id: int, db: Db) -> Json:
     with db.transaction() as conn:
         return ok(compute_nodes.delete(conn, id))
+
+
+@router.post("/compute_nodes/{id}/declare_dead", response_model=DeclareDeadResponse)
+async def declare_compute_node_dead(id: int, body: DeclareDeadRequest, db: Db) -> Json:
+    """pytorc: the runner of this node is known to be gone (its process no longer exists):
+    requeue its pending and running jobs now instead of after the dead-runner timeout. A node
+    already inactive changes nothing."""
+
+    def declare(conn: Connection) -> dict[str, Any]:
+        node = require(conn, "compute_node", id)
+        if not node["is_active"]:
+            return {"compute_node_id": id, "requeued_job_ids": [], "was_active": False}
+        why = body.reason or f"{node['hostname']} pid {node['pid']}"
+        requeued = dead_runners.declare_dead(conn, id, node["workflow_id"], why)
+        return {"compute_node_id": id, "requeued_job_ids": requeued, "was_active": True}
+
+    return ok(await db.write(declare))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from sqlite3 import Connection
+from typing import Any
+
 from fastapi import APIRouter, Request
 
 from pytorc.errors import InvalidInput
@@ -16,7 +19,7 @@ from pytorc.models import (
 from pytorc.server.db import jobs
 from pytorc.server.db.common import delete_where_workflow, require
 from pytorc.server.routes.common import Db, Json, ok, parse_body, raw_json_body
-from pytorc.server.services import completion, transitions
+from pytorc.server.services import completion, outcomes, transitions
 from pytorc.vocabulary import JobStatus
 
 router = APIRouter(tags=["jobs"])
@@ -125,7 +128,14 @@ async def start_job(id: int, run_id: int, compute_node_id: int, db: Db) -> Json:
 )
 async def complete_job(id: int, status: JobStatus, run_id: int, request: Request, db: Db) -> Json:
     body = await parse_body(request, ResultModel)
-    return ok(await db.write(lambda conn: completion.complete_job(conn, id, status, run_id, body)))
+
+    def complete(conn: Connection) -> dict[str, Any]:
+        job = completion.complete_job(conn, id, status, run_id, body)
+        outcomes.note_outcomes(conn, job["workflow_id"], [(id, status)])
+        outcomes.note_if_complete(conn, job["workflow_id"])
+        return job
+
+    return ok(await db.write(complete))
 
 
 @router.put("/jobs/{id}/manage_status_change/{status}/{run_id}", response_model=JobModel)

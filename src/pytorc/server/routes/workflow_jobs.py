@@ -35,7 +35,7 @@ from pytorc.models import (
 from pytorc.server.db import relationships, tasks, user_data
 from pytorc.server.db.common import require
 from pytorc.server.routes.common import Db, Json, ok, parse_body, raw_json_body
-from pytorc.server.services import claiming, exchange, initialization, lifecycle
+from pytorc.server.services import claiming, exchange, initialization, lifecycle, outcomes
 
 router = APIRouter(tags=["workflows"])
 
@@ -103,7 +103,10 @@ async def batch_complete_jobs(id: int, body: BatchCompleteJobsRequest, db: Db) -
 
     def complete(conn: Connection) -> tuple[list[int], list[dict[str, Any]]]:
         run_id = require(conn, "workflow", id)["run_id"]
-        return exchange.complete_many(conn, id, run_id, body.completions)
+        completed, errors = exchange.complete_many(conn, id, run_id, body.completions)
+        if completed:
+            outcomes.note_if_complete(conn, id)
+        return completed, errors
 
     write = db.write_long if len(body.completions) > exchange.SHORT_BATCH else db.write
     completed, errors = await write(complete)

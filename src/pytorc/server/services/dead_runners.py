@@ -84,19 +84,25 @@ def requeue_dead(conn: sqlite3.Connection, silent_since: float) -> list[DeadRunn
     for node_id, workflow_id, hostname, pid, heartbeat_at in conn.execute(
         _SILENT, (silent_since,)
     ).fetchall():
-        requeued = sorted(
-            r[0] for r in conn.execute(_REQUEUE, {"wf": workflow_id, "node": node_id})
-        )
-        conn.execute("UPDATE compute_node SET is_active = 0 WHERE id = ?", (node_id,))
         silent = now - heartbeat_at
-        events.record(
-            conn,
-            workflow_id,
-            "runner_declared_dead",
-            f"compute node {node_id} ({hostname} pid {pid}) silent for {silent:.0f} s:"
-            f" declared dead; {len(requeued)} of its jobs made ready again",
-            compute_node_id=node_id,
-            job_ids=requeued,
+        requeued = declare_dead(
+            conn, node_id, workflow_id, f"{hostname} pid {pid}, silent for {silent:.0f} s"
         )
         dead.append(DeadRunner(node_id, workflow_id, silent, requeued))
     return dead
+
+
+def declare_dead(conn: sqlite3.Connection, node_id: int, workflow_id: int, why: str) -> list[int]:
+    """Mark the node inactive and make the jobs it claimed or ran ready again; their ids."""
+    requeued = sorted(r[0] for r in conn.execute(_REQUEUE, {"wf": workflow_id, "node": node_id}))
+    conn.execute("UPDATE compute_node SET is_active = 0 WHERE id = ?", (node_id,))
+    events.record(
+        conn,
+        workflow_id,
+        "runner_declared_dead",
+        f"compute node {node_id} ({why}) declared dead; {len(requeued)} of its jobs made"
+        " ready again",
+        compute_node_id=node_id,
+        job_ids=requeued,
+    )
+    return requeued

@@ -28,7 +28,7 @@ from pytorc.errors import InvalidInput, TorcError
 from pytorc.models import ExchangeJobsRequest, JobCompletionEntry
 from pytorc.server.db import results, workflows
 from pytorc.server.db.common import Row, dumps, now_iso, require
-from pytorc.server.services import claiming, completion
+from pytorc.server.services import claiming, completion, outcomes
 from pytorc.vocabulary import RESULT_MEASURES, JobStatus
 
 _FAST_FROM = frozenset({JobStatus.READY.code, JobStatus.PENDING.code, JobStatus.RUNNING.code})
@@ -67,6 +67,9 @@ def complete_many(
         conn, [e for e in entries if e.job_id not in done], rows, workflow_id, done
     )
     completed = [e.job_id for e in entries if e.job_id in done]
+    outcomes.note_outcomes(
+        conn, workflow_id, {e.job_id: e.status for e in entries if e.job_id in done}.items()
+    )
     return list(dict.fromkeys(completed)), errors
 
 
@@ -222,6 +225,8 @@ def exchange(
             )
             jobs += claimed
     complete, canceled = workflows.is_complete(conn, workflow_id)
+    if complete and not canceled and completed:
+        outcomes.workflow_completed(conn, workflow_id)
     return {
         "started": started,
         "completed": completed,

@@ -1,0 +1,105 @@
+"""Repair with real processes: a run that ends with work left says so, and `sync-status`
+requeues exactly the jobs a killed runner held."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from cli_helpers import TORC, cli_env, torc
+from helpers import ServerProcess, wait_until
+
+
+def _spec(tmp_path: Path, spec: dict[str, Any]) -> Path:
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(spec))
+    return path
+
+
+def _statuses(url: str, workflow_id: int) -> Counter[str]:
+    items = httpx.get(f"{url}/jobs", params={"workflow_id": workflow_id}).json()["items"]
+    return Counter(j["status"] for j in items)
+
+
+def test_a_run_that_ends_with_work_left_says_so_and_exits_nonzero(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    spec = _spec(
+        tmp_path,
+        {
+            "name": "too-big",
+            "compute_node_wait_for_new_jobs_seconds": 1,
+            "resource_requirements": [
+                {"name": "huge", "num_cpus": 64, "memory": "1g", "runtime": "PT1M"}
+            ],
+            "jobs": [
+                {"name": "fine", "command": "true"},
+                {"name": "big", "command": "true", "resource_requirements": "huge"},
+            ],
+        },
+    )
+    proc = torc(server.url, "run", str(spec), "-p", "0.2", "-o", "out", cwd=tmp_path, expect=1)
+    assert "work left" in proc.stdout and "1 ready" in proc.stdout, proc.stdout
+    as_json = torc(
+        server.url, "-f", "json", "run", str(spec), "-p", "0.2", "-o", "out", cwd=tmp_path, expect=1
+    )
+    summary = json.loads(as_json.stdout)
+    assert summary["is_complete"] is False and summary["jobs_left"] == 1
+
+
+def test_sync_status_requeues_exactly_the_jobs_of_a_killed_local_runner(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    spec = _spec(
+        tmp_path,
+        {
+            "name": "stuck",
+            "jobs": [
+                {"name": "quick", "command": "true"},
+                *(
+                    {"name": f"slow{i}", "command": "sleep 60", "depends_on": ["quick"]}
+                    for i in range(4)
+                ),
+            ],
+        },
+    )
+    wf = int(
+        json.loads(
+            torc(server.url, "-f", "json", "workflows", "create", str(spec), cwd=tmp_path).stdout
+        )["id"]
+    )
+    runner = subprocess.Popen(
+        [TORC, "--url", server.url, "run", str(wf), "-p", "0.2", "--num-cpus", "2", "-o", "out"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=tmp_path,
+        env=cli_env(tmp_path),
+    )
+    try:
+        wait_until(
+            lambda: _statuses(server.url, wf)["running"] == 2, timeout=30, what="2 jobs running"
+        )
+    finally:
+        runner.kill()
+        runner.wait()
+    stuck = _statuses(server.url, wf)
+    assert stuck["completed"] == 1 and stuck["running"] == 2
+    held = stuck["running"] + stuck["pending"]
+    dry = torc(server.url, "workflows", "sync-status", str(wf), "--dry-run", cwd=tmp_path)
+    assert "is gone" in dry.stdout and "would be made ready" in dry.stdout, dry.stdout
+    assert _statuses(server.url, wf) == stuck  # a dry run changes nothing
+    done = json.loads(
+        torc(server.url, "-f", "json", "workflows", "sync-status", str(wf), cwd=tmp_path).stdout
+    )
+    [gone] = done["gone_runners"]
+    assert gone["pid"] == runner.pid and len(gone["requeued_jobs"]) == held
+    assert _statuses(server.url, wf) == {"completed": 1, "ready": 4}
+    again = json.loads(
+        torc(server.url, "-f", "json", "workflows", "sync-status", str(wf), cwd=tmp_path).stdout
+    )
+    assert again["gone_runners"] == []  # the node is inactive now: nothing left to repair
