@@ -359,7 +359,6 @@ WARNED: list[tuple[str, str]] = [
     ),
     ("enable_ro_crate: true\n", "enable_ro_crate: stored"),
     ("dynamic_jobs: {}\n", "dynamic_jobs: stored"),
-    ("use_pending_failed: true\n", "use_pending_failed: stored"),
     (
         "resource_monitor: {compute_node: {enabled: true}}\n",
         "resource_monitor.compute_node: stored",

@@ -232,3 +232,49 @@ def delete_all(
     confirm(f"Delete all jobs of workflow {wf_id}?", no_prompts)
     answer = st.client.delete("/jobs", workflow_id=wf_id)
     output.message(st.format, f"deleted {answer['count']} jobs", answer)
+
+
+JobIds = Annotated[list[int], typer.Argument(help="Job ids.")]
+
+
+def _decide(st: Any, job_ids: list[int], verb: str) -> list[dict[str, Any]]:
+    """Send each job's decision in its workflow's current run; the jobs as they are after."""
+    runs: dict[int, int] = {}
+    decided = []
+    for job_id in job_ids:
+        job = st.client.get(f"/jobs/{job_id}")
+        wf = int(job["workflow_id"])
+        if wf not in runs:
+            runs[wf] = int(st.client.get_workflow(wf)["run_id"])
+        if verb == "retry":  # a person's retry is always allowed one more attempt
+            attempts = int(job.get("attempt_id") or 1) + 1
+            path = f"/jobs/{job_id}/retry/{runs[wf]}"
+            decided.append(st.client.post(path, max_retries=attempts))
+        else:
+            decided.append(st.client.post(f"/jobs/{job_id}/fail/{runs[wf]}"))
+    return decided
+
+
+@app.command("retry")
+def retry(ctx: typer.Context, job_ids: JobIds) -> None:
+    """Run failed, terminated or pending_failed jobs again (as their next attempt); their
+    dependents wait for them again.
+
+    Example: torc jobs retry 42 43   (then: torc run WF_ID)
+    """
+    st = state(ctx)
+    jobs = _decide(st, job_ids, "retry")
+    lines = [f"job {j['id']} ({j['name']}) ready again as attempt {j['attempt_id']}" for j in jobs]
+    output.message(st.format, lines, jobs)
+
+
+@app.command("fail")
+def fail(ctx: typer.Context, job_ids: JobIds) -> None:
+    """Decide that pending_failed jobs failed (workflows with use_pending_failed): their
+    dependents are released or canceled as for any failure.
+
+    Example: torc jobs list 3 -s pending_failed; torc jobs fail 42
+    """
+    st = state(ctx)
+    jobs = _decide(st, job_ids, "fail")
+    output.message(st.format, [f"job {j['id']} ({j['name']}) failed" for j in jobs], jobs)

@@ -267,7 +267,13 @@ def _print_summary(
     plots: list[Path] | None = None,
 ) -> None:
     counts = {k: v for k, v in status["jobs_by_status"].items() if v}
-    ran = summary.completed + summary.failed + summary.canceled + summary.terminated
+    ran = (
+        summary.completed
+        + summary.failed
+        + summary.canceled
+        + summary.terminated
+        + summary.pending_failed
+    )
     data = {
         "workflow_id": summary.workflow_id,
         "exit_reason": summary.exit_reason,
@@ -295,19 +301,34 @@ def _print_summary(
     ]
     if summary.released:
         lines.insert(2, f"handed back {summary.released} claimed jobs it never started (ready)")
+    lines += _work_left(summary, status, data)
+    if metrics_db is not None:
+        lines.append(f"resource time series: {metrics_db} (torc plot-resources draws it)")
+    if plots:
+        lines.append(f"resource plots: {len(plots)} files in {plots[0].parent}")
+    output.message(fmt, lines, data)
+
+
+def _work_left(summary: "RunSummary", status: dict[str, Any], data: dict[str, Any]) -> list[str]:
+    """What the run left undone and what to do about it (adds the counts to `data`)."""
+    wf = summary.workflow_id
+    lines = []
+    if summary.pending_failed:
+        data["pending_failed"] = summary.pending_failed
+        lines.append(
+            f"{summary.pending_failed} failed jobs wait for your decision (pending_failed):"
+            f" `torc jobs list {wf} -s pending_failed`, then `torc jobs retry ID...` or"
+            " `torc jobs fail ID...`"
+        )
     if not status["is_complete"]:
-        wf = summary.workflow_id
+        counts = status["jobs_by_status"]
         left = ", ".join(f"{counts[s]} {s}" for s in _UNFINISHED if counts.get(s))
         data["jobs_left"] = _left(status)
         lines.append(
             f"work left: the workflow is not complete ({left or 'no job finished'});"
             f" `torc explain JOB_ID` says why a job waits, `torc run {wf}` runs what is ready"
         )
-    if metrics_db is not None:
-        lines.append(f"resource time series: {metrics_db} (torc plot-resources draws it)")
-    if plots:
-        lines.append(f"resource plots: {len(plots)} files in {plots[0].parent}")
-    output.message(fmt, lines, data)
+    return lines
 
 
 class _Progress:

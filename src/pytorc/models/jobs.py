@@ -219,6 +219,9 @@ class ExchangeJobsResponse(WireModel):
     reason: str | None = None
     is_complete: bool
     is_canceled: bool
+    # Unfinished, yet no job is ready, pending or running anywhere: what is left waits for a
+    # person (pending_failed jobs to retry or fail, jobs to initialize), not for a runner.
+    is_stalled: bool = False
 
 
 class ReleaseJobsRequest(WireModel):

@@ -80,6 +80,7 @@ class RunSummary:
     failed: int = 0
     canceled: int = 0
     terminated: int = 0
+    pending_failed: int = 0  # failed, left for a person to retry or fail (use_pending_failed)
     released: int = 0  # claimed jobs handed back, never started
     exit_reason: str = ""
     job_statuses: dict[int, str] = field(default_factory=dict)
@@ -181,6 +182,9 @@ class JobRunner:
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
         self.stop_signal = 0
+        self.use_pending_failed = (
+            False  # failures nobody handles wait for a person (the workflow's)
+        )
         self.guard: Guard | None = None
         self.actions: Actions | None = None  # the workflow's actions, read once the node exists
         self.file_records: dict[int, dict[str, Any]] = {}  # output file id -> its record
@@ -252,6 +256,7 @@ class JobRunner:
         """Read the workflow, register the node, load requirements, start the guard; the idle
         timeout in seconds (0: none)."""
         wf = self.workflow or self.client.get_workflow(self.workflow_id)
+        self.use_pending_failed = bool(wf.get("use_pending_failed"))
         self.stdio_dir.mkdir(parents=True, exist_ok=True)
         idle_timeout = self.opts.idle_timeout
         if idle_timeout is None:
@@ -357,8 +362,12 @@ class JobRunner:
                         or shared.in_flight  # maybe results the server has not taken yet
                     ):
                         idle_since = time.monotonic()
-                    elif shared.complete and not shared.in_flight and not ignore_completion:
+                    elif shared.in_flight or ignore_completion:
+                        pass
+                    elif shared.complete:
                         return "workflow complete"
+                    elif shared.stalled:
+                        return "nothing left that a runner can start (the rest waits for a person)"
                 self._wake_reporter()
             reason = self._stop_reason(canceled, out_of_time)
             if reason is None and idle_timeout and time.monotonic() - idle_since > idle_timeout:
@@ -522,10 +531,15 @@ class JobRunner:
             result = result_record(self.ids, proc.job_id, outcome)
             self.retries.submit(proc.job, outcome, result)  # it records the failure if no retry
             return
+        if status == "failed" and self.use_pending_failed:
+            outcome = outcome._replace(status="pending_failed")
         self._record(proc.job, outcome)
 
-    def _give_up(self, job: JobRecord, outcome: Outcome) -> None:
-        """A failed job its failure handler will not retry: reported failed after all."""
+    def _give_up(self, job: JobRecord, outcome: Outcome, no_rule: bool = True) -> None:
+        """A failed job its failure handler will not retry: reported failed after all, or
+        pending_failed (for a person to decide) when no rule matched and the workflow asks."""
+        if no_rule and self.use_pending_failed:
+            outcome = outcome._replace(status="pending_failed")
         with self.shared.cond:
             self._record(job, outcome)
             self.shared.cond.notify_all()

@@ -79,6 +79,7 @@ class Shared:
     in_flight: bool = False  # an exchange is on its way
     complete: bool = False  # the workflow, as of the last answer
     canceled: bool = False
+    stalled: bool = False  # the workflow waits for a person, not a runner (see exchange_jobs)
     error: BaseException | None = None  # what ended the reporter; the main thread raises it
     released: int = 0  # claimed jobs the server took back
 
@@ -303,6 +304,7 @@ class Reporter:
             shared.ready_exhausted = claim is not None and len(answer["jobs"]) < claim["limit"]
             shared.complete = bool(answer["is_complete"])
             shared.canceled = bool(answer["is_canceled"])
+            shared.stalled = bool(answer.get("is_stalled"))
         self.wake_main()
 
     def hand_back_leftovers(self) -> None:

@@ -39,11 +39,12 @@ class Retries:
         run_id: int,
         output_dir: Path,
         env: dict[str, str],
-        give_up: Callable[[dict[str, Any], Any], None],
+        give_up: Callable[[dict[str, Any], Any, bool], None],
         started: Callable[[int], None],
     ) -> None:
         """`env`: what recovery scripts get (the jobs' shared environment); `give_up(job,
-        outcome)` records the failure as usual (no rule, no retries left, the recovery failed);
+        outcome, no_rule)` records the failure as usual (no rule matched, no retries left, the
+        recovery failed);
         `started(job_id)` returns once the job's start has reached the server."""
         self.client, self.run_id, self.output_dir = client, run_id, output_dir
         self.env, self.give_up, self.started = env, give_up, started
@@ -67,17 +68,23 @@ class Retries:
 
     def _handle(self, job: dict[str, Any], outcome: Any, result: dict[str, Any]) -> None:
         try:
-            if not self._retry(job, outcome.return_code, result):
-                self.give_up(job, outcome)
+            rule = matching_rule(
+                self._handler_rules(int(job["failure_handler_id"])), outcome.return_code
+            )
+            if rule is None:
+                self.give_up(job, outcome, True)
+            elif not self._retry(job, rule, outcome.return_code, result):
+                self.give_up(job, outcome, False)
         except Exception as exc:  # never lose the failure: report it as it is
             log.error("job %s: failure handler not applied: %s", job["name"], exc)
-            self.give_up(job, outcome)
+            self.give_up(job, outcome, False)
 
-    def _retry(self, job: dict[str, Any], return_code: int, result: dict[str, Any]) -> bool:
-        rule = matching_rule(self._handler_rules(int(job["failure_handler_id"])), return_code)
+    def _retry(
+        self, job: dict[str, Any], rule: dict[str, Any], return_code: int, result: dict[str, Any]
+    ) -> bool:
         attempt = int(job.get("attempt_id") or 1)
-        allowed = int(rule.get("max_retries", DEFAULT_MAX_RETRIES)) if rule else -1
-        if rule is None or attempt > allowed:
+        allowed = int(rule.get("max_retries", DEFAULT_MAX_RETRIES))
+        if attempt > allowed:
             return False
         self.started(int(job["id"]))  # the server must know it ran before it can be retried
         self.client.post("/results", {**result, "attempt_id": attempt})

@@ -71,8 +71,6 @@ def _workflow_keys(spec: WorkflowSpec) -> list[str]:
             "resource_monitor.compute_node: stored with the workflow, but pytorc monitors jobs,"
             " not whole compute nodes, yet"
         )
-    if spec.use_pending_failed:
-        lines.append(f"use_pending_failed: {_STORED} (a failed job is reported failed)")
     return lines
 
 

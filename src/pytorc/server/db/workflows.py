@@ -221,6 +221,18 @@ def is_complete(conn: sqlite3.Connection, id: int) -> tuple[bool, bool]:
     return busy is None, False
 
 
+_ACTIVE = ",".join(str(s.code) for s in (JobStatus.READY, JobStatus.PENDING, JobStatus.RUNNING))
+
+
+def has_active_jobs(conn: sqlite3.Connection, id: int) -> bool:
+    """Whether any job is ready, pending or running: without one, an unfinished workflow waits
+    for a person (a pending_failed decision, an initialization)."""
+    row = conn.execute(
+        f"SELECT 1 FROM job WHERE workflow_id = ? AND status IN ({_ACTIVE}) LIMIT 1", (id,)
+    ).fetchone()
+    return row is not None
+
+
 def total_exec_minutes(conn: sqlite3.Connection, id: int) -> float:
     value = conn.execute(
         "SELECT coalesce(sum(r.exec_time_minutes), 0) FROM workflow_result w"

@@ -148,3 +148,10 @@ async def manage_status_change(id: int, status: JobStatus, run_id: int, db: Db) 
 @router.post("/jobs/{id}/retry/{run_id}", response_model=JobModel)
 async def retry_job(id: int, run_id: int, max_retries: int, db: Db) -> Json:
     return ok(await db.write(lambda conn: transitions.retry_job(conn, id, run_id, max_retries)))
+
+
+@router.post("/jobs/{id}/fail/{run_id}", response_model=JobModel)
+async def fail_pending_job(id: int, run_id: int, db: Db) -> Json:
+    """pytorc: decide that a pending_failed job failed (see use_pending_failed); retry is
+    POST /jobs/{id}/retry/{run_id}."""
+    return ok(await db.write(lambda conn: transitions.fail_pending(conn, id, run_id)))

@@ -227,6 +227,7 @@ def exchange(
     complete, canceled = workflows.is_complete(conn, workflow_id)
     if complete and not canceled and completed:
         outcomes.workflow_completed(conn, workflow_id)
+    stalled = not complete and not jobs and not workflows.has_active_jobs(conn, workflow_id)
     return {
         "started": started,
         "completed": completed,
@@ -236,6 +237,7 @@ def exchange(
         "reason": reason,
         "is_complete": complete,
         "is_canceled": canceled,
+        "is_stalled": stalled,
     }
 
 

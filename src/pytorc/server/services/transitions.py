@@ -97,3 +97,29 @@ def retry_job(
         attempt_id=job["attempt_id"] + 1,
     )
     return jobs.get(conn, job_id)
+
+
+def fail_pending(conn: sqlite3.Connection, job_id: int, run_id: int) -> dict[str, Any]:
+    """A person's verdict on a pending_failed job: it failed. Its result says so too, and its
+    dependents are released (canceled, if they cancel on a blocking job's failure)."""
+    job, wf = _job_and_run(conn, job_id, run_id)
+    current = JobStatus.from_code(job["status"])
+    if current != JobStatus.PENDING_FAILED:
+        raise InvalidInput(
+            f"job {job_id} is {current.value}; only pending_failed jobs wait for this decision"
+        )
+    set_status(conn, job_id, current, JobStatus.FAILED)
+    conn.execute(
+        "UPDATE result SET status = ? WHERE job_id = ? AND run_id = ? AND attempt_id = ?",
+        (JobStatus.FAILED.code, job_id, run_id, job["attempt_id"]),
+    )
+    events.record(
+        conn,
+        wf["id"],
+        "job_failed",
+        f"job {job['name']} ({job_id}) failed by decision after pending_failed",
+        job_id=job_id,
+        job_name=job["name"],
+        attempt_id=job["attempt_id"],
+    )
+    return jobs.get(conn, job_id)
