@@ -354,8 +354,8 @@ def test_shared_parameters_fill_the_workflow_env_as_in_torc(tmp_path: Path) -> N
 WARNED: list[tuple[str, str]] = [
     ("jobs_sort_method: gpus_memory_runtime\n", "jobs_sort_method: ignored"),
     (
-        "execution_config: {staggered_start: true, termination_signal: SIGINT}\n",
-        "execution_config (termination_signal): stored",
+        "execution_config: {staggered_start: true, sigkill_headroom_seconds: 30}\n",
+        "execution_config (sigkill_headroom_seconds): stored",
     ),
     ("enable_ro_crate: true\n", "enable_ro_crate: stored"),
     ("dynamic_jobs: {}\n", "dynamic_jobs: stored"),

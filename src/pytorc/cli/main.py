@@ -14,6 +14,7 @@ from typer.core import TyperGroup
 
 from pytorc import API_VERSION, __version__
 from pytorc.cli import explain, output, plot
+from pytorc.cli import recover as recover_cli
 from pytorc.cli import run as run_cli
 from pytorc.cli import submit as submit_cli
 from pytorc.cli.common import CliState, OutputFormat, state
@@ -70,6 +71,8 @@ app.command("run")(run_cli.run)
 app.command("submit")(submit_cli.submit)
 app.command("submit-slurm")(submit_cli.submit_slurm)
 app.command("plot-resources")(plot.plot_resources)
+app.command("recover")(recover_cli.recover)
+app.command("watch")(recover_cli.watch)
 
 SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
 

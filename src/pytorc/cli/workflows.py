@@ -543,3 +543,49 @@ def create_slurm(
         f" scheduler(s) planned on {chosen}"
     )
     output.message(st.format, text, created)
+
+
+@app.command("correct-resources")
+def correct_resources(
+    ctx: typer.Context,
+    workflow_id: WorkflowArg = None,
+    memory_multiplier: Annotated[
+        float, typer.Option("--memory-multiplier", min=1.0, help="Margin over the peak memory.")
+    ] = 1.2,
+    runtime_multiplier: Annotated[
+        float, typer.Option("--runtime-multiplier", min=1.0, help="Margin over the run time.")
+    ] = 1.2,
+    job_ids: Annotated[
+        str | None, typer.Option("--job-ids", help="Only these jobs' measurements, e.g. 4,7.")
+    ] = None,
+    downsize: Annotated[
+        bool,
+        typer.Option("--downsize", help="Also lower requirements all their jobs stayed well in."),
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the changes only.")] = False,
+) -> None:
+    """Set resource requirements from what their jobs measured: raise each one a job outgrew
+    (peak memory or run time above it) to the largest measurement times the margin.
+
+    Example: torc workflows correct-resources 3 --dry-run --downsize
+    """
+    from pytorc.client import right_size
+
+    st = state(ctx)
+    wf_id = resolve_workflow_id(st, workflow_id)
+    try:
+        only = {int(i) for i in job_ids.split(",")} if job_ids else None
+    except ValueError:
+        raise typer.BadParameter(
+            f"not a list of ids: {job_ids!r}", param_hint="--job-ids"
+        ) from None
+    found = right_size.corrections(
+        st.client, wf_id, memory_multiplier, runtime_multiplier, only, downsize
+    )
+    if not dry_run:
+        right_size.apply(st.client, found)
+    verb = "would change" if dry_run else "changed"
+    lines = [f"workflow {wf_id}: {verb} {len(found)} requirement values"]
+    lines += [c.describe() for c in found]
+    data = {"dry_run": dry_run, "corrections": [c.as_dict() for c in found]}
+    output.message(st.format, lines, data)

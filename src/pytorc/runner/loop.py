@@ -28,6 +28,7 @@ from pytorc.client.api import TorcClient
 from pytorc.errors import ApiError
 from pytorc.runner.actions import COMPLETE, START, WHILE_RUNNING, WORKER_END, Actions, ActionWatcher
 from pytorc.runner.guard import Guard
+from pytorc.runner.limits import CHECK_SECONDS, Limits, LimitSettings
 from pytorc.runner.policy import STOP_CLAIMING_BEFORE_END, ClaimPolicy, JobRecord
 from pytorc.runner.process import JobProcess, job_argv, spawn, terminate
 from pytorc.runner.reporter import (
@@ -182,9 +183,8 @@ class JobRunner:
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
         self.stop_signal = 0
-        self.use_pending_failed = (
-            False  # failures nobody handles wait for a person (the workflow's)
-        )
+        self.use_pending_failed = False  # unhandled failures wait for a person (workflow's)
+        self.limits: Limits | None = None  # execution_config.limit_resources, in direct mode
         self.guard: Guard | None = None
         self.actions: Actions | None = None  # the workflow's actions, read once the node exists
         self.file_records: dict[int, dict[str, Any]] = {}  # output file id -> its record
@@ -257,6 +257,9 @@ class JobRunner:
         timeout in seconds (0: none)."""
         wf = self.workflow or self.client.get_workflow(self.workflow_id)
         self.use_pending_failed = bool(wf.get("use_pending_failed"))
+        settings = LimitSettings.from_workflow(wf)
+        if settings is not None and self.opts.step_command is None:  # Slurm enforces steps'
+            self.limits = Limits(settings, self.requirements.needs)
         self.stdio_dir.mkdir(parents=True, exist_ok=True)
         idle_timeout = self.opts.idle_timeout
         if idle_timeout is None:
@@ -374,9 +377,11 @@ class JobRunner:
                 reason = f"idle for {idle_timeout:g} s with no claimable jobs"
             if reason is not None:
                 return reason
-            ended = self._wait(
-                self.opts.heartbeat if self.procs else min(self.opts.poll_interval, 1.0)
-            )
+            wait = self.opts.heartbeat if self.procs else min(self.opts.poll_interval, 1.0)
+            if self.limits is not None and self.procs:
+                self.limits.check(self.procs.values())
+                wait = min(wait, CHECK_SECONDS)
+            ended = self._wait(wait)
 
     def _stop_reason(self, canceled: bool, out_of_time: bool) -> str | None:
         """If the runner must stop, kill and report its jobs and say why."""
@@ -515,7 +520,10 @@ class JobRunner:
         else:
             self.without_pidfd -= 1
         rc = proc.returncode if proc.returncode is not None else -9
-        if status is None:
+        limited = self.limits.outcome(proc) if self.limits is not None else None
+        if limited is not None and status is None:
+            status, rc = limited
+        elif status is None:
             status = "completed" if rc == 0 else self._failure_status()
         elif status == "failed" and rc == 0:
             rc = 1

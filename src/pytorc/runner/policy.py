@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from pytorc.runner.resources import Resources
-from pytorc.units import UnitError, memory_bytes
+from pytorc.units import UnitError, duration_seconds, memory_bytes
 
 GIB = 1024**3
 MIB = 1024**2
@@ -38,6 +38,7 @@ class Needs(NamedTuple):
     memory: float  # bytes
     gpus: int
     nodes: int = 1  # a multi-node job (MPI, say) spans this many nodes of the allocation
+    runtime: float | None = None  # seconds it may run (enforced only with limit_resources)
 
 
 NO_REQUIREMENTS = Needs(1, float(MIB), 0)  # a job without resource requirements
@@ -50,11 +51,16 @@ def parse_requirements(record: dict[str, Any]) -> Needs:
         memory = float(memory_bytes(record["memory"]))
     except (UnitError, KeyError, TypeError):
         memory = float(MIB)
+    try:
+        runtime: float | None = duration_seconds(record["runtime"])
+    except (UnitError, KeyError, TypeError, AttributeError):
+        runtime = None
     return Needs(
         int(record.get("num_cpus") or 1),
         memory,
         int(record.get("num_gpus") or 0),
         int(record.get("num_nodes") or 1),
+        runtime,
     )
 
 

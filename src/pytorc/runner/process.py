@@ -23,6 +23,7 @@ class JobProcess:
     stderr: str
     pidfd: int = -1
     signaled: int = 0  # the signal we sent, if we killed it
+    limit: str | None = None  # the resource limit it ran into (runner/limits.py), if any
     returncode: int | None = None
     rusage: Any = None
     ended: float = 0.0

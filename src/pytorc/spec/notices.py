@@ -19,7 +19,17 @@ _STORED = "stored with the workflow, but pytorc does not act on it yet"
 # Runner settings Torc's Slurm runners read; pytorc's runner reads none of these yet.
 # execution_config keys pytorc acts on: mode (srun steps or not, in Slurm allocations) and
 # staggered_start (the startup window of schedule-nodes).
-_ACTED_ON = frozenset({"mode", "staggered_start"})
+_ACTED_ON = frozenset(
+    {
+        "mode",
+        "staggered_start",
+        "limit_resources",
+        "oom_exit_code",
+        "timeout_exit_code",
+        "termination_signal",
+        "sigterm_lead_seconds",
+    }
+)
 _SHOWN = 3
 
 
