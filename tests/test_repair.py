@@ -103,3 +103,55 @@ def test_sync_status_requeues_exactly_the_jobs_of_a_killed_local_runner(
         torc(server.url, "-f", "json", "workflows", "sync-status", str(wf), cwd=tmp_path).stdout
     )
     assert again["gone_runners"] == []  # the node is inactive now: nothing left to repair
+
+
+def test_a_workflow_whose_creation_was_cut_short_cannot_run_and_is_flagged(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """SIGKILL of `torc workflows create` in the middle of uploading 50,000 jobs."""
+    spec = _spec(
+        tmp_path,
+        {
+            "name": "cut-short",
+            "jobs": [{"name": "j{i}", "command": "true", "parameters": {"i": "1:50000"}}],
+        },
+    )
+    creator = subprocess.Popen(
+        [TORC, "--url", server.url, "workflows", "create", str(spec)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=tmp_path,
+        env=cli_env(tmp_path),
+    )
+
+    def uploading() -> int | None:
+        for wf in httpx.get(f"{server.url}/workflows").json()["items"]:
+            if wf["name"] == "cut-short":
+                page = httpx.get(f"{server.url}/jobs", params={"workflow_id": wf["id"], "limit": 1})
+                if page.json()["total_count"] > 0:
+                    return int(wf["id"])
+        return None
+
+    try:
+        wf = wait_until(uploading, timeout=60, interval=0.01, what="the upload to start")
+    finally:
+        creator.kill()
+        creator.wait()
+    stored = httpx.get(f"{server.url}/jobs", params={"workflow_id": wf, "limit": 1}).json()
+    assert 0 < stored["total_count"] < 50000, "the upload finished before the kill"
+    listed = torc(server.url, "workflows", "list", cwd=tmp_path)
+    assert "cut-short (INCOMPLETE)" in listed.stdout
+    assert f"torc workflows delete {wf}" in listed.stderr
+    as_json = json.loads(torc(server.url, "-f", "json", "workflows", "list", cwd=tmp_path).stdout)
+    assert [w.get("creation_incomplete") for w in as_json if w["id"] == wf] == [True]
+    for args in (("workflows", "initialize", str(wf), "--no-prompts"), ("run", str(wf))):
+        refused = torc(server.url, *args, cwd=tmp_path, expect=None)
+        assert refused.returncode != 0 and "creation did not finish" in refused.stderr, args
+    assert Counter(
+        j["status"]
+        for j in httpx.get(f"{server.url}/jobs", params={"workflow_id": wf, "limit": 10}).json()[
+            "items"
+        ]
+    ) == {"uninitialized": 10}
+    torc(server.url, "workflows", "delete", str(wf), "--no-prompts", cwd=tmp_path)
+    assert wf not in set(httpx.get(f"{server.url}/incomplete_workflows").json()["workflow_ids"])

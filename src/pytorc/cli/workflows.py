@@ -113,10 +113,26 @@ def list_workflows(
     st = state(ctx)
     archived: bool | None = True if archived_only else None if include_archived else False
     user = None if all_users else user_name()
-    items = st.client.iter_workflows(
-        user=user, is_archived=archived, **paging(limit, offset, sort_by, reverse_sort)
+    items = list(
+        st.client.iter_workflows(
+            user=user, is_archived=archived, **paging(limit, offset, sort_by, reverse_sort)
+        )
     )
+    cut_short = set(st.client.get("/incomplete_workflows")["workflow_ids"])
+    for item in items:
+        if item["id"] in cut_short:
+            item["creation_incomplete"] = True
+            if st.format != "json":
+                item["name"] = f"{item['name']} (INCOMPLETE)"
     output.records(st.format, items, COLUMNS)
+    shown = [item["id"] for item in items if item["id"] in cut_short]
+    if shown and st.format != "json":
+        ids = " ".join(map(str, shown))
+        typer.echo(
+            f"INCOMPLETE: the creation of workflow(s) {ids} was cut short (a client or server"
+            f" was killed during the upload); they cannot run: `torc workflows delete {ids}`",
+            err=True,
+        )
 
 
 @app.command("get")

@@ -177,8 +177,12 @@ class TorcClient:
 
     # --- workflows -------------------------------------------------------------------------
 
-    def create_workflow(self, workflow: dict[str, Any]) -> dict[str, Any]:
-        return dict(self.post("/workflows", workflow))
+    def create_workflow(self, workflow: dict[str, Any], creating: bool = False) -> dict[str, Any]:
+        """`creating`: records follow; the workflow cannot run until finish_creation."""
+        return dict(self.post("/workflows", workflow, creating=True if creating else None))
+
+    def finish_creation(self, workflow_id: int) -> dict[str, Any]:
+        return dict(self.post(f"/workflows/{workflow_id}/creation_complete"))
 
     def get_workflow(self, workflow_id: int) -> dict[str, Any]:
         return dict(self.get(f"/workflows/{workflow_id}"))

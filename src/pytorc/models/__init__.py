@@ -78,6 +78,7 @@ from pytorc.models.workflows import ExecutionMode as ExecutionMode
 from pytorc.models.workflows import (
     GetReadyJobRequirementsResponse as GetReadyJobRequirementsResponse,
 )
+from pytorc.models.workflows import IncompleteWorkflowsResponse as IncompleteWorkflowsResponse
 from pytorc.models.workflows import IsCompleteResponse as IsCompleteResponse
 from pytorc.models.workflows import IsUninitializedResponse as IsUninitializedResponse
 from pytorc.models.workflows import JobMonitorConfig as JobMonitorConfig

@@ -205,3 +205,9 @@ class ActiveTaskResponse(WireModel):
 
 
 # --- jobs ---------------------------------------------------------------------------------
+
+
+class IncompleteWorkflowsResponse(WireModel):
+    """pytorc: workflows whose creation never finished."""
+
+    workflow_ids: list[int]

@@ -129,7 +129,7 @@ def create_workflow(
     errors."""
     owner = user or os.environ.get("USER") or getpass.getuser()
     try:
-        workflow = client.create_workflow(workflow_body(spec, owner))
+        workflow = client.create_workflow(workflow_body(spec, owner), creating=True)
     except ApiError as exc:
         if exc.status == 0:  # no server to talk to: not the spec's fault, and nothing to undo
             raise
@@ -137,6 +137,7 @@ def create_workflow(
     workflow_id = int(workflow["id"])
     try:
         _Upload(client, spec, workflow_id, file).run()
+        client.finish_creation(workflow_id)  # until here it cannot be initialized or run
     except BaseException as exc:  # Ctrl-C included: never leave a half-written workflow
         note = _rollback(client, workflow_id)
         if isinstance(exc, SpecError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from pytorc.errors import InvalidInput
+from pytorc.errors import Conflict, InvalidInput
 from pytorc.models import WorkflowModel
 from pytorc.server.db.common import Row, dumps, loads, now_iso, opt_bool, page, require
 from pytorc.vocabulary import JobStatus, codes
@@ -81,9 +81,11 @@ def _column_values(model: WorkflowModel, fields: set[str]) -> dict[str, Any]:
     return values
 
 
-def create(conn: sqlite3.Connection, wf: WorkflowModel) -> dict[str, Any]:
-    """Insert a workflow at run 0, with its default resource requirements."""
+def create(conn: sqlite3.Connection, wf: WorkflowModel, creating: bool = False) -> dict[str, Any]:
+    """Insert a workflow at run 0, with its default resource requirements; `creating` marks it
+    unfinished until finish_creation (a client uploading its records)."""
     values = _column_values(wf, set(EDITABLE))
+    values["creating"] = int(creating)
     values["use_pending_failed"] = values["use_pending_failed"] or 0
     values["timestamp"] = wf.timestamp or now_iso()
     values["access_groups"] = dumps(wf.access_groups)
@@ -247,3 +249,24 @@ def is_uninitialized(conn: sqlite3.Connection, id: int) -> bool:
     require(conn, "workflow", id)
     row = conn.execute(_LEFT_UNINITIALIZED, (id,)).fetchone()
     return row is None
+
+
+def finish_creation(conn: sqlite3.Connection, id: int) -> None:
+    """The upload of the workflow's records is complete: it may be initialized and run."""
+    require(conn, "workflow", id)
+    conn.execute("UPDATE workflow SET creating = 0 WHERE id = ?", (id,))
+
+
+def incomplete(conn: sqlite3.Connection) -> list[int]:
+    """Workflows whose creation never finished (their upload was cut short)."""
+    return [r[0] for r in conn.execute("SELECT id FROM workflow WHERE creating = 1 ORDER BY id")]
+
+
+def refuse_if_creating(conn: sqlite3.Connection, id: int) -> None:
+    """A workflow still being created, or whose creation was cut short, cannot start a run."""
+    row = conn.execute("SELECT creating FROM workflow WHERE id = ?", (id,)).fetchone()
+    if row is not None and row[0]:
+        raise Conflict(
+            f"workflow {id} is incomplete: its creation did not finish (the upload of its jobs"
+            f" was cut short); delete it (`torc workflows delete {id}`) and create it again"
+        )

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 
 from pytorc.models import (
     ArchiveWorkflowRequest,
+    IncompleteWorkflowsResponse,
     IsCompleteResponse,
     IsUninitializedResponse,
     ListJobIdsResponse,
@@ -24,9 +25,26 @@ router = APIRouter(tags=["workflows"])
 
 
 @router.post("/workflows", response_model=WorkflowModel)
-def create_workflow(body: WorkflowModel, db: Db) -> Json:
+def create_workflow(body: WorkflowModel, db: Db, creating: bool = False) -> Json:
+    """`creating` (pytorc): the caller uploads the workflow's records next and ends with
+    POST /workflows/{id}/creation_complete; until then it cannot be initialized or run."""
     with db.transaction() as conn:
-        return ok(workflows.create(conn, body))
+        return ok(workflows.create(conn, body, creating))
+
+
+@router.post("/workflows/{id}/creation_complete", response_model=WorkflowModel)
+def complete_workflow_creation(id: int, db: Db) -> Json:
+    """pytorc: every record of a workflow created with `creating` is uploaded."""
+    with db.transaction() as conn:
+        workflows.finish_creation(conn, id)
+        return ok(workflows.get(conn, id))
+
+
+@router.get("/incomplete_workflows", response_model=IncompleteWorkflowsResponse)
+def list_incomplete_workflows(db: Db) -> Json:
+    """pytorc: workflows whose creation never finished (`torc workflows list` flags them)."""
+    with db.reader() as conn:
+        return ok({"workflow_ids": workflows.incomplete(conn)})
 
 
 @router.get("/workflows", response_model=Page[WorkflowModel])

@@ -9,7 +9,7 @@ from collections import defaultdict, deque
 from typing import Any
 
 from pytorc.errors import InvalidInput
-from pytorc.server.db import events, jobs
+from pytorc.server.db import events, jobs, workflows
 from pytorc.server.db.common import dumps, require
 from pytorc.vocabulary import DONE, HELD, JobStatus, codes
 
@@ -84,6 +84,7 @@ def initialize_jobs(
     and only uninitialized jobs change.
     """
     require(conn, "workflow", workflow_id)
+    workflows.refuse_if_creating(conn, workflow_id)
     params = {"wf": workflow_id}
     conn.execute(_FILE_EDGES, params)
     conn.execute(_USER_DATA_EDGES, params)

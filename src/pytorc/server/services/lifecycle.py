@@ -73,6 +73,7 @@ def reset_status(conn: sqlite3.Connection, id: int, force: bool) -> dict[str, An
     and for archived workflows.
     """
     wf = require(conn, "workflow", id)
+    workflows.refuse_if_creating(conn, id)
     if wf["is_archived"]:
         raise InvalidInput(f"workflow {id} is archived; unarchive it before resetting")
     if not force:
