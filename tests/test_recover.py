@@ -124,3 +124,56 @@ def test_correct_resources_sets_requirements_from_measurements(
     assert runtimes() == {"tight": "PT1S", "lavish": "PT1H"}  # a dry run changes nothing
     torc_json(server.url, *args, cwd=tmp_path)  # without --downsize only the outgrown one
     assert runtimes() == {"tight": "PT3S", "lavish": "PT1H"}
+
+
+def test_logs_analyze_bundle_and_jobs_logs_find_the_output(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    import tarfile
+
+    spec = tmp_path / "spec.json"
+    spec.write_text(
+        json.dumps(
+            {
+                "name": "logged",
+                "jobs": [
+                    {"name": "talker", "command": "seq 1 50; echo done"},
+                    {"name": "broken", "command": "echo step one >&2; echo it broke >&2; exit 9"},
+                ],
+            }
+        )
+    )
+    wf = int(torc_json(server.url, "workflows", "create", str(spec), cwd=tmp_path)["id"])
+    out = tmp_path / "elsewhere"  # not the default: found through the runner's record
+    torc(server.url, "run", str(wf), "-o", str(out), "-p", "0.2", cwd=tmp_path, expect=1)
+    elsewhere = tmp_path / "other_dir"
+    elsewhere.mkdir()
+    tail = torc(
+        server.url,
+        "jobs",
+        "logs",
+        "broken",
+        "-w",
+        str(wf),
+        "--stderr",
+        "--tail",
+        "1",
+        cwd=elsewhere,
+    )
+    assert tail.stdout.splitlines() == ["it broke"]
+    talker = torc(
+        server.url, "jobs", "logs", "talker", "-w", str(wf), "--stdout", "-n", "2", cwd=elsewhere
+    )
+    assert talker.stdout.splitlines() == ["50", "done"]
+    analysis = torc_json(server.url, "logs", "analyze", str(wf), cwd=elsewhere)
+    [failure] = analysis["failures"]
+    assert failure["name"] == "broken" and failure["cause"] == "exit"
+    assert failure["return_code"] == 9 and failure["stderr_tail"] == ["step one", "it broke"]
+    bundle = tmp_path / "b.tar.gz"
+    torc(server.url, "logs", "bundle", str(wf), "-o", str(bundle), cwd=elsewhere)
+    with tarfile.open(bundle) as tar:
+        names = tar.getnames()
+        jobs = json.load(tar.extractfile(f"wf{wf}/jobs.json"))  # type: ignore[arg-type]
+    assert {j["name"] for j in jobs} == {"talker", "broken"}
+    stdio = [n for n in names if "/job_stdio/" in n]
+    assert len(stdio) == 4 and all(f"job_wf{wf}_" in n for n in stdio)

@@ -1,5 +1,6 @@
 """`torc jobs ...`: create, list, inspect, change and delete jobs."""
 
+import contextlib
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -278,3 +279,90 @@ def fail(ctx: typer.Context, job_ids: JobIds) -> None:
     st = state(ctx)
     jobs = _decide(st, job_ids, "fail")
     output.message(st.format, [f"job {j['id']} ({j['name']}) failed" for j in jobs], jobs)
+
+
+@app.command("logs")
+def logs(
+    ctx: typer.Context,
+    job: Annotated[str, typer.Argument(help="Job id, or name (with -w).")],
+    workflow_id: Annotated[
+        int | None, typer.Option("-w", "--workflow", help="The workflow of a job name.")
+    ] = None,
+    stdout_only: Annotated[bool, typer.Option("--stdout", help="Only its stdout.")] = False,
+    stderr_only: Annotated[bool, typer.Option("--stderr", help="Only its stderr.")] = False,
+    lines: Annotated[
+        int | None, typer.Option("-n", "--tail", min=0, help="Only the last N lines.")
+    ] = None,
+    follow: Annotated[
+        bool, typer.Option("-f", "--follow", help="Keep printing what it writes (Ctrl-C ends).")
+    ] = False,
+) -> None:
+    """Print a job's stdout and stderr (its latest attempt, or the one running), found through
+    the output directory its runner recorded.
+
+    Example: torc jobs logs 42 --stderr --tail 20; torc jobs logs train -w 3 -f
+    """
+    from pytorc.client.job_logs import resolve_job, stdio_of
+
+    st = state(ctx)
+    if not job.isdigit() and workflow_id is None:
+        workflow_id = resolve_workflow_id(st, None)
+    record = resolve_job(st.client, job, workflow_id)
+    found = stdio_of(st.client, record)
+    if found.stdout is None or found.stderr is None:
+        raise InvalidInput(
+            f"job {record['id']} ({record['name']}) has no output yet: it has not run, or its"
+            " runner recorded no output directory"
+        )
+    wanted = [("stdout", found.stdout), ("stderr", found.stderr)]
+    if stdout_only != stderr_only:
+        wanted = wanted[:1] if stdout_only else wanted[1:]
+    if st.format == "json":
+        output.emit_json(
+            {
+                "job_id": record["id"],
+                "run_id": found.run_id,
+                "attempt_id": found.attempt_id,
+                **{name: str(path) for name, path in wanted},
+            }
+        )
+        return
+    _print_stdio(wanted, lines, follow, len(wanted) > 1)
+
+
+def _print_stdio(
+    files: list[tuple[str, Path]], lines: int | None, follow: bool, titled: bool
+) -> None:
+    from pytorc.client.job_logs import tail
+
+    offsets: dict[Path, int] = {}
+    for name, path in files:
+        if titled:
+            typer.echo(f"==> {name}: {path} <==")
+        if not path.is_file():
+            typer.echo(f"({path} does not exist)")
+            continue
+        text = (
+            tail(path, lines)
+            if lines is not None
+            else path.read_text(errors="replace").splitlines()
+        )
+        for line in text:
+            typer.echo(line)
+        offsets[path] = path.stat().st_size
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends a --follow
+        _follow(offsets, follow)
+
+
+def _follow(offsets: dict[Path, int], follow: bool) -> None:
+    import time
+
+    while follow:
+        time.sleep(0.5)
+        for path, offset in offsets.items():
+            size = path.stat().st_size if path.exists() else 0
+            if size > offset:
+                with open(path, "rb") as f:
+                    f.seek(offset)
+                    typer.echo(f.read(size - offset).decode(errors="replace"), nl=False)
+                offsets[path] = size

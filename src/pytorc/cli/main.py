@@ -38,6 +38,7 @@ GROUPS = {
     "hpc": "hpc",
     "access-groups": "access_groups",
     "failure-handlers": "failure_handlers",
+    "logs": "logs",
 }
 
 

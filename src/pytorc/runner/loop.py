@@ -305,7 +305,11 @@ class JobRunner:
                 "num_gpus": res.num_gpus,
                 "num_nodes": res.num_nodes,
                 "compute_node_type": self.opts.compute_node_type,
-                "scheduler": self.opts.scheduler,
+                # Where its jobs' stdio goes: `torc jobs logs` and `torc logs` find it here.
+                "scheduler": {
+                    **(self.opts.scheduler or {}),
+                    "output_dir": str(self.opts.output_dir),
+                },
                 "scheduler_config_id": self.opts.scheduler_config_id,
             },
         )
