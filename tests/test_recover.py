@@ -177,3 +177,54 @@ def test_logs_analyze_bundle_and_jobs_logs_find_the_output(
     assert {j["name"] for j in jobs} == {"talker", "broken"}
     stdio = [n for n in names if "/job_stdio/" in n]
     assert len(stdio) == 4 and all(f"job_wf{wf}_" in n for n in stdio)
+
+
+def test_watch_recovers_settled_failures_and_exits_0_once_all_completed(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    import subprocess
+
+    from cli_helpers import TORC, cli_env
+    from helpers import wait_until
+
+    spec = tmp_path / "spec.json"
+    spec.write_text(
+        json.dumps(
+            {
+                "name": "watched",
+                "execution_config": {"limit_resources": True},
+                "resource_requirements": [
+                    {"name": "short", "num_cpus": 1, "memory": "1g", "runtime": "PT2S"}
+                ],
+                "jobs": [
+                    {"name": "slow", "command": "sleep 2.5", "resource_requirements": "short"}
+                ],
+            }
+        )
+    )
+    wf = int(torc_json(server.url, "workflows", "create", str(spec), cwd=tmp_path)["id"])
+    run = ("run", str(wf), "-o", str(tmp_path / "out"), "-p", "0.2")
+    torc(server.url, *run, cwd=tmp_path, expect=1)  # killed at 2 s: terminated
+    watcher = subprocess.Popen(
+        [TORC, "--url", server.url, "watch", str(wf), "--recover", "-p", "0.2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=cli_env(tmp_path),
+    )
+    try:
+        wait_until(
+            lambda: _jobs(server.url, wf)["slow"]["status"] == "ready",
+            timeout=30,
+            what="watch to recover the timed-out job",
+        )
+        assert _jobs(server.url, wf)["slow"]["attempt_id"] == 2
+        torc(server.url, *run, cwd=tmp_path)  # a runner takes it: PT3S now, it completes
+        out, err = watcher.communicate(timeout=30)
+    finally:
+        if watcher.poll() is None:
+            watcher.kill()
+            watcher.communicate()
+    assert watcher.returncode == 0, err
+    assert "timeout" in out and "1 completed" in out, out

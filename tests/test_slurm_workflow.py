@@ -335,6 +335,7 @@ def test_sync_status_fails_the_jobs_of_an_allocation_killed_under_them(
     again = torc_json(server.url, "workflows", "sync-status", str(workflow_id), cwd=tmp_path)
     assert again == {
         "dry_run": False,
+        "gone_runners": [],
         "gone_allocations": [],
         "failed_jobs": [],
         "released_jobs": [],

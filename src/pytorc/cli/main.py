@@ -253,7 +253,8 @@ def completions(
 
 def _error_line(exc: Exception) -> str:
     text = str(exc).strip().replace("\n", " ") or type(exc).__name__
-    if isinstance(exc, ApiError) and exc.status == 0:
+    # The URL hint helps only when no server was ever reached, not when one went away mid-run.
+    if isinstance(exc, ApiError) and exc.status == 0 and text.startswith("cannot reach"):
         text += (
             "; set the server URL with --url, TORC_API_URL or api_url in the [client] section"
             " of a config file (see torc config paths)"

@@ -15,13 +15,15 @@ PID_REUSE_SLACK_SECONDS = 5.0  # a process this much younger than its node is an
 
 
 def gone_local_runners(client: TorcClient, workflow_id: int) -> list[dict[str, Any]]:
-    """The workflow's active compute nodes on this host whose runner process no longer exists
-    (or whose pid now names a younger process)."""
+    """The workflow's active local compute nodes on this host whose runner process no longer
+    exists (or whose pid now names a younger process)."""
     host = socket.gethostname()
     return [
         node
         for node in client.iter_pages("/compute_nodes", workflow_id=workflow_id, is_active=True)
-        if node["hostname"] == host and not _runs(int(node["pid"]), node.get("start_time"))
+        if node["hostname"] == host
+        and node.get("compute_node_type") == "local"  # Slurm's are sync_status's to judge
+        and not _runs(int(node["pid"]), node.get("start_time"))
     ]
 
 
