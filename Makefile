@@ -14,6 +14,7 @@
 #   make bench-overhead  benchmarks/run_overhead.py: torc run vs xargs with sh and with bash
 #   make bench-ping  benchmarks/ping_during_write.py: /ping while a 200,000-job workflow initializes
 #   make bench-tricks  benchmarks/tricks.py: each speed device against the code without it
+#   make bench-crash   benchmarks/crash_trials.py: kill -9 the server, then a runner, mid-run
 #   make clean      remove .venv and every cache and build product
 
 SHELL := /bin/bash
@@ -27,7 +28,7 @@ PEER_ARGS ?=
 # single-host cluster here (see /work/shared/slurm); nothing needs them yet.
 # SLURM_PACKAGES := slurm-wlm slurm-client munge
 
-.PHONY: venv demo test lint typecheck bench bench-claims bench-peers bench-spec bench-overhead bench-ping bench-tricks slurm-up slurm-down clean
+.PHONY: venv demo test lint typecheck bench bench-claims bench-peers bench-spec bench-overhead bench-ping bench-tricks bench-crash slurm-up slurm-down clean
 
 venv: $(BIN)/python
 
@@ -102,6 +103,10 @@ bench-ping: $(VENV)/.installed
 
 bench-tricks: $(VENV)/.installed
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/tricks.py $(BENCH_ARGS)
+
+bench-crash: $(VENV)/.installed
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/crash_trials.py --kill server $(BENCH_ARGS)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/crash_trials.py --kill runner --runners 4 --job-seconds 0.1 $(BENCH_ARGS)
 
 bench-spec: $(VENV)/.installed
 	@$(COMPILE)
