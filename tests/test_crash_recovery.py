@@ -212,9 +212,10 @@ def quick_server(tmp_path: Path) -> Iterator[ServerProcess]:
         yield srv
 
 
-def _workflow(url: str, n: int) -> tuple[int, int, list[int]]:
+def _workflow(url: str, n: int, **fields: Any) -> tuple[int, int, list[int]]:
     """A workflow of n ready jobs and one registered compute node: (workflow, node, job ids)."""
-    wf = httpx.post(f"{url}/workflows", json={"name": "w", "user": "tester"}).json()["id"]
+    body = {"name": "w", "user": "tester", **fields}
+    wf = httpx.post(f"{url}/workflows", json=body).json()["id"]
     ids = [
         httpx.post(
             f"{url}/jobs", json={"workflow_id": wf, "name": f"j{i}", "command": "true"}
@@ -293,3 +294,20 @@ def test_a_runner_declared_dead_gets_its_late_report_refused(quick_server: Serve
     assert "no longer held" in late["errors"][0]["message"]
     assert httpx.get(f"{url}/jobs/{job['id']}").json()["status"] == "ready"
     assert httpx.get(f"{url}/results", params={"workflow_id": wf}).json()["total_count"] == 0
+
+
+def test_a_workflow_that_must_not_rerun_fails_a_dead_runners_running_jobs(
+    quick_server: ServerProcess,
+) -> None:
+    url = quick_server.url
+    wf, node, _ = _workflow(url, 2, execution_config={"dead_runner_action": "fail"})
+    running, claimed = _exchange(url, wf, node, claim={"limit": 2})["jobs"]
+    _exchange(url, wf, node, started=[{"job_id": running["id"]}])
+
+    def settled() -> bool:
+        return httpx.get(f"{url}/jobs/{running['id']}").json()["status"] == "failed"
+
+    wait_until(settled, timeout=15, what="the dead runner's running job to fail")
+    assert httpx.get(f"{url}/jobs/{claimed['id']}").json()["status"] == "ready"  # never started
+    [result] = httpx.get(f"{url}/results", params={"workflow_id": wf}).json()["items"]
+    assert result["job_id"] == running["id"] and result["return_code"] == -128

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StrictBool, StrictFloat, StrictStr
 
@@ -71,6 +71,7 @@ class ExecutionConfig(WireModel):
     srun_mpi: Name | None = None
     enable_cpu_bind: StrictBool | None = None
     staggered_start: StrictBool | None = None
+    dead_runner_action: Literal["requeue", "fail"] | None = None  # pytorc
     stdio: StdioConfig | None = None
     job_stdio_overrides: dict[str, StdioConfig] | None = None
 

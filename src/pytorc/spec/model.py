@@ -278,6 +278,9 @@ class ExecutionConfigSpec(Model):
     sigkill_headroom_seconds: int | None = None
     timeout_exit_code: int | None = None
     staggered_start: bool | None = None
+    # pytorc: what the server does with the running jobs of a runner it declares dead
+    # (requeue: run them again elsewhere; fail: fail them, for jobs that must not run twice).
+    dead_runner_action: Literal["requeue", "fail"] | None = None
     limit_resources: bool | None = None
     termination_signal: str | None = None
     sigterm_lead_seconds: int | None = None

@@ -23,6 +23,7 @@ _ACTED_ON = frozenset(
     {
         "mode",
         "staggered_start",
+        "dead_runner_action",
         "limit_resources",
         "oom_exit_code",
         "timeout_exit_code",

@@ -20,10 +20,14 @@ import asyncio
 import logging
 import sqlite3
 import time
+from datetime import datetime
 from typing import NamedTuple
 
+from pytorc.models import ResultModel
 from pytorc.server.db import events
+from pytorc.server.db.common import now_iso
 from pytorc.server.db.connection import Database
+from pytorc.server.services import completion
 from pytorc.vocabulary import JobStatus
 
 log = logging.getLogger(__name__)
@@ -101,16 +105,69 @@ def requeue_dead(
 
 
 def declare_dead(conn: sqlite3.Connection, node_id: int, workflow_id: int, why: str) -> list[int]:
-    """Mark the node inactive and make the jobs it claimed or ran ready again; their ids."""
+    """Mark the node inactive and make the jobs it claimed or ran ready again; their ids.
+
+    A workflow whose execution_config says `dead_runner_action: fail` (jobs that must not run
+    twice) has the jobs that were running fail instead, with Torc's return code for a job whose
+    node vanished (-128); the ones only claimed never started, so they are made ready."""
+    failed = _fail_running(conn, workflow_id, node_id) if _fails(conn, workflow_id) else []
     requeued = sorted(r[0] for r in conn.execute(_REQUEUE, {"wf": workflow_id, "node": node_id}))
     conn.execute("UPDATE compute_node SET is_active = 0 WHERE id = ?", (node_id,))
+    failed_note = (
+        f"; {len(failed)} running jobs failed (dead_runner_action: fail)" if failed else ""
+    )
     events.record(
         conn,
         workflow_id,
         "runner_declared_dead",
         f"compute node {node_id} ({why}) declared dead; {len(requeued)} of its jobs made"
-        " ready again",
+        f" ready again{failed_note}",
         compute_node_id=node_id,
         job_ids=requeued,
+        failed_job_ids=failed,
     )
     return requeued
+
+
+NODE_LOST_CODE = -128  # Torc's return code for a job whose runner or allocation vanished
+
+
+def _fails(conn: sqlite3.Connection, workflow_id: int) -> bool:
+    row = conn.execute(
+        "SELECT execution_config ->> 'dead_runner_action' FROM workflow WHERE id = ?",
+        (workflow_id,),
+    ).fetchone()
+    return row is not None and row[0] == "fail"
+
+
+def _fail_running(conn: sqlite3.Connection, workflow_id: int, node_id: int) -> list[int]:
+    rows = conn.execute(
+        "SELECT j.id, j.start_time, w.run_id FROM job j JOIN workflow w ON w.id = j.workflow_id"
+        " WHERE j.workflow_id = ? AND j.status = ? AND j.compute_node_id = ?",
+        (workflow_id, JobStatus.RUNNING.code, node_id),
+    ).fetchall()
+    failed = []
+    for job_id, start_time, run_id in rows:
+        result = ResultModel(
+            job_id=job_id,
+            workflow_id=workflow_id,
+            run_id=run_id,
+            compute_node_id=node_id,
+            return_code=NODE_LOST_CODE,
+            exec_time_minutes=_minutes_since(start_time),
+            completion_time=now_iso(),
+            status=JobStatus.FAILED,
+        )
+        completion.complete_job(conn, job_id, JobStatus.FAILED, run_id, result)
+        failed.append(job_id)
+    return failed
+
+
+def _minutes_since(start_time: str | None) -> float:
+    if not start_time:
+        return 0.0
+    try:
+        started = datetime.fromisoformat(start_time.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return 0.0
+    return max(0.0, (time.time() - started) / 60)
