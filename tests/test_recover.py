@@ -228,3 +228,38 @@ def test_watch_recovers_settled_failures_and_exits_0_once_all_completed(
             watcher.communicate()
     assert watcher.returncode == 0, err
     assert "timeout" in out and "1 completed" in out, out
+
+
+def test_recover_sizes_a_killed_sweep_member_from_its_completed_siblings(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """No limit enforced: the siblings finished using ~130 MiB of their 50m, so the one the
+    kernel killed gets 1.2 x that, not a blind 1.5 x 50m that would fail again."""
+    hold = f"{sys.executable} -c \"import time; b = b'x' * (120 * 2**20); time.sleep(1.5)\""
+    killed = f'{sys.executable} -c "import os; os.kill(os.getpid(), 9)"'
+    spec = tmp_path / "spec.json"
+    spec.write_text(
+        json.dumps(
+            {
+                "name": "sweep",
+                "resource_monitor": {"sample_interval_seconds": 0.3},
+                "resource_requirements": [
+                    {"name": "small", "num_cpus": 1, "memory": "50m", "runtime": "PT1M"}
+                ],
+                "jobs": [
+                    {"name": "s1", "command": hold, "resource_requirements": "small"},
+                    {"name": "s2", "command": hold, "resource_requirements": "small"},
+                    {"name": "s3", "command": killed, "resource_requirements": "small"},
+                ],
+            }
+        )
+    )
+    wf = int(torc_json(server.url, "workflows", "create", str(spec), cwd=tmp_path)["id"])
+    torc(
+        server.url, "run", str(wf), "-o", str(tmp_path / "out"), "-p", "0.2", cwd=tmp_path, expect=1
+    )
+    plan = torc_json(server.url, "recover", str(wf), "--dry-run", cwd=tmp_path)
+    [fix] = plan["fixes"]
+    assert fix["job_name"] == "s3" and fix["cause"] == "oom", fix
+    assert "siblings" in fix["basis"], fix
+    assert int(fix["changes"]["memory"].rstrip("m")) >= 140, fix  # 1.2 x ~130 MiB, not 75m

@@ -1,8 +1,10 @@
 """`torc recover`: size the jobs that ran out of memory or time up, and send them back.
 
 Each failed, terminated or pending_failed job of the current run is diagnosed (client/
-diagnose.py). An OOM job gets memory x `memory_multiplier`, or 1.2 x its own measured peak if
-that is more; a timeout gets runtime x `runtime_multiplier`, or 1.2 x its measured run time.
+diagnose.py). An OOM job gets memory x `memory_multiplier`, or 1.2 x the largest measured peak
+of itself and of its completed siblings (jobs sharing its requirement, as in a parameter sweep)
+if that is more: with no limit enforced, siblings that finished show what the job really needs,
+where a blind multiplier may fall short again. A timeout gets runtime the same way.
 Beyond Torc, which edits the shared requirement (so every job using it grows), the fixed jobs get
 a requirement of their own (`<name>_recovered_<cause>`), so their siblings keep theirs. A job
 lost with its runner is retried as it is; any other failure (`exit`, `signal`) only with
@@ -32,9 +34,11 @@ class Fix:
     retry: bool
     changes: dict[str, str] = field(default_factory=dict)  # requirement field -> new value
     before: dict[str, str] = field(default_factory=dict)
+    basis: str = ""  # what the new value rests on
 
     def describe(self) -> str:
         what = ", ".join(f"{k} {self.before.get(k)} -> {v}" for k, v in self.changes.items())
+        what += f" ({self.basis})" if self.basis else ""
         action = what or ("retried as it is" if self.retry else "left failed")
         return (
             f"job {self.job['id']} ({self.job['name']}): {self.diagnosis.cause},"
@@ -49,6 +53,7 @@ class Fix:
             "retry": self.retry,
             "changes": self.changes,
             "before": self.before,
+            "basis": self.basis,
         }
 
 
@@ -64,6 +69,7 @@ def plan(
     if not jobs:
         return []
     latest = _latest_results(client, workflow_id, {int(j["id"]) for j in jobs})
+    siblings = _sibling_measures(client, workflow_id)
     requirements: dict[int, dict[str, Any]] = {}
     fixes = []
     for job in sorted(jobs, key=lambda j: int(j["id"])):
@@ -74,10 +80,11 @@ def plan(
         result = latest.get(int(job["id"]), {"return_code": 1})
         found = diagnose(result, requirement)
         fix = Fix(job, found, retry=found.cause in (OOM, TIMEOUT, NODE_LOST) or retry_unknown)
+        measured = siblings.get(rr_id, _Measured()) if rr_id is not None else _Measured()
         if requirement is not None and found.cause == OOM:
-            _grow_memory(fix, requirement, result, memory_multiplier)
+            _grow_memory(fix, requirement, result, memory_multiplier, measured.peak)
         elif requirement is not None and found.cause == TIMEOUT:
-            _grow_runtime(fix, requirement, result, runtime_multiplier)
+            _grow_runtime(fix, requirement, result, runtime_multiplier, measured.seconds)
         fixes.append(fix)
     return fixes
 
@@ -95,30 +102,76 @@ def _latest_results(
     return latest
 
 
+@dataclass
+class _Measured:
+    peak: int = 0  # bytes
+    seconds: float = 0.0
+
+
+def _sibling_measures(client: TorcClient, workflow_id: int) -> dict[int, _Measured]:
+    """Per requirement, the largest peak memory and run time its completed jobs measured."""
+    requirement_of = {
+        int(j["id"]): j.get("resource_requirements_id")
+        for j in client.iter_jobs(workflow_id, status="completed")
+    }
+    out: dict[int, _Measured] = {}
+    for result in client.iter_results(workflow_id, status="completed"):
+        rr_id = requirement_of.get(int(result["job_id"]))
+        if rr_id is None:
+            continue
+        seen = out.setdefault(int(rr_id), _Measured())
+        seen.peak = max(seen.peak, int(result.get("peak_memory_bytes") or 0))
+        seen.seconds = max(seen.seconds, float(result.get("exec_time_minutes") or 0) * 60)
+    return out
+
+
+def _largest(candidates: dict[str, float]) -> tuple[float, str]:
+    """The largest candidate value and the name of what gave it."""
+    name = max(candidates, key=lambda k: candidates[k])
+    return candidates[name], name
+
+
 def _grow_memory(
-    fix: Fix, requirement: dict[str, Any], result: dict[str, Any], multiplier: float
+    fix: Fix,
+    requirement: dict[str, Any],
+    result: dict[str, Any],
+    multiplier: float,
+    sibling_peak: int,
 ) -> None:
     try:
         current = memory_bytes(str(requirement["memory"]))
     except UnitError:
         return
-    wanted = current * multiplier
-    peak = result.get("peak_memory_bytes")
-    if peak:
-        wanted = max(wanted, peak * MEASURED_MARGIN)
+    wanted, fix.basis = _largest(
+        {
+            f"x{multiplier:g}": current * multiplier,
+            "1.2 x its measured peak": (result.get("peak_memory_bytes") or 0) * MEASURED_MARGIN,
+            "1.2 x its completed siblings' peak": sibling_peak * MEASURED_MARGIN,
+        }
+    )
     fix.before["memory"] = str(requirement["memory"])
     fix.changes["memory"] = f"{math.ceil(wanted / 2**20)}m"
 
 
 def _grow_runtime(
-    fix: Fix, requirement: dict[str, Any], result: dict[str, Any], multiplier: float
+    fix: Fix,
+    requirement: dict[str, Any],
+    result: dict[str, Any],
+    multiplier: float,
+    sibling_seconds: float,
 ) -> None:
     try:
         current = duration_seconds(str(requirement["runtime"]))
     except UnitError:
         return
     ran = float(result.get("exec_time_minutes") or 0) * 60
-    wanted = max(current * multiplier, ran * MEASURED_MARGIN)
+    wanted, fix.basis = _largest(
+        {
+            f"x{multiplier:g}": current * multiplier,
+            "1.2 x its run time": ran * MEASURED_MARGIN,
+            "1.2 x its completed siblings' run time": sibling_seconds * MEASURED_MARGIN,
+        }
+    )
     fix.before["runtime"] = str(requirement["runtime"])
     fix.changes["runtime"] = format_duration(math.ceil(wanted))
 
