@@ -1,7 +1,8 @@
 """Why a job failed, from its result and its resource requirements.
 
 The causes a user acts on differently: `oom` (give it more memory), `timeout` (more runtime),
-`node_lost` (its runner or allocation vanished: run it again), `signal` (something killed it),
+`node_lost` (its runner or allocation vanished: run it again), `stopped` (its runner ended it:
+the allocation's end, a stop signal; run it again), `signal` (something killed it),
 `exit` (the program itself failed: look at its stderr). Evidence, strongest first:
 - the codes the runner and Slurm give a limit's kill: 137 (SIGKILL, a cgroup or
   limit_resources OOM kill) and 152 (Slurm's TIMEOUT, limit_resources' runtime kill), and
@@ -19,7 +20,8 @@ from typing import Any
 
 from pytorc.units import UnitError, duration_seconds, memory_bytes
 
-OOM, TIMEOUT, NODE_LOST, SIGNAL, EXIT = "oom", "timeout", "node_lost", "signal", "exit"
+OOM, TIMEOUT, NODE_LOST, STOPPED = "oom", "timeout", "node_lost", "stopped"
+SIGNAL, EXIT = "signal", "exit"
 NEAR_RUNTIME = 0.9  # of the runtime: a kill this late is taken for a timeout
 NEAR_MEMORY = 0.9  # of the memory: a SIGKILL with a peak this high is taken for an OOM kill
 SIGKILL_CODES = frozenset({137, -signal.SIGKILL})
@@ -51,6 +53,8 @@ def diagnose(result: dict[str, Any], requirement: dict[str, Any] | None) -> Diag
         return Diagnosis(TIMEOUT, f"killed at its runtime limit (return code {rc})")
     if runtime and seconds > runtime:
         return Diagnosis(TIMEOUT, f"ran {seconds:.0f} s, over its runtime of {runtime:.0f} s")
+    if result.get("status") == "terminated":
+        return Diagnosis(STOPPED, "its runner stopped it (its allocation ended, or a stop signal)")
     if rc in SIGKILL_CODES:
         if memory and peak and peak >= NEAR_MEMORY * memory:
             return Diagnosis(OOM, f"SIGKILL with peak memory {_mib(peak)} near its {_mib(memory)}")

@@ -7,8 +7,9 @@ if that is more: with no limit enforced, siblings that finished show what the jo
 where a blind multiplier may fall short again. A timeout gets runtime the same way.
 Beyond Torc, which edits the shared requirement (so every job using it grows), the fixed jobs get
 a requirement of their own (`<name>_recovered_<cause>`), so their siblings keep theirs. A job
-lost with its runner is retried as it is; any other failure (`exit`, `signal`) only with
-`retry_unknown`. Each retried job becomes its next attempt, ready, and its dependents wait for it.
+lost with its runner, or stopped by it, is retried as it is; any other failure (`exit`,
+`signal`) only with `retry_unknown`. Each retried job becomes its next attempt, ready, and its
+dependents wait for it.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytorc.client.api import TorcClient
-from pytorc.client.diagnose import NODE_LOST, OOM, TIMEOUT, Diagnosis, diagnose
+from pytorc.client.diagnose import NODE_LOST, OOM, STOPPED, TIMEOUT, Diagnosis, diagnose
 from pytorc.units import UnitError, duration_seconds, format_duration, memory_bytes
 
 FAILED = ("failed", "terminated", "pending_failed")
 MEASURED_MARGIN = 1.2  # over a measured peak, when sizing from it
+RETRIED = frozenset({OOM, TIMEOUT, NODE_LOST, STOPPED})  # causes retried without being asked
 
 
 @dataclass
@@ -79,7 +81,7 @@ def plan(
         requirement = requirements.get(rr_id) if rr_id is not None else None
         result = latest.get(int(job["id"]), {"return_code": 1})
         found = diagnose(result, requirement)
-        fix = Fix(job, found, retry=found.cause in (OOM, TIMEOUT, NODE_LOST) or retry_unknown)
+        fix = Fix(job, found, retry=found.cause in RETRIED or retry_unknown)
         measured = siblings.get(rr_id, _Measured()) if rr_id is not None else _Measured()
         if requirement is not None and found.cause == OOM:
             _grow_memory(fix, requirement, result, memory_multiplier, measured.peak)
