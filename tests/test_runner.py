@@ -622,29 +622,29 @@ def test_a_killed_standalone_run_leaves_no_server_and_no_job_behind(tmp_path: Pa
                 proc.kill()
 
 
-def test_in_memory_runs_on_a_private_server_and_keeps_no_database_file(tmp_path: Path) -> None:
+def test_in_memory_runs_on_a_private_server_and_leaves_a_snapshot_to_resume_from(
+    tmp_path: Path,
+) -> None:
     spec = _spec(tmp_path, {"name": "mem", "jobs": [{"name": "a", "command": "true"}]})
     # A configured server URL that answers nothing: --in-memory must not use it.
     env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
     env["TORC_API_URL"] = "http://127.0.0.1:9/torc-service/v1"
-    proc = subprocess.run(
-        [TORC, "--in-memory", "-f", "json", "run", str(spec), "-o", "out"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=120,
-    )
+
+    def torc_here(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [TORC, *args], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120
+        )
+
+    proc = torc_here("--in-memory", "-f", "json", "run", str(spec), "-o", "out")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["completed"] == 1
-    assert not (tmp_path / "torc_output" / "torc.db").exists()
-    clash = subprocess.run(
-        [TORC, "-s", "--in-memory", "--db", "x.db", "run", str(spec)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=60,
-    )
-    assert clash.returncode == 1
-    assert "--in-memory and --db x.db disagree" in clash.stderr
+    # The final snapshot is the default database of -s: the next command finds the run.
+    listed = torc_here("-s", "-f", "json", "workflows", "list")
+    assert [w["name"] for w in json.loads(listed.stdout)] == ["mem"], listed.stderr
+    elsewhere = torc_here("--in-memory", "--db", "kept.db", "run", str(spec), "-o", "out")
+    assert elsewhere.returncode == 0 and (tmp_path / "kept.db").is_file(), elsewhere.stderr
+    nothing = torc_here("--in-memory", "--db", ":memory:", "run", str(spec), "-o", "out")
+    assert nothing.returncode == 0, nothing.stderr
+    assert not (tmp_path / ":memory:").exists()
+    misused = torc_here("--snapshot-interval-seconds", "5", "run", str(spec))
+    assert misused.returncode == 1 and "--in-memory only" in misused.stderr

@@ -52,6 +52,11 @@ class ServerSettings(Section):
     credential_cache_ttl_secs: Annotated[int, ge(0)] = 60
     enforce_access_control: bool = False
     completion_check_interval_secs: Annotated[float, gt(0)] = 30.0
+    # Snapshots (server/snapshots.py): where, how many older ones to keep, how often (0: only
+    # on SIGUSR1 and, for an in-memory database, at shutdown).
+    snapshot_path: str = "torc-server-snapshot.db"
+    snapshot_keep: Annotated[int, ge(1)] = 5
+    snapshot_interval_seconds: Annotated[float, ge(0)] = 0.0
     # A runner silent this long (no exchange_jobs) is declared dead and its jobs requeued; 0: never.
     dead_runner_timeout_secs: Annotated[float, ge(0)] = 120.0
     admin_users: list[str] = field(default_factory=list)

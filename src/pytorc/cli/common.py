@@ -44,6 +44,8 @@ class CliState:
     ca_cert: str | None = None
     standalone: bool = False
     database: str | None = None
+    snapshot_path: str | None = None  # --in-memory: the private server's final snapshot
+    snapshot_interval: float | None = None
     _settings: Settings | None = None
     _client: TorcClient | None = None
     _server: StandaloneServer | None = None
@@ -92,7 +94,11 @@ class CliState:
             return
         from pytorc.client.standalone import StandaloneServer
 
-        self._server = StandaloneServer(self.database)
+        self._server = StandaloneServer(
+            self.database,
+            snapshot_path=self.snapshot_path,
+            snapshot_interval=self.snapshot_interval,
+        )
         self._server.launch()
 
     def close(self) -> None:

@@ -158,8 +158,18 @@ _InMemory = Annotated[
     bool,
     typer.Option(
         "--in-memory",
-        help="Start a private torc-server (implies -s) with its database in memory "
-        "(same as --db :memory:); nothing is kept after the command.",
+        help="Start a private torc-server (implies -s) with its database in memory; at the "
+        "end it writes a snapshot to --db [default: torc_output/torc.db] (--db :memory: keeps "
+        "nothing).",
+    ),
+]
+
+_SnapshotInterval = Annotated[
+    float | None,
+    typer.Option(
+        "--snapshot-interval-seconds",
+        min=0.1,
+        help="With --in-memory: also snapshot the private server's database this often.",
     ),
 ]
 
@@ -183,14 +193,19 @@ def root(
     standalone: _Standalone = False,
     db: _Db = None,
     in_memory: _InMemory = False,
+    snapshot_interval: _SnapshotInterval = None,
     version: _Version = False,
 ) -> None:
     """Torc: run workflows of dependent jobs on a laptop or an HPC cluster."""
+    snapshot_path = None
     if in_memory:
-        if db not in (None, ":memory:"):
-            raise TorcError(f"--in-memory and --db {db} disagree; give one of them")
+        from pytorc.client.standalone import DEFAULT_DB
+
+        snapshot_path = None if db == ":memory:" else (db or str(DEFAULT_DB))
         db = ":memory:"
         standalone = True
+    elif snapshot_interval is not None:
+        raise TorcError("--snapshot-interval-seconds applies to --in-memory only")
     if prompt_password:
         import getpass
 
@@ -211,6 +226,8 @@ def root(
         ca_cert=ca_cert,
         standalone=standalone,
         database=db,
+        snapshot_path=snapshot_path,
+        snapshot_interval=snapshot_interval,
     )
     ctx.obj = st
     ctx.call_on_close(st.close)

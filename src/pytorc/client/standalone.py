@@ -29,8 +29,18 @@ def _server_command() -> str:
 class StandaloneServer:
     """torc-server on a free loopback port with its own database; a context manager."""
 
-    def __init__(self, database: str | None = None, startup_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        database: str | None = None,
+        startup_timeout: float = 30.0,
+        snapshot_path: str | None = None,
+        snapshot_interval: float | None = None,
+    ) -> None:
+        """`snapshot_path`: where an in-memory server leaves its final snapshot (and periodic
+        ones every `snapshot_interval` seconds)."""
         self.database = database or str(DEFAULT_DB)
+        self.snapshot_path = snapshot_path
+        self.snapshot_interval = snapshot_interval
         self.startup_timeout = startup_timeout
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""
@@ -66,6 +76,11 @@ class StandaloneServer:
             "--no-warm-up",  # a few requests, to a few routes: preparing all would cost more
             "--shutdown-on-stdin-eof",
         ]
+        if self.snapshot_path is not None:
+            Path(self.snapshot_path).parent.mkdir(parents=True, exist_ok=True)
+            cmd += ["--snapshot-path", self.snapshot_path, "--snapshot-keep", "1"]
+        if self.snapshot_interval:
+            cmd += ["--snapshot-interval-seconds", str(self.snapshot_interval)]
         # The pipe is close-on-exec on our side: no job we start holds it open after we die.
         self.proc = subprocess.Popen(
             cmd,

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     import uvicorn
 
     from pytorc.server.auth import Credentials
+    from pytorc.server.db.connection import Database
+    from pytorc.server.snapshots import Snapshotter
 
 log = logging.getLogger("pytorc.server")
 
@@ -74,6 +76,27 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
         dest="completion_check_interval_secs",
         help="seconds between safety-net sweeps for unblockable jobs (default 30; env "
         "TORC_COMPLETION_CHECK_INTERVAL_SECS)",
+    )
+    p.add_argument(
+        "--snapshot-path",
+        dest="snapshot_path",
+        help="where snapshots go (SIGUSR1, --snapshot-interval-seconds, shutdown of an in-memory"
+        " server); older ones rotate to PATH.1 .. PATH.N (default ./torc-server-snapshot.db;"
+        " env TORC_SERVER_SNAPSHOT_PATH)",
+    )
+    p.add_argument(
+        "--snapshot-keep",
+        type=int,
+        dest="snapshot_keep",
+        help="older snapshots kept beside the newest (default 5, at least 1; env"
+        " TORC_SERVER_SNAPSHOT_KEEP)",
+    )
+    p.add_argument(
+        "--snapshot-interval-seconds",
+        type=float,
+        dest="snapshot_interval_seconds",
+        help="take a snapshot this often, and one at shutdown (default 0: only on SIGUSR1, and"
+        " at shutdown of an in-memory database)",
     )
     p.add_argument(
         "--dead-runner-timeout-secs",
@@ -157,6 +180,9 @@ FLAGS = (
     "threads",
     "completion_check_interval_secs",
     "dead_runner_timeout_secs",
+    "snapshot_path",
+    "snapshot_keep",
+    "snapshot_interval_seconds",
     "log_level",
     "warm_up",
     *SECURITY_KEYS,
@@ -181,6 +207,8 @@ def resolve_settings(args: argparse.Namespace) -> ServerSettings:
         ("TORC_COMPLETION_CHECK_INTERVAL_SECS", "completion_check_interval_secs", float),
         ("TORC_MAX_REQUEST_BODY_MB", "max_request_body_mb", float),
         ("TORC_DEAD_RUNNER_TIMEOUT_SECS", "dead_runner_timeout_secs", float),
+        ("TORC_SERVER_SNAPSHOT_PATH", "snapshot_path", str),
+        ("TORC_SERVER_SNAPSHOT_KEEP", "snapshot_keep", int),
         ("TORC_AUTH_FILE", "auth_file", str),
         ("TORC_CREDENTIAL_CACHE_TTL_SECS", "credential_cache_ttl_secs", int),
         ("TORC_ADMIN_USERS", "admin_users", _comma_list),
@@ -268,6 +296,7 @@ def serve(settings: ServerSettings, shutdown_on_stdin_eof: bool = False) -> None
         db = Database(database, threads=settings.threads)
     except (sqlite3.Error, OSError) as exc:
         raise ConfigError(f"cannot open database {database}: {exc}") from exc
+    snapshots = _start_snapshots(settings, db)
     try:
         try:
             sock = _bind(settings.host, settings.port)
@@ -295,9 +324,30 @@ def serve(settings: ServerSettings, shutdown_on_stdin_eof: bool = False) -> None
             server.run(sockets=[sock])
         sock.close()
         log.info("stopped serving")
+        snapshots.stop()
+        if db.in_memory or settings.snapshot_interval_seconds:
+            snapshots.take()  # the last state: an in-memory database has no other copy
     finally:
+        signal.signal(signal.SIGUSR1, signal.SIG_DFL)
         db.close()
         log.info("database closed")
+
+
+def _start_snapshots(settings: ServerSettings, db: Database) -> Snapshotter:
+    """The snapshot thread, and SIGUSR1 asking it for one: installed before the port is
+    announced, so a caller that saw TORC_SERVER_PORT= may signal at once."""
+    from pytorc.server.snapshots import Snapshotter
+
+    snapshots = Snapshotter(
+        db,
+        settings.snapshot_path,
+        settings.snapshot_keep,
+        settings.snapshot_interval_seconds,
+        lambda path: print(f"TORC_SNAPSHOT_DONE={path}", flush=True),
+    )
+    signal.signal(signal.SIGUSR1, lambda signum, frame: snapshots.request())
+    snapshots.start()
+    return snapshots
 
 
 def _log_start(settings: ServerSettings, database: str, port: int) -> None:

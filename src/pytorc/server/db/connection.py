@@ -236,6 +236,24 @@ class Database:
         with self._write_lock:
             self.writer.execute("VACUUM INTO ?", (path,))
 
+    def snapshot_to(self, path: str) -> None:
+        """Write a consistent copy of the database to `path` (which must not exist), letting
+        requests go on: a file database through VACUUM INTO on a connection of its own (a
+        WAL read transaction, beside the writer); an in-memory one serialized under the
+        writer's lock, then written out after it is released."""
+        _refuse_on_event_loop("snapshot_to")
+        if self.in_memory:
+            with self._write_lock:
+                image = self.writer.serialize()
+            with open(path, "xb") as out:
+                out.write(image)
+            return
+        conn = _connect(self._target, self._uri)
+        try:
+            conn.execute("VACUUM INTO ?", (path,))
+        finally:
+            conn.close()
+
     def close(self) -> None:
         self._stop.set()
         if self._checkpointer is not None:
