@@ -52,9 +52,9 @@ class ServerSettings(Section):
     credential_cache_ttl_secs: Annotated[int, ge(0)] = 60
     enforce_access_control: bool = False
     completion_check_interval_secs: Annotated[float, gt(0)] = 30.0
-    # Snapshots (server/snapshots.py): where, how many older ones to keep, how often (0: only
-    # on SIGUSR1 and, for an in-memory database, at shutdown).
-    snapshot_path: str = "torc-server-snapshot.db"
+    # Snapshots (server/snapshots.py): where (None: ./torc-server-snapshot.db, and no final
+    # snapshot unless one was taken), how many older ones to keep, how often (0: on SIGUSR1).
+    snapshot_path: str | None = None
     snapshot_keep: Annotated[int, ge(1)] = 5
     snapshot_interval_seconds: Annotated[float, ge(0)] = 0.0
     # A runner silent this long (no exchange_jobs) is declared dead and its jobs requeued; 0: never.
@@ -62,6 +62,7 @@ class ServerSettings(Section):
     admin_users: list[str] = field(default_factory=list)
     max_request_body_mb: Annotated[float, gt(0)] = 64.0
     warm_up: bool = True  # pytorc: prepare every route before accepting connections
+    event_loop: Literal["auto", "asyncio", "uvloop"] = "auto"  # pytorc: uvicorn's loop
     logging: ServerLogging = field(default_factory=ServerLogging)
 
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from pytorc.server.snapshots import Snapshotter
 
 log = logging.getLogger("pytorc.server")
+DEFAULT_SNAPSHOT_PATH = "torc-server-snapshot.db"
 
 EPILOG = """\
 examples:
@@ -78,27 +79,6 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
         "TORC_COMPLETION_CHECK_INTERVAL_SECS)",
     )
     p.add_argument(
-        "--snapshot-path",
-        dest="snapshot_path",
-        help="where snapshots go (SIGUSR1, --snapshot-interval-seconds, shutdown of an in-memory"
-        " server); older ones rotate to PATH.1 .. PATH.N (default ./torc-server-snapshot.db;"
-        " env TORC_SERVER_SNAPSHOT_PATH)",
-    )
-    p.add_argument(
-        "--snapshot-keep",
-        type=int,
-        dest="snapshot_keep",
-        help="older snapshots kept beside the newest (default 5, at least 1; env"
-        " TORC_SERVER_SNAPSHOT_KEEP)",
-    )
-    p.add_argument(
-        "--snapshot-interval-seconds",
-        type=float,
-        dest="snapshot_interval_seconds",
-        help="take a snapshot this often, and one at shutdown (default 0: only on SIGUSR1, and"
-        " at shutdown of an in-memory database)",
-    )
-    p.add_argument(
         "--dead-runner-timeout-secs",
         type=float,
         dest="dead_runner_timeout_secs",
@@ -123,12 +103,44 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
         "the first request to each group of routes); for short-lived private servers",
     )
     p.add_argument(
+        "--event-loop",
+        choices=("auto", "asyncio", "uvloop"),
+        dest="event_loop",
+        help="the event loop serving requests (default auto: uvloop when installed)",
+    )
+    p.add_argument(
         "--shutdown-on-stdin-eof",
         action="store_true",
         help="shut down gracefully, as on SIGTERM, when standard input reaches end of file: for "
         "a server owned by another program, which stops it by closing the pipe or by dying",
     )
+    _add_snapshot_flags(p)
     _add_security_flags(p)
+
+
+def _add_snapshot_flags(p: argparse.ArgumentParser) -> None:
+    snapshots = p.add_argument_group("snapshots (see docs/server.md: Snapshots)")
+    snapshots.add_argument(
+        "--snapshot-path",
+        dest="snapshot_path",
+        help="where snapshots go (SIGUSR1, --snapshot-interval-seconds, and, when set, a last"
+        " one at a clean stop); older ones rotate to PATH.1 .. PATH.N (default"
+        " ./torc-server-snapshot.db; env TORC_SERVER_SNAPSHOT_PATH)",
+    )
+    snapshots.add_argument(
+        "--snapshot-keep",
+        type=int,
+        dest="snapshot_keep",
+        help="older snapshots kept beside the newest (default 5, at least 1; env"
+        " TORC_SERVER_SNAPSHOT_KEEP)",
+    )
+    snapshots.add_argument(
+        "--snapshot-interval-seconds",
+        type=float,
+        dest="snapshot_interval_seconds",
+        help="take a snapshot this often, and a last one at a clean stop (default 0: only on"
+        " SIGUSR1)",
+    )
 
 
 def _add_security_flags(p: argparse.ArgumentParser) -> None:
@@ -183,6 +195,7 @@ FLAGS = (
     "snapshot_path",
     "snapshot_keep",
     "snapshot_interval_seconds",
+    "event_loop",
     "log_level",
     "warm_up",
     *SECURITY_KEYS,
@@ -313,6 +326,7 @@ def serve(settings: ServerSettings, shutdown_on_stdin_eof: bool = False) -> None
             log_level="debug" if debug else "warning",
             access_log=debug,
             timeout_graceful_shutdown=30,
+            loop=settings.event_loop,
             log_config=None,
             ssl_certfile=settings.tls_cert,
             ssl_keyfile=settings.tls_key,
@@ -325,8 +339,8 @@ def serve(settings: ServerSettings, shutdown_on_stdin_eof: bool = False) -> None
         sock.close()
         log.info("stopped serving")
         snapshots.stop()
-        if db.in_memory or settings.snapshot_interval_seconds:
-            snapshots.take()  # the last state: an in-memory database has no other copy
+        if settings.snapshot_path or settings.snapshot_interval_seconds or snapshots.taken:
+            snapshots.take()  # snapshots are in use: the last one holds the final state
     finally:
         signal.signal(signal.SIGUSR1, signal.SIG_DFL)
         db.close()
@@ -340,7 +354,7 @@ def _start_snapshots(settings: ServerSettings, db: Database) -> Snapshotter:
 
     snapshots = Snapshotter(
         db,
-        settings.snapshot_path,
+        settings.snapshot_path or DEFAULT_SNAPSHOT_PATH,
         settings.snapshot_keep,
         settings.snapshot_interval_seconds,
         lambda path: print(f"TORC_SNAPSHOT_DONE={path}", flush=True),

@@ -1,10 +1,11 @@
 """Snapshots: a consistent copy of the live database, written while the server keeps serving.
 
-Taken on SIGUSR1, every `snapshot_interval_seconds`, and at a clean shutdown of an in-memory
-server or one taking periodic snapshots. Each is written to `<path>.tmp`, synced, and renamed
-over `<path>` after the older ones move down (`<path>` -> `<path>.1` -> ... -> `<path>.<keep>`),
-so `<path>` is always a complete database: `torc-server run --database <path>` resumes from it.
-When one is complete the server prints `TORC_SNAPSHOT_DONE=<path>` on stdout.
+Taken on SIGUSR1, every `snapshot_interval_seconds`, and at a clean shutdown when snapshots are
+in use (an interval or a snapshot path is set, or one was taken). Each is written to
+`<path>.tmp`, synced, and renamed over `<path>` after the older ones move down (`<path>` ->
+`<path>.1` -> ... -> `<path>.<keep>`), so `<path>` is always a complete database:
+`torc-server run --database <path>` resumes from it. When one is complete the server prints
+`TORC_SNAPSHOT_DONE=<path>` on stdout.
 
 How the copy is made (Database.snapshot_to): a file database is copied with VACUUM INTO on a
 connection of its own, a read transaction that WAL lets run beside writes, so nothing waits; an
@@ -47,6 +48,7 @@ class Snapshotter:
         self._stop = threading.Event()
         self._lock = threading.Lock()  # one snapshot at a time
         self._thread = threading.Thread(target=self._run, name="torc-snapshots", daemon=True)
+        self.taken = 0  # snapshots written by this server
 
     def start(self) -> None:
         self._thread.start()
@@ -85,6 +87,7 @@ class Snapshotter:
             os.replace(tmp, self.path)
             _fsync(self.path.parent)
             log.info("snapshot %s written in %.2f s", self.path, time.monotonic() - started)
+            self.taken += 1
         self.announce(str(self.path))
         return self.path
 
