@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from helpers import ServerProcess, start_server
+from helpers import ServerProcess, start_server, wait_until
 from pytorc.models import ErrorResponse
 
 MIB = 1024 * 1024
@@ -102,3 +102,42 @@ def test_bulk_jobs_may_exceed_2_mib_when_the_limit_allows(server: ServerProcess)
 def test_limit_that_is_not_a_number_stops_startup(tmp_path: Path) -> None:
     with pytest.raises(AssertionError, match="TORC_MAX_REQUEST_BODY_MB"):
         start_server(tmp_path, env={"TORC_MAX_REQUEST_BODY_MB": "lots"})
+
+
+def test_a_saturated_server_answers_503_with_retry_after_and_the_client_waits_it_out(
+    tmp_path: Path,
+) -> None:
+    """One request held in flight (headers sent, body withheld) fills a server that takes one
+    at a time: the next gets 503 with Retry-After at once; pytorc's client retries it after the
+    advertised second and succeeds once the first request is done."""
+    import socket
+    import threading
+    import time
+
+    from pytorc.client.api import TorcClient
+
+    with start_server(tmp_path / "srv", "--max-in-flight-requests", "1") as server:
+        held = socket.create_connection(("127.0.0.1", server.port))
+        held.sendall(
+            b"POST /torc-service/v1/workflows HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 40\r\n\r\n"
+        )
+        try:
+
+            def busy() -> bool:
+                return httpx.get(f"{server.url}/ping").status_code == 503
+
+            wait_until(busy, timeout=10, what="the held request to fill the server")
+            answer = httpx.get(f"{server.url}/ping")
+            assert answer.headers["retry-after"] == "1"
+            assert "server busy" in answer.json()["errorMessage"]
+            release = threading.Timer(0.3, held.close)  # the held request ends (client gone)
+            release.start()
+            client = TorcClient(server.url, retry_seconds=30)
+            asked = time.monotonic()
+            assert client.ping()["status"] == "ok"
+            assert time.monotonic() - asked >= 1.0  # it waited the Retry-After before retrying
+            client.close()
+            release.join()
+        finally:
+            held.close()

@@ -112,11 +112,14 @@ class TorcClient:
                 if status not in _RETRY_STATUS:
                     raise ApiError(status, _message(reason, payload))
                 failure = f"server answered {status}: {_message(reason, payload)}"
-            if time.monotonic() + delay > started + self.retry_seconds:
+            # Full jitter spreads a herd of runners; a server that said when to come back
+            # (503/429 Retry-After) is given that long first.
+            wait = random.uniform(0, delay) + (self._http.retry_after() or 0.0)
+            if time.monotonic() + wait > started + self.retry_seconds:
                 raise ApiError(0, failure)
             if on_retry is not None:
                 on_retry(failure, time.monotonic() - started)
-            time.sleep(random.uniform(0, delay))  # full jitter spreads a herd of runners
+            time.sleep(wait)
             delay = min(delay * 2, 10.0)
 
     def stream_lines(self, path: str, **params: Any) -> Iterator[str]:

@@ -125,6 +125,7 @@ class Transport:
         self, method: str, path: str, params: dict[str, Any] | None, body: Any
     ) -> tuple[int, str, bytes]:
         """(status, reason, body bytes). ConnectFailure when nothing could be sent."""
+        self._local.retry_after = None
         url = self.prefix + path
         if params:
             url += "?" + urllib.parse.urlencode(
@@ -146,7 +147,7 @@ class Transport:
                 conn = self._local.conn = self._connect()
             try:
                 conn.sock.sendall(message)
-                status, reason, payload, keep = _read_response(conn.file, method)
+                status, reason, payload, keep, headers = _read_response(conn.file, method)
             except (ServerClosed, BrokenPipeError, ConnectionResetError):
                 self._forget(conn)
                 # The server dropped an idle kept-alive connection before reading this request:
@@ -159,6 +160,7 @@ class Transport:
                 raise
             if not keep:
                 self._forget(conn)
+            self._local.retry_after = _seconds(headers.get("retry-after"))
             return status, reason, payload
         raise AssertionError("unreachable")
 
@@ -197,6 +199,10 @@ class Transport:
             if conn in self._all:
                 self._all.remove(conn)
 
+    def retry_after(self) -> float | None:
+        """The Retry-After of this thread's last answer, in seconds (None: it had none)."""
+        return getattr(self._local, "retry_after", None)
+
     def close(self) -> None:
         with self._lock:
             for conn in self._all:
@@ -227,24 +233,24 @@ def _read_head(file: BinaryIO) -> _Head:
             return _Head(int(code), reason, headers, version)
 
 
-def _read_response(file: BinaryIO, method: str) -> tuple[int, str, bytes, bool]:
-    """(status, reason, body, whether the connection stays open), 1xx answers skipped."""
+def _read_response(file: BinaryIO, method: str) -> tuple[int, str, bytes, bool, dict[str, str]]:
+    """(status, reason, body, whether the connection stays open, headers); 1xx skipped."""
     status, reason, headers, version = _read_head(file)
     tokens = headers.get("connection", "").lower()
     keep = "keep-alive" in tokens if version == "HTTP/1.0" else "close" not in tokens
     if method == "HEAD" or status in (204, 304):
-        return status, reason, b"", keep
+        return status, reason, b"", keep, headers
     if "chunked" in headers.get("transfer-encoding", "").lower():
-        return status, reason, _read_chunked(file), keep
+        return status, reason, _read_chunked(file), keep, headers
     length = headers.get("content-length")
     if length is None:  # the body runs to the end of the connection
-        return status, reason, file.read(), False
+        return status, reason, file.read(), False, headers
     if not length.isdigit():
         raise ProtocolError(f"bad Content-Length: {length!r}")
     body = file.read(int(length))
     if len(body) < int(length):
         raise ServerClosed(f"the answer ended after {len(body)} of {length} bytes")
-    return status, reason, body, keep
+    return status, reason, body, keep, headers
 
 
 def _read_headers(file: BinaryIO) -> dict[str, str]:
@@ -353,3 +359,10 @@ def ping(url: str, timeout: float = 1.0) -> bool:
     finally:
         transport.close()
     return status == 200
+
+
+def _seconds(value: str | None) -> float | None:
+    """Retry-After in seconds; the HTTP-date form is not used by torc-server and is ignored."""
+    if value is None or not value.strip().isdigit():
+        return None
+    return float(value.strip())

@@ -17,6 +17,7 @@ from pytorc import __version__
 from pytorc.config import ServerSettings
 from pytorc.server import errors_http
 from pytorc.server.access import AccessControl
+from pytorc.server.admission import Admission
 from pytorc.server.auth import BasicAuth, Credentials
 from pytorc.server.body_limit import BodyLimit
 from pytorc.server.browser_guard import BrowserGuard
@@ -81,8 +82,10 @@ def create_app(
     bulk_limit = int(settings.max_request_body_mb * 1024 * 1024)
     app.add_middleware(BodyLimit, bulk_limit=bulk_limit)
     app.add_middleware(BrowserGuard)
-    if credentials is not None:  # outermost: nothing is read before the caller is known
+    if credentials is not None:  # nothing is read before the caller is known
         app.add_middleware(BasicAuth, credentials=credentials, required=settings.require_auth)
+    # Outermost: a saturated server sheds a request before any work (bcrypt included).
+    app.add_middleware(Admission, limit=settings.max_in_flight_requests)
     return app
 
 

@@ -103,6 +103,13 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
         "the first request to each group of routes); for short-lived private servers",
     )
     p.add_argument(
+        "--max-in-flight-requests",
+        type=int,
+        dest="max_in_flight_requests",
+        help="requests handled at once before new ones get 503 + Retry-After (default 4096;"
+        " env TORC_MAX_IN_FLIGHT_REQUESTS)",
+    )
+    p.add_argument(
         "--event-loop",
         choices=("auto", "asyncio", "uvloop"),
         dest="event_loop",
@@ -196,6 +203,7 @@ FLAGS = (
     "snapshot_keep",
     "snapshot_interval_seconds",
     "event_loop",
+    "max_in_flight_requests",
     "log_level",
     "warm_up",
     *SECURITY_KEYS,
@@ -219,6 +227,7 @@ def resolve_settings(args: argparse.Namespace) -> ServerSettings:
         ("DATABASE_URL", "database", database_from_url),
         ("TORC_COMPLETION_CHECK_INTERVAL_SECS", "completion_check_interval_secs", float),
         ("TORC_MAX_REQUEST_BODY_MB", "max_request_body_mb", float),
+        ("TORC_MAX_IN_FLIGHT_REQUESTS", "max_in_flight_requests", int),
         ("TORC_DEAD_RUNNER_TIMEOUT_SECS", "dead_runner_timeout_secs", float),
         ("TORC_SERVER_SNAPSHOT_PATH", "snapshot_path", str),
         ("TORC_SERVER_SNAPSHOT_KEEP", "snapshot_keep", int),
