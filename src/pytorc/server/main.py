@@ -78,14 +78,6 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
         help="seconds between safety-net sweeps for unblockable jobs (default 30; env "
         "TORC_COMPLETION_CHECK_INTERVAL_SECS)",
     )
-    p.add_argument(
-        "--dead-runner-timeout-secs",
-        type=float,
-        dest="dead_runner_timeout_secs",
-        help="seconds without a word from a runner before it is declared dead and its pending "
-        "and running jobs are made ready again; 0 never (default 120; env "
-        "TORC_DEAD_RUNNER_TIMEOUT_SECS)",
-    )
     p.add_argument("-l", "--log-level", help="error|warn|info|debug|trace (default info)")
     p.add_argument("--log-dir", help="write rotating logs (10 MiB x 5) here (env TORC_LOG_DIR)")
     p.add_argument(
@@ -103,26 +95,39 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
         "the first request to each group of routes); for short-lived private servers",
     )
     p.add_argument(
+        "--shutdown-on-stdin-eof",
+        action="store_true",
+        help="shut down gracefully, as on SIGTERM, when standard input reaches end of file: for "
+        "a server owned by another program, which stops it by closing the pipe or by dying",
+    )
+    _add_tuning_flags(p)
+    _add_snapshot_flags(p)
+    _add_security_flags(p)
+
+
+def _add_tuning_flags(p: argparse.ArgumentParser) -> None:
+    tuning = p.add_argument_group("runners and load (pytorc; see docs/server.md)")
+    tuning.add_argument(
+        "--dead-runner-timeout-secs",
+        type=float,
+        dest="dead_runner_timeout_secs",
+        help="seconds without a word from a runner before it is declared dead and its pending "
+        "and running jobs are made ready again; 0 never (default 120; env "
+        "TORC_DEAD_RUNNER_TIMEOUT_SECS)",
+    )
+    tuning.add_argument(
         "--max-in-flight-requests",
         type=int,
         dest="max_in_flight_requests",
         help="requests handled at once before new ones get 503 + Retry-After (default 4096;"
         " env TORC_MAX_IN_FLIGHT_REQUESTS)",
     )
-    p.add_argument(
+    tuning.add_argument(
         "--event-loop",
         choices=("auto", "asyncio", "uvloop"),
         dest="event_loop",
         help="the event loop serving requests (default auto: uvloop when installed)",
     )
-    p.add_argument(
-        "--shutdown-on-stdin-eof",
-        action="store_true",
-        help="shut down gracefully, as on SIGTERM, when standard input reaches end of file: for "
-        "a server owned by another program, which stops it by closing the pipe or by dying",
-    )
-    _add_snapshot_flags(p)
-    _add_security_flags(p)
 
 
 def _add_snapshot_flags(p: argparse.ArgumentParser) -> None:

@@ -74,10 +74,14 @@ def page(
     """One page of `table` rows matching `where`, in the wire's pagination envelope."""
     size = check_limit(offset, limit)
     total = conn.execute(f"SELECT count(*) FROM {table} WHERE {where}", params).fetchone()[0]
-    sql = (
-        f"SELECT {select or table + '.*'} FROM {table} WHERE {where}"
-        f"{order_by(sort_by, reverse_sort, sortable, table)} LIMIT :_limit OFFSET :_offset"
-    )
+    order = order_by(sort_by, reverse_sort, sortable, table)
+    window = " LIMIT :_limit OFFSET :_offset"
+    if sort_by in (None, "id"):
+        # Pick the page's ids first: the skipped rows are index entries only, never table rows
+        # (a deep page of a million jobs took 0.83 s the plain way).
+        where = f"{table}.id IN (SELECT {table}.id FROM {table} WHERE {where}{order}{window})"
+        window = ""
+    sql = f"SELECT {select or table + '.*'} FROM {table} WHERE {where}{order}{window}"
     rows = conn.execute(sql, {**params, "_limit": size, "_offset": offset}).fetchall()
     items = [to_item(r) for r in rows]
     return envelope(items, offset, total)
