@@ -132,6 +132,7 @@ class Batch(NamedTuple):
     results: list[dict[str, Any]]
     release: list[int]
     claim: dict[str, Any] | None
+    holding: bool = True  # the runner holds claimed or running jobs
 
 
 class Reporter:
@@ -204,7 +205,10 @@ class Reporter:
             if claim is None and not shared.closing:
                 shared.ready_exhausted = False  # a heartbeat asks again
                 claim = self.wanted_claim()
-            batch = Batch(shared.unsent_starts, shared.unsent_results, shared.to_release, claim)
+            holding = bool(shared.claimed or shared.running)
+            batch = Batch(
+                shared.unsent_starts, shared.unsent_results, shared.to_release, claim, holding
+            )
             shared.unsent_starts, shared.unsent_results, shared.to_release = [], [], []
             shared.in_flight = True
         return batch
@@ -234,11 +238,22 @@ class Reporter:
         }
         if batch.release:
             body["release"] = batch.release
+        if batch.claim is not None and not batch.holding:
+            # Holding nothing, any job the server lists under this node was claimed by an
+            # answer that never arrived: ask for them (a cheap, indexed look-up).
+            body["reclaim"] = True
         path = f"/workflows/{self.ids.workflow_id}/exchange_jobs"
         lost_since: float | None = None
+
+        def retrying(failure: str, seconds: float) -> None:
+            # Resent (the request may have reached a server that died before answering):
+            # its claims, if any, come back with the retry.
+            body["reclaim"] = True
+            self._unreachable(failure, seconds)
+
         while True:
             try:
-                answer = self.client.request("POST", path, json=body, on_retry=self._unreachable)
+                answer = self.client.request("POST", path, json=body, on_retry=retrying)
                 break
             except ApiError as exc:
                 # Sent, answer lost: the server may have applied it, and an exchange is safe to
