@@ -194,17 +194,17 @@ def test_watch_recovers_settled_failures_and_exits_0_once_all_completed(
                 "name": "watched",
                 "execution_config": {"limit_resources": True},
                 "resource_requirements": [
-                    {"name": "short", "num_cpus": 1, "memory": "1g", "runtime": "PT2S"}
+                    {"name": "short", "num_cpus": 1, "memory": "1g", "runtime": "PT4S"}
                 ],
-                "jobs": [
-                    {"name": "slow", "command": "sleep 2.5", "resource_requirements": "short"}
-                ],
+                "jobs": [{"name": "slow", "command": "sleep 5", "resource_requirements": "short"}],
             }
         )
     )
     wf = int(torc_json(server.url, "workflows", "create", str(spec), cwd=tmp_path)["id"])
     run = ("run", str(wf), "-o", str(tmp_path / "out"), "-p", "0.2")
-    torc(server.url, *run, cwd=tmp_path, expect=1)  # killed at 2 s: terminated
+    torc(
+        server.url, *run, cwd=tmp_path, expect=1
+    )  # killed at 4-4.5 s (checked every 0.5 s): terminated; recovered to PT6S
     watcher = subprocess.Popen(
         [TORC, "--url", server.url, "watch", str(wf), "--recover", "-p", "0.2"],
         stdout=subprocess.PIPE,
