@@ -25,6 +25,11 @@ def test_a_program_with_plain_arguments_is_execd_directly_by_its_full_path() -> 
     assert job_argv(plain, None) == [SLEEP, *plain.split()[1:]]
 
 
+def test_true_and_false_run_their_programs_which_do_exactly_what_the_builtins_do() -> None:
+    assert job_argv("true", None) == [shutil.which("true")]
+    assert job_argv("false x", None) == [shutil.which("false"), "x"]
+
+
 def test_the_invocation_script_is_the_program_and_the_command_its_arguments() -> None:
     assert job_argv("1", "sleep") == [SLEEP, "1"]
     assert job_argv("echo hi", "env") == [shutil.which("env"), "echo", "hi"]
@@ -33,8 +38,8 @@ def test_the_invocation_script_is_the_program_and_the_command_its_arguments() ->
 @pytest.mark.parametrize(
     "command",
     [
-        "true",  # bash builtins and keywords
-        "echo hello",
+        "echo hello",  # bash builtins and keywords
+        "type true",
         "cd /tmp",
         "[ -f x ]",
         "if true",

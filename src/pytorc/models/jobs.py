@@ -208,6 +208,15 @@ class ExchangeJobsRequest(WireModel):
     # Sent again after an exchange whose answer was lost: also answer with the jobs this node
     # has claimed and not started, which that lost answer carried.
     reclaim: StrictBool = False
+    # Also answer with up to this many successor hints (services/successors.py).
+    successors: Annotated[StrictInt, Field(ge=0, le=1_000)] = 0
+
+
+class SuccessorHint(WireModel):
+    """A blocked job that waits only for jobs the asking node holds (`after`)."""
+
+    job: JobModel
+    after: list[int]
 
 
 class ExchangeJobsResponse(WireModel):
@@ -222,6 +231,7 @@ class ExchangeJobsResponse(WireModel):
     # Unfinished, yet no job is ready, pending or running anywhere: what is left waits for a
     # person (pending_failed jobs to retry or fail, jobs to initialize), not for a runner.
     is_stalled: bool = False
+    successors: list[SuccessorHint] = []
 
 
 class ReleaseJobsRequest(WireModel):

@@ -23,8 +23,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import psutil
-
 from pytorc.runner.policy import JobRecord, Needs
 from pytorc.runner.process import JobProcess
 
@@ -102,6 +100,8 @@ class Limits:
 
 def _resident(pid: int) -> int:
     """Resident bytes of a job: its first process and every descendant."""
+    import psutil  # ~13 ms to import: only for a workflow that limits resources
+
     try:
         root = psutil.Process(pid)
         family = [root, *root.children(recursive=True)]

@@ -179,6 +179,7 @@ class JobRunner:
         self.poller = select.poll()
         self.procs: dict[int, JobProcess] = {}  # job id -> its process, while it runs
         self.by_pidfd: dict[int, JobProcess] = {}
+        self.released_here: list[JobRecord] = []  # hinted jobs whose last blocker just completed
         self.without_pidfd = 0  # running jobs with no pidfd (reaped by a WNOHANG waitpid)
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
@@ -359,7 +360,9 @@ class JobRunner:
                 if shared.error is not None:
                     raise shared.error
                 canceled = shared.canceled
+                released, self.released_here = self.released_here, []
                 if not (canceled or self.stop_signal or out_of_time):
+                    self._start_released(released)
                     self._start_claimed()
                     if (
                         shared.running
@@ -402,6 +405,22 @@ class JobRunner:
             self._stop_all("canceled")
             return "workflow canceled"
         return None
+
+    def _start_released(self, jobs: list[JobRecord]) -> None:
+        """Start hinted jobs whose last blocker just completed here, while they fit (caller
+        holds the lock); one that does not is left to the server (runner/successors.py)."""
+        shared = self.shared
+        end = self.opts.end_time
+        late = end is not None and time.time() >= end - self.opts.min_time_for_new_jobs
+        for job in jobs:
+            if (
+                late
+                or shared.stopping
+                or not self.policy.has_room(job, shared.running.values(), self.requirements.needs)
+            ):
+                shared.successors.drop(job["id"])
+            else:
+                self._start(job)
 
     def _start_claimed(self) -> None:
         """Start claimed jobs, oldest first, while they fit (caller holds the lock)."""
@@ -582,6 +601,8 @@ class JobRunner:
         self.shared.add_result(
             {"job_id": job["id"], "run_id": self.ids.run_id, "status": status, "result": result}
         )
+        released = self.shared.successors.ended(job["id"], status == "completed")
+        self.released_here.extend(released)
         self.summary.job_statuses[job["id"]] = status
         setattr(self.summary, status, getattr(self.summary, status) + 1)
         self.listener(status, {**job, "return_code": outcome.return_code})

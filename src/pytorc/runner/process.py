@@ -68,7 +68,9 @@ _BASH_WORD_LIST = (
     "test then time times trap true false type typeset ulimit umask unalias unset until wait "
     "while . : [ [[ ]] { } !"
 )
-_BASH_WORDS = frozenset(_BASH_WORD_LIST.split())
+# Builtins whose program (/usr/bin/true) does exactly the same with plain arguments.
+_SAME_AS_PROGRAM = frozenset({"true", "false"})
+_BASH_WORDS = frozenset(_BASH_WORD_LIST.split()) - _SAME_AS_PROGRAM
 # Characters with no meaning to bash inside a word: a command made only of these and spaces
 # means exactly "run this program with these arguments".
 _PLAIN = re.compile(r"[A-Za-z0-9_./,:+@%^-]+(?: +[A-Za-z0-9_./,:+@%^=-]+)*")

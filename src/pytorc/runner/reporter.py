@@ -37,6 +37,7 @@ from pytorc.runner.policy import (
     SendCheck,
     parse_requirements,
 )
+from pytorc.runner.successors import HINTS_WANTED, Successors
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ class Shared:
     stalled: bool = False  # the workflow waits for a person, not a runner (see exchange_jobs)
     error: BaseException | None = None  # what ended the reporter; the main thread raises it
     released: int = 0  # claimed jobs the server took back
+    successors: Successors = field(default_factory=Successors)  # hinted jobs to start here
 
     def holding(self) -> Holding:
         return Holding(self.running.values(), self.claimed, self.mean_job_seconds)
@@ -235,6 +237,7 @@ class Reporter:
             "started": batch.starts,
             "completions": batch.results,
             "claim": batch.claim,
+            "successors": HINTS_WANTED if batch.claim is not None or batch.starts else 0,
         }
         if batch.release:
             body["release"] = batch.release
@@ -315,6 +318,8 @@ class Reporter:
                     held.update(entry["job_id"] for entry in report)
                 answer["jobs"] = [job for job in answer["jobs"] if job["id"] not in held]
             shared.claimed.extend(answer["jobs"])
+            held = {job["id"] for job in (*shared.claimed, *shared.running.values())}
+            shared.successors.add(answer.get("successors") or (), held)
             # Fewer jobs than asked for: nothing else is ready until something completes.
             shared.ready_exhausted = claim is not None and len(answer["jobs"]) < claim["limit"]
             shared.complete = bool(answer["is_complete"])

@@ -25,16 +25,17 @@ from collections import Counter
 from typing import Any
 
 from pytorc.errors import InvalidInput, TorcError
-from pytorc.models import ExchangeJobsRequest, JobCompletionEntry
+from pytorc.models import ExchangeJobsRequest, JobCompletionEntry, JobStart
 from pytorc.server.db import results, workflows
 from pytorc.server.db.common import Row, dumps, now_iso, require
-from pytorc.server.services import claiming, completion, outcomes
+from pytorc.server.services import claiming, completion, outcomes, successors
 from pytorc.vocabulary import RESULT_MEASURES, JobStatus
 
 _FAST_FROM = frozenset({JobStatus.READY.code, JobStatus.PENDING.code, JobStatus.RUNNING.code})
 _FAST_TO = frozenset(
     {JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED, JobStatus.TERMINATED}
 )
+_RELEASABLE = frozenset({JobStatus.BLOCKED.code, JobStatus.READY.code})
 _RESULT_FIELDS = {"workflow_id", "job_id", *RESULT_MEASURES}
 
 
@@ -179,6 +180,62 @@ def _complete_set_wise(
     return set(ids)
 
 
+def _report(
+    conn: sqlite3.Connection, workflow_id: int, run_id: int, body: ExchangeJobsRequest
+) -> tuple[list[int], list[int], list[dict[str, Any]]]:
+    """Apply the reported starts and completions: (started, completed, errors).
+
+    A start of a job still blocked is one the runner made on a successor hint
+    (services/successors.py): it waits until the completions that release it are applied, then
+    so does its own completion, if the same exchange carries it; a chain of such jobs takes one
+    round per link."""
+    node = body.compute_node_id
+    started, errors, waiting = _start_many(conn, workflow_id, body)
+    later = {s.job_id for s in waiting}
+    completed = _complete(conn, node, workflow_id, run_id, body.completions, later, errors)
+    while waiting:
+        went = successors.start_released(
+            conn,
+            workflow_id,
+            node,
+            [(s.job_id, s.start_time or now_iso()) for s in waiting],
+            completed,
+        )
+        if not went:
+            break
+        started.extend(s.job_id for s in waiting if s.job_id in went)
+        waiting = [s for s in waiting if s.job_id not in went]
+        later -= went
+        now = [e for e in body.completions if e.job_id in went]
+        completed += _complete(conn, node, workflow_id, run_id, now, later, errors)
+    for start in waiting:
+        why = _why_not_started(conn, start.job_id, node, run_id)
+        errors.append({"job_id": start.job_id, "message": why or "not started"})
+    stranded = [e for e in body.completions if e.job_id in later]
+    completed += _complete(conn, node, workflow_id, run_id, stranded, set(), errors)
+    return started, completed, errors
+
+
+def _complete(
+    conn: sqlite3.Connection,
+    node: int,
+    workflow_id: int,
+    run_id: int,
+    entries: list[JobCompletionEntry],
+    later: set[int],
+    errors: list[dict[str, Any]],
+) -> list[int]:
+    """Screen and apply the completions not held back for a later round; adds their errors."""
+    entries = [e for e in entries if e.job_id not in later]
+    if not entries:
+        return []
+    apply, acknowledged, refused = _screen(conn, node, run_id, entries)
+    errors.extend(refused)
+    completed, completion_errors = complete_many(conn, workflow_id, run_id, apply)
+    errors.extend(completion_errors)
+    return completed + acknowledged
+
+
 def require_run(conn: sqlite3.Connection, workflow_id: int, run_id: int) -> Row:
     """The workflow, if `run_id` is its current run: a runner of an earlier run changes nothing."""
     wf = require(conn, "workflow", workflow_id)
@@ -198,12 +255,7 @@ def exchange(
         "UPDATE compute_node SET heartbeat_at = ? WHERE id = ? AND workflow_id = ?",
         (time.time(), node, workflow_id),
     )
-    started, errors = _start_many(conn, workflow_id, body)
-    entries, acknowledged, refused = _screen(conn, node, wf["run_id"], body.completions)
-    errors.extend(refused)
-    completed, completion_errors = complete_many(conn, workflow_id, wf["run_id"], entries)
-    completed.extend(acknowledged)
-    errors.extend(completion_errors)
+    started, completed, errors = _report(conn, workflow_id, wf["run_id"], body)
     released, release_errors = claiming.release(
         conn, workflow_id, body.compute_node_id, body.release
     )
@@ -224,6 +276,10 @@ def exchange(
                 compute_node_id=node,
             )
             jobs += claimed
+    hints = []
+    if body.successors and not (body.claim is not None and body.claim.strict_scheduler_match):
+        held = [*started, *(job["id"] for job in jobs)]
+        hints = successors.hints(conn, workflow_id, node, held, body.successors)
     complete, canceled = workflows.is_complete(conn, workflow_id)
     if complete and not canceled and completed:
         outcomes.workflow_completed(conn, workflow_id)
@@ -238,6 +294,7 @@ def exchange(
         "is_complete": complete,
         "is_canceled": canceled,
         "is_stalled": stalled,
+        "successors": hints,
     }
 
 
@@ -253,10 +310,12 @@ RETURNING job.id
 
 def _start_many(
     conn: sqlite3.Connection, workflow_id: int, body: ExchangeJobsRequest
-) -> tuple[list[int], list[dict[str, Any]]]:
-    """Mark the reported jobs running in one statement; an error for each that was not pending."""
+) -> tuple[list[int], list[dict[str, Any]], list[JobStart]]:
+    """Mark the reported jobs running in one statement: (started, an error for each that was
+    not pending, those still blocked or ready, which a completion of this exchange may release).
+    """
     if not body.started:
-        return [], []
+        return [], [], []
     now = now_iso()
     updated = {
         row[0]
@@ -273,21 +332,29 @@ def _start_many(
     }
     started: list[int] = []
     errors: list[dict[str, Any]] = []
+    waiting: list[JobStart] = []
     node = body.compute_node_id
     for start in body.started:
         if start.job_id in updated:
             updated.discard(start.job_id)
             started.append(start.job_id)
             continue
-        if start.job_id in started:
+        if start.job_id in started or any(w.job_id == start.job_id for w in waiting):
             why: str | None = f"job {start.job_id} is reported started twice"
         else:
             why = _why_not_started(conn, start.job_id, node, body.run_id)
         if why is None:
             started.append(start.job_id)  # a resent report of a start already applied
+        elif _not_released_yet(conn, start.job_id, workflow_id):
+            waiting.append(start)
         else:
             errors.append({"job_id": start.job_id, "message": why})
-    return started, errors
+    return started, errors, waiting
+
+
+def _not_released_yet(conn: sqlite3.Connection, job_id: int, workflow_id: int) -> bool:
+    row = conn.execute("SELECT status, workflow_id FROM job WHERE id = ?", (job_id,)).fetchone()
+    return row is not None and row[1] == workflow_id and row[0] in _RELEASABLE
 
 
 def _why_not_started(conn: sqlite3.Connection, job_id: int, node: int, run_id: int) -> str | None:

@@ -1,0 +1,224 @@
+"""Successor hints: a runner starts a job the moment its last blocker completes there, and the
+server applies that start only when a completion of the same exchange released the job."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from helpers import ServerProcess, compute_node
+
+TORC = str(Path(sys.executable).parent / "torc")
+
+
+@pytest.fixture
+def client(server: ServerProcess) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url) as c:
+        yield c
+
+
+def _chain(c: httpx.Client, n: int, fan: int = 0) -> tuple[int, list[int]]:
+    """A workflow c0 -> c1 -> ... (plus `fan` jobs that also wait for c0), initialized."""
+    wf = c.post("/workflows", json={"name": "hints", "user": "tester"}).json()["id"]
+    ids: list[int] = []
+    for i in range(n):
+        deps = [ids[-1]] if ids else []
+        job = {"workflow_id": wf, "name": f"c{i}", "command": "true", "depends_on_job_ids": deps}
+        ids.append(c.post("/jobs", json=job).json()["id"])
+    for i in range(fan):
+        job = {"workflow_id": wf, "name": f"f{i}", "command": "true", "depends_on_job_ids": ids[:1]}
+        c.post("/jobs", json=job).raise_for_status()
+    c.post(f"/workflows/{wf}/reset_status").raise_for_status()
+    c.post(f"/workflows/{wf}/initialize_jobs").raise_for_status()
+    return wf, ids
+
+
+def _node(c: httpx.Client, wf: int) -> int:
+    return int(c.post("/compute_nodes", json=compute_node(wf)).json()["id"])
+
+
+def _done(wf: int, node: int, job: int, rc: int = 0) -> dict[str, Any]:
+    status = "completed" if rc == 0 else "failed"
+    result = {"job_id": job, "workflow_id": wf, "run_id": 1, "compute_node_id": node,
+              "return_code": rc, "exec_time_minutes": 0.0, "completion_time": "now",
+              "status": status}  # fmt: skip
+    return {"job_id": job, "run_id": 1, "status": status, "result": result}
+
+
+def _exchange(c: httpx.Client, wf: int, node: int, **body: Any) -> dict[str, Any]:
+    answer = c.post(
+        f"/workflows/{wf}/exchange_jobs", json={"run_id": 1, "compute_node_id": node, **body}
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()  # type: ignore[no-any-return]
+
+
+def _statuses(c: httpx.Client, wf: int) -> dict[str, str]:
+    jobs = c.get("/jobs", params={"workflow_id": wf, "limit": 1000}).json()["items"]
+    return {j["name"]: j["status"] for j in jobs}
+
+
+def test_hints_name_the_jobs_waiting_only_for_this_node_and_what_they_wait_for(
+    client: httpx.Client,
+) -> None:
+    wf, ids = _chain(client, 8)
+    node = _node(client, wf)
+    answer = _exchange(client, wf, node, claim={"limit": 1}, successors=16)
+    assert [j["id"] for j in answer["jobs"]] == ids[:1]
+    hints = [(h["job"]["id"], h["after"]) for h in answer["successors"]]
+    # Four levels deep: c1 waits for c0 (claimed here), c2 for c1, and so on.
+    assert hints == [(ids[1], [ids[0]]), (ids[2], [ids[1]]), (ids[3], [ids[2]]),
+                     (ids[4], [ids[3]])]  # fmt: skip
+    assert answer["successors"][0]["job"]["command"] == "true"
+    # A node asking nothing gets nothing; another node holds nothing these jobs wait for.
+    assert _exchange(client, wf, node, claim={"limit": 1})["successors"] == []
+    other = _node(client, wf)
+    assert _exchange(client, wf, other, claim={"limit": 1}, successors=16)["successors"] == []
+
+
+def test_a_start_released_by_a_completion_of_the_same_exchange_is_applied_in_order(
+    client: httpx.Client,
+) -> None:
+    wf, ids = _chain(client, 4)
+    node = _node(client, wf)
+    _exchange(client, wf, node, claim={"limit": 1}, successors=16)
+    # c0, c1 and c2 ran here one after the other, c3 is running: all reported at once.
+    answer = _exchange(
+        client, wf, node,
+        started=[{"job_id": id} for id in ids],
+        completions=[_done(wf, node, id) for id in ids[:3]],
+        successors=16,
+    )  # fmt: skip
+    assert answer["errors"] == []
+    assert answer["started"] == ids and answer["completed"] == ids[:3]
+    assert list(_statuses(client, wf).values()) == ["completed"] * 3 + ["running"]
+    # Resent (its answer lost): acknowledged, applied once.
+    again = _exchange(
+        client, wf, node,
+        started=[{"job_id": id} for id in ids],
+        completions=[_done(wf, node, id) for id in ids[:3]],
+        reclaim=True,
+    )  # fmt: skip
+    assert again["errors"] == [] and again["completed"] == ids[:3]
+    results = client.get("/results", params={"workflow_id": wf, "limit": 100}).json()["items"]
+    assert sorted(r["job_id"] for r in results) == ids[:3]
+
+
+def test_a_blocked_job_cannot_be_started_without_the_completion_that_releases_it(
+    client: httpx.Client,
+) -> None:
+    wf, ids = _chain(client, 3)
+    node = _node(client, wf)
+    _exchange(client, wf, node, claim={"limit": 1})
+    # c1 reported started while c0 still runs: refused, nothing changes.
+    answer = _exchange(client, wf, node, started=[{"job_id": ids[0]}, {"job_id": ids[1]}])
+    assert [e["job_id"] for e in answer["errors"]] == [ids[1]]
+    assert "blocked" in answer["errors"][0]["message"]
+    # c0 completes in one exchange; c1, now ready, started in the next: refused too (anyone
+    # may have claimed it in between), and claimable as any ready job.
+    _exchange(client, wf, node, completions=[_done(wf, node, ids[0])])
+    late = _exchange(client, wf, node, started=[{"job_id": ids[1]}])
+    assert [e["job_id"] for e in late["errors"]] == [ids[1]]
+    assert _statuses(client, wf)["c1"] == "ready"
+    # A failed blocker releases nothing to start here.
+    wf2, ids2 = _chain(client, 2)
+    node2 = _node(client, wf2)
+    _exchange(client, wf2, node2, claim={"limit": 1})
+    failed = _exchange(
+        client, wf2, node2,
+        started=[{"job_id": ids2[0]}, {"job_id": ids2[1]}],
+        completions=[_done(wf2, node2, ids2[0], rc=1)],
+    )  # fmt: skip
+    assert [e["job_id"] for e in failed["errors"]] == [ids2[1]]
+    assert _statuses(client, wf2) == {"c0": "failed", "c1": "canceled"}
+
+
+def _run(server: ServerProcess, tmp_path: Path, spec: dict[str, Any], *flags: str) -> Any:
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(spec))
+    argv = [TORC, "--url", server.url, "-f", "json", "run", str(path), "-p", "0.1",
+            "-o", str(tmp_path / "out"), *flags]  # fmt: skip
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    return proc
+
+
+def test_chains_on_two_runners_run_each_job_once_in_order(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """Two chains of 60 and a fan-out of 20 after the first link, on two runners at once:
+    every job runs once, after its blocker ended."""
+    jobs: list[dict[str, Any]] = []
+    for chain in "ab":
+        for i in range(60):
+            deps = [f"{chain}{i - 1}"] if i else []
+            cmd = f"date +%s.%N > {tmp_path}/{chain}{i}.t"
+            jobs.append({"name": f"{chain}{i}", "command": cmd, "depends_on": deps})
+    jobs += [{"name": f"f{i}", "command": "true", "depends_on": ["a0"]} for i in range(20)]
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps({"name": "two_chains", "jobs": jobs}))
+    created = subprocess.run([TORC, "--url", server.url, "-f", "json", "workflows", "create",
+                              str(path)], capture_output=True, text=True, check=True)  # fmt: skip
+    wf = str(json.loads(created.stdout)["id"])
+    subprocess.run([TORC, "--url", server.url, "workflows", "initialize", wf], check=True,
+                   capture_output=True)  # fmt: skip
+    runners = [
+        subprocess.Popen(
+            [
+                TORC,
+                "--url",
+                server.url,
+                "-f",
+                "json",
+                "run",
+                wf,
+                "-p",
+                "0.1",
+                "--max-parallel-jobs",
+                "2",
+                "-o",
+                str(tmp_path / f"out{i}"),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    outputs = [r.communicate(timeout=120) for r in runners]
+    ran = sum(json.loads(out)["jobs_run_here"] for out, _ in outputs)
+    assert ran == len(jobs), outputs
+    with httpx.Client(base_url=server.url) as c:
+        results = c.get("/results", params={"workflow_id": wf, "limit": 1000}).json()["items"]
+        statuses = Counter(_statuses(c, int(wf)).values())
+    assert statuses == {"completed": len(jobs)}
+    assert max(Counter(r["job_id"] for r in results).values()) == 1
+    for chain in "ab":
+        times = [float((tmp_path / f"{chain}{i}.t").read_text()) for i in range(60)]
+        assert times == sorted(times)
+
+
+def test_a_failed_link_leaves_the_rest_of_the_chain_to_the_server(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    jobs = [
+        {"name": "a", "command": "true"},
+        {"name": "b", "command": "exit 3", "depends_on": ["a"]},
+        {"name": "c", "command": "true", "depends_on": ["b"]},
+        {"name": "d", "command": "true", "depends_on": ["c"]},
+    ]
+    proc = _run(server, tmp_path, {"name": "broken_chain", "jobs": jobs})
+    assert proc.returncode != 0
+    with httpx.Client(base_url=server.url) as c:
+        wf = c.get("/workflows", params={"limit": 100}).json()["items"][-1]["id"]
+        expected = {"a": "completed", "b": "failed", "c": "canceled", "d": "canceled"}
+        assert _statuses(c, wf) == expected
+        results = c.get("/results", params={"workflow_id": wf, "limit": 100}).json()["items"]
+    assert sorted(r["return_code"] for r in results) == [0, 3]  # c and d never ran
