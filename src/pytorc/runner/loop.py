@@ -20,7 +20,6 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
@@ -29,6 +28,7 @@ from pytorc.errors import ApiError
 from pytorc.runner.actions import COMPLETE, START, WHILE_RUNNING, WORKER_END, Actions, ActionWatcher
 from pytorc.runner.guard import Guard
 from pytorc.runner.limits import CHECK_SECONDS, Limits, LimitSettings
+from pytorc.runner.outcome import Outcome, now_iso, result_record
 from pytorc.runner.policy import STOP_CLAIMING_BEFORE_END, ClaimPolicy, JobRecord
 from pytorc.runner.process import JobProcess, job_argv, spawn, terminate
 from pytorc.runner.reporter import (
@@ -45,10 +45,6 @@ log = logging.getLogger(__name__)
 
 MOVING_AVERAGE_WEIGHT = 0.2  # of the latest job in the mean run time
 SECRET_VARIABLES = frozenset({"TORC_PASSWORD", "TORC_CREDENTIALS_FILE"})  # never given to jobs
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -109,40 +105,6 @@ class Ended(NamedTuple):
 
     proc: JobProcess
     status: str | None
-
-
-class Outcome(NamedTuple):
-    """How a job ended, as its result reports it."""
-
-    status: str
-    return_code: int
-    seconds: float
-    rusage: Any = None  # the kernel's accounting (os.wait4), if the job was reaped
-    measured: dict[str, Any] | None = None  # the resource monitor's fields
-
-
-def result_record(ids: RunIds, job_id: int, outcome: Outcome) -> dict[str, Any]:
-    """The result a completion carries to the server."""
-    result: dict[str, Any] = {
-        "job_id": job_id,
-        "workflow_id": ids.workflow_id,
-        "run_id": ids.run_id,
-        "compute_node_id": ids.compute_node_id,
-        "return_code": outcome.return_code,
-        "exec_time_minutes": outcome.seconds / 60.0,
-        "completion_time": now_iso(),
-        "status": outcome.status,
-    }
-    # CPU time comes from the kernel's accounting of the job; its ru_maxrss does not: a child
-    # started by vfork carries the runner's own high-water mark across exec, so memory is
-    # only reported when the resource monitor sampled the job.
-    rusage = outcome.rusage
-    if rusage is not None and outcome.seconds > 0:
-        cpu = rusage.ru_utime + rusage.ru_stime
-        result["avg_cpu_percent"] = round(100.0 * cpu / outcome.seconds, 2)
-    if outcome.measured:
-        result.update({k: v for k, v in outcome.measured.items() if v is not None})
-    return result
 
 
 class JobRunner:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytorc.client.api import TorcClient
-from pytorc.runner.loop import now_iso
+from pytorc.runner.outcome import now_iso
 from pytorc.slurm import commands
 
 ORPHANED_RETURN_CODE = -128  # Torc's code for a job whose allocation vanished under it
