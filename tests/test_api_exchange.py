@@ -119,6 +119,27 @@ def test_each_report_fails_alone_and_claims_follow_resources(client: httpx.Clien
     assert client.get(f"/jobs/{ids['c']}").json()["status"] == "ready"
 
 
+def test_a_resource_claim_takes_fitting_jobs_behind_others_in_priority_order(
+    client: httpx.Client,
+) -> None:
+    """Jobs of several requirements: the claim looks only at those that fit, yet keeps the
+    order of priority, then creation, across them."""
+    jobs: list[dict[str, Any]] = [
+        {"name": f"big{i}", "big": True, "priority": 9} for i in range(50)
+    ]
+    jobs += [{"name": "low", "priority": 0}, {"name": "high", "priority": 5}, {"name": "mid"}]
+    jobs += [{"name": "none", "priority": 5, "resource_requirements_id": None}]
+    wf, node, _ = _setup(client, jobs)
+    offer = {"num_cpus": 4, "memory_gb": 4.0, "num_gpus": 0, "num_nodes": 1}
+    body = {"run_id": 1, "compute_node_id": node, "claim": {"limit": 3, "resources": offer}}
+    first = client.post(f"/workflows/{wf}/exchange_jobs", json=body).json()
+    assert [j["name"] for j in first["jobs"]] == ["high", "none", "low"]
+    second = client.post(f"/workflows/{wf}/exchange_jobs", json=body).json()
+    assert [j["name"] for j in second["jobs"]] == ["mid"]
+    third = client.post(f"/workflows/{wf}/exchange_jobs", json=body).json()
+    assert third["jobs"] == [] and third["reason"] == "No ready job fits the offered resources"
+
+
 def test_a_budget_beyond_the_node_claims_only_jobs_that_fit_the_node(
     client: httpx.Client,
 ) -> None:

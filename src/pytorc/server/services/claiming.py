@@ -31,6 +31,16 @@ SELECT id, resource_requirements_id AS rr, scheduler_id FROM job
 """
 
 
+# Served by the partial index job_ready_by_class (migration 0006).
+_READY_OF_CLASS = f"""
+SELECT id, priority FROM job
+ WHERE workflow_id = :wf AND resource_requirements_id IS :rr AND status = {_READY}
+   AND (:any OR scheduler_id IS NULL OR scheduler_id = :sched)
+ ORDER BY priority DESC, id
+ LIMIT :limit
+"""
+
+
 def _check_limit(limit: int) -> None:
     if limit < 0 or limit > MAX_LIMIT:
         raise InvalidInput(f"limit must be between 0 and {MAX_LIMIT}, got {limit}")
@@ -218,12 +228,16 @@ def _pick(
         rr for rr, need in needs.items() if free.fits(need) and (node is None or node.fits(need))
     }
     chosen: list[int] = []
-    if not fitting:
-        return chosen
-    for job_id, rr, job_scheduler in conn.execute(_READY_IN_ORDER, (workflow_id,)):
+    # The first `limit` ready jobs of each requirement that fits hold every job the greedy walk
+    # in claim order can take (it takes at most `limit`): one index seek per requirement.
+    params = {"wf": workflow_id, "any": any_sched, "sched": scheduler, "limit": limit}
+    candidates = sorted(
+        (-priority, job_id, rr)
+        for rr in fitting
+        for job_id, priority in conn.execute(_READY_OF_CLASS, {**params, "rr": rr})
+    )
+    for _, job_id, rr in candidates:
         if rr not in fitting:
-            continue
-        if not any_sched and job_scheduler is not None and job_scheduler != scheduler:
             continue
         need = needs[rr]
         chosen.append(job_id)
