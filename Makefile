@@ -15,6 +15,7 @@
 #   make bench-ping  benchmarks/ping_during_write.py: /ping while a 200,000-job workflow initializes
 #   make bench-tricks  benchmarks/tricks.py: each speed device against the code without it
 #   make bench-crash   benchmarks/crash_trials.py: kill -9 the server, then a runner, mid-run
+#   make bench-scale   big workflows: create+initialize, paging, claims by class, snapshots, herd
 #   make clean      remove .venv and every cache and build product
 
 SHELL := /bin/bash
@@ -28,7 +29,7 @@ PEER_ARGS ?=
 # single-host cluster here (see /work/shared/slurm); nothing needs them yet.
 # SLURM_PACKAGES := slurm-wlm slurm-client munge
 
-.PHONY: venv demo test lint typecheck bench bench-claims bench-peers bench-spec bench-overhead bench-ping bench-tricks bench-crash slurm-up slurm-down clean
+.PHONY: venv demo test lint typecheck bench bench-claims bench-peers bench-spec bench-overhead bench-ping bench-tricks bench-crash bench-scale slurm-up slurm-down clean
 
 venv: $(BIN)/python
 
@@ -76,7 +77,7 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy src/pytorc
 
-bench: bench-peers bench-overhead bench-claims
+bench: bench-peers bench-overhead bench-claims bench-scale
 
 bench-claims: $(VENV)/.installed
 	@$(COMPILE)
@@ -103,6 +104,16 @@ bench-ping: $(VENV)/.installed
 
 bench-tricks: $(VENV)/.installed
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/tricks.py $(BENCH_ARGS)
+
+# Big workflows: create + initialize, paging, claims among many ready jobs, snapshots, 1,000
+# connections at once.
+bench-scale: $(VENV)/.installed
+	@$(COMPILE)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/create_initialize.py --sizes 10000,100000
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/paging.py --jobs 200000
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/claim_by_class.py --jobs 200000
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/snapshot_cost.py
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/herd.py
 
 bench-crash: $(VENV)/.installed
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/crash_trials.py --kill server $(BENCH_ARGS)

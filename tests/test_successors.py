@@ -222,3 +222,27 @@ def test_a_failed_link_leaves_the_rest_of_the_chain_to_the_server(
         assert _statuses(c, wf) == expected
         results = c.get("/results", params={"workflow_id": wf, "limit": 100}).json()["items"]
     assert sorted(r["return_code"] for r in results) == [0, 3]  # c and d never ran
+
+
+@pytest.mark.parametrize(("roots", "hinted"), [(2, True), (9, False)])
+def test_a_join_is_hinted_only_when_it_waits_for_few_jobs_all_held_here(
+    client: httpx.Client, roots: int, hinted: bool
+) -> None:
+    """A fan-in waiting for more than a few jobs gets no hint: finding it would walk all of
+    its edges on every exchange."""
+    wf = client.post("/workflows", json={"name": "join", "user": "tester"}).json()["id"]
+    ids = [
+        client.post("/jobs", json={"workflow_id": wf, "name": f"r{i}", "command": "true"}).json()[
+            "id"
+        ]
+        for i in range(roots)
+    ]
+    join = {"workflow_id": wf, "name": "join", "command": "true", "depends_on_job_ids": ids}
+    join_id = client.post("/jobs", json=join).json()["id"]
+    client.post(f"/workflows/{wf}/reset_status").raise_for_status()
+    client.post(f"/workflows/{wf}/initialize_jobs").raise_for_status()
+    node = _node(client, wf)
+    answer = _exchange(client, wf, node, claim={"limit": 100}, successors=16)
+    assert len(answer["jobs"]) == roots
+    expected = [(join_id, sorted(ids))] if hinted else []
+    assert [(h["job"]["id"], sorted(h["after"])) for h in answer["successors"]] == expected

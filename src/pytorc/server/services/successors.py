@@ -28,19 +28,26 @@ from pytorc.vocabulary import JobStatus
 
 DEPTH = 4  # levels of successors of successors in one answer
 
+MOST_BLOCKERS = 8  # a job waiting for more than this many unfinished jobs gets no hint
+
+# Walks the edges from the jobs at hand (this exchange's, then the previous level's hints;
+# never all edges of a fan-in job) and counts those from blockers held here or hinted: a job
+# whose count is all of its unfinished blockers waits for nothing else. A job that also waits
+# for a job not at hand gets no hint: a missed hint costs a round trip, never a wrong start.
 _HINTS = f"""
-SELECT c.id, json_group_array(b.id)
-  FROM job c
-  JOIN job_depends_on d ON d.job_id = c.id
+SELECT d.job_id, json_group_array(d.depends_on_job_id)
+  FROM job_depends_on d
+  JOIN job c ON c.id = d.job_id
   JOIN job b ON b.id = d.depends_on_job_id
- WHERE c.id IN (SELECT job_id FROM job_depends_on
-                 WHERE depends_on_job_id IN (SELECT value FROM json_each(:from)))
+ WHERE d.depends_on_job_id IN (SELECT value FROM json_each(:at_hand))
    AND c.status = {JobStatus.BLOCKED.code} AND c.workflow_id = :wf
+   AND c.num_blocking <= {MOST_BLOCKERS}
+   AND c.id NOT IN (SELECT value FROM json_each(:hinted))
    AND ((b.claimed_by = :node AND b.status IN ({JobStatus.PENDING.code}, {JobStatus.RUNNING.code}))
         OR b.id IN (SELECT value FROM json_each(:hinted)))
- GROUP BY c.id
+ GROUP BY d.job_id
 HAVING count(*) = c.num_blocking
- ORDER BY c.priority DESC, c.id
+ ORDER BY c.priority DESC, d.job_id
  LIMIT :limit
 """
 
@@ -68,7 +75,7 @@ def hints(
         if not frontier or len(found) >= limit:
             break
         params = {
-            "from": dumps(frontier),
+            "at_hand": dumps(frontier),
             "wf": workflow_id,
             "node": node,
             "hinted": dumps(list(found)),
