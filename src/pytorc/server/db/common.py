@@ -68,12 +68,16 @@ def page(
     sort_by: str | None,
     reverse_sort: bool | None,
     sortable: Iterable[str],
-    to_item: Callable[[Row], dict[str, Any]],
+    to_item: Callable[[Row], Any],
     select: str | None = None,
+    total: int | None = None,
 ) -> dict[str, Any]:
-    """One page of `table` rows matching `where`, in the wire's pagination envelope."""
+    """One page of `table` rows matching `where`, in the wire's pagination envelope (`total`:
+    how many match, when the caller knows without counting)."""
     size = check_limit(offset, limit)
-    total = conn.execute(f"SELECT count(*) FROM {table} WHERE {where}", params).fetchone()[0]
+    if total is None:
+        sql = f"SELECT count(*) FROM {table} WHERE {where}"
+        total = conn.execute(sql, params).fetchone()[0]
     order = order_by(sort_by, reverse_sort, sortable, table)
     window = " LIMIT :_limit OFFSET :_offset"
     if sort_by in (None, "id"):
@@ -85,6 +89,10 @@ def page(
     rows = conn.execute(sql, {**params, "_limit": size, "_offset": offset}).fetchall()
     items = [to_item(r) for r in rows]
     return envelope(items, offset, total)
+
+
+class JsonTexts(list[str]):
+    """Page items that are JSON texts already (routes/common.py writes them as they are)."""
 
 
 def envelope(items: list[Any], offset: int, total: int) -> dict[str, Any]:

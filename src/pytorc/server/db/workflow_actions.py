@@ -41,10 +41,12 @@ _REACHED = {
 }
 _UNFINISHED = codes(*(s for s in JobStatus if s not in DONE))
 _INITIALIZED = f"""
-SELECT EXISTS (SELECT 1 FROM job WHERE workflow_id = ? AND status != {JobStatus.UNINITIALIZED.code})
+SELECT EXISTS (SELECT 1 FROM job_status_count WHERE workflow_id = ?
+                  AND status != {JobStatus.UNINITIALIZED.code} AND n > 0)
 """
 _COMPLETE = f"""
-SELECT NOT EXISTS (SELECT 1 FROM job WHERE workflow_id = ? AND status IN ({_UNFINISHED}))
+SELECT NOT EXISTS (SELECT 1 FROM job_status_count WHERE workflow_id = ?
+                      AND status IN ({_UNFINISHED}) AND n > 0)
 """
 _COUNT_REACHED = {
     trigger: f"SELECT count(*) FROM job WHERE workflow_id = :wf AND status IN ({codes})"

@@ -192,8 +192,8 @@ def set_flag(conn: sqlite3.Connection, id: int, column: str, value: bool) -> Non
 def status_counts(conn: sqlite3.Connection, id: int) -> dict[str, int]:
     counts = {s.value: 0 for s in JobStatus}
     for code, n in conn.execute(
-        "SELECT status, count(*) FROM job WHERE workflow_id = ? GROUP BY status", (id,)
-    ):
+        "SELECT status, n FROM job_status_count WHERE workflow_id = ?", (id,)
+    ):  # kept by triggers (migration 0007)
         counts[JobStatus.from_code(code).value] = n
     return counts
 
@@ -218,7 +218,9 @@ def is_complete(conn: sqlite3.Connection, id: int) -> tuple[bool, bool]:
     if canceled:
         return True, True
     busy = conn.execute(
-        f"SELECT 1 FROM job WHERE workflow_id = ? AND status IN ({_UNDONE}) LIMIT 1", (id,)
+        "SELECT 1 FROM job_status_count WHERE workflow_id = ?"
+        f" AND status IN ({_UNDONE}) AND n > 0 LIMIT 1",
+        (id,),
     ).fetchone()
     return busy is None, False
 
@@ -230,7 +232,9 @@ def has_active_jobs(conn: sqlite3.Connection, id: int) -> bool:
     """Whether any job is ready, pending or running: without one, an unfinished workflow waits
     for a person (a pending_failed decision, an initialization)."""
     row = conn.execute(
-        f"SELECT 1 FROM job WHERE workflow_id = ? AND status IN ({_ACTIVE}) LIMIT 1", (id,)
+        "SELECT 1 FROM job_status_count WHERE workflow_id = ?"
+        f" AND status IN ({_ACTIVE}) AND n > 0 LIMIT 1",
+        (id,),
     ).fetchone()
     return row is not None
 

@@ -78,7 +78,9 @@ def reset_status(conn: sqlite3.Connection, id: int, force: bool) -> dict[str, An
         raise InvalidInput(f"workflow {id} is archived; unarchive it before resetting")
     if not force:
         active = conn.execute(
-            f"SELECT count(*) FROM job WHERE workflow_id = ? AND status IN ({_HELD})", (id,)
+            "SELECT coalesce(sum(n), 0) FROM job_status_count"
+            f" WHERE workflow_id = ? AND status IN ({_HELD})",
+            (id,),
         ).fetchone()[0]
         nodes = conn.execute(
             "SELECT count(*) FROM scheduled_compute_node WHERE workflow_id = ?"

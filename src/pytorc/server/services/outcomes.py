@@ -70,7 +70,7 @@ def workflow_completed(conn: sqlite3.Connection, workflow_id: int) -> None:
     counts = {
         JobStatus.from_code(code).value: n
         for code, n in conn.execute(
-            "SELECT status, count(*) FROM job WHERE workflow_id = ? GROUP BY status",
+            "SELECT status, n FROM job_status_count WHERE workflow_id = ? AND n > 0",
             (workflow_id,),
         )
     }
