@@ -436,23 +436,17 @@ def delete(conn: sqlite3.Connection, id: int) -> dict[str, Any]:
     return job
 
 
-def list_page(
-    conn: sqlite3.Connection,
+def _filters(
     workflow_id: int,
-    *,
     status: JobStatus | None,
     needs_file_id: int | None,
     upstream_job_id: int | None,
-    include_relationships: bool,
     active_compute_node_id: int | None,
     origin_is_set: bool | None,
     name: str | None,
     command: str | None,
-    offset: int,
-    limit: int | None,
-    sort_by: str | None,
-    reverse_sort: bool | None,
-) -> dict[str, Any]:
+) -> tuple[list[str], dict[str, Any]]:
+    """The WHERE terms (ANDed) and parameters of a job list's filters."""
     where = ["job.workflow_id = :wf"]
     params: dict[str, Any] = {"wf": workflow_id}
     if status is not None:
@@ -475,6 +469,30 @@ def list_page(
     if command is not None:
         where.append("instr(job.command, :command) > 0")
         params["command"] = command
+    return where, params
+
+
+def list_page(
+    conn: sqlite3.Connection,
+    workflow_id: int,
+    *,
+    status: JobStatus | None,
+    needs_file_id: int | None,
+    upstream_job_id: int | None,
+    include_relationships: bool,
+    active_compute_node_id: int | None,
+    origin_is_set: bool | None,
+    name: str | None,
+    command: str | None,
+    offset: int,
+    limit: int | None,
+    sort_by: str | None,
+    reverse_sort: bool | None,
+) -> dict[str, Any]:
+    where, params = _filters(
+        workflow_id, status, needs_file_id, upstream_job_id, active_compute_node_id,
+        origin_is_set, name, command,
+    )  # fmt: skip
     counted = None
     if len(where) == 1 + (status is not None):  # by workflow (and status) only: kept counts
         counted = _count_of(conn, workflow_id, status)
