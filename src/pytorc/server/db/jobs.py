@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -118,6 +118,11 @@ def get(conn: sqlite3.Connection, id: int) -> dict[str, Any]:
 
 # --- creation -----------------------------------------------------------------------------
 
+# The status counts' share of an insert (migration 0007 keeps the rest by triggers).
+_COUNT_NEW = f"""
+INSERT INTO job_status_count (workflow_id, status, n) VALUES (?, {JobStatus.UNINITIALIZED.code}, ?)
+    ON CONFLICT (workflow_id, status) DO UPDATE SET n = n + excluded.n
+"""
 _INSERT = """
 INSERT INTO job (id, workflow_id, name, command, status, invocation_script,
                  cancel_on_blocking_job_failure, supports_termination, resource_requirements_id,
@@ -226,6 +231,8 @@ def create_many(conn: sqlite3.Connection, jobs: Sequence[JobModel]) -> list[dict
         _insert_params(job, job_id, defaults) for job, job_id in zip(jobs, job_ids, strict=True)
     ]
     conn.executemany(_INSERT, rows)
+    for wf, n in Counter(job.workflow_id for job in jobs).items():
+        conn.execute(_COUNT_NEW, (wf, n))
     relations = _insert_relations(conn, jobs, job_ids, by_name)
     uninitialized = JobStatus.UNINITIALIZED.value
     out = []
