@@ -71,16 +71,25 @@ def page(
     to_item: Callable[[Row], Any],
     select: str | None = None,
     total: int | None = None,
+    dense_from: int | None = None,
 ) -> dict[str, Any]:
     """One page of `table` rows matching `where`, in the wire's pagination envelope (`total`:
-    how many match, when the caller knows without counting)."""
+    how many match, when the caller knows without counting; `dense_from`: the matching rows
+    are exactly the ids dense_from .. dense_from + total - 1, so a page is a seek)."""
     size = check_limit(offset, limit)
     if total is None:
         sql = f"SELECT count(*) FROM {table} WHERE {where}"
         total = conn.execute(sql, params).fetchone()[0]
     order = order_by(sort_by, reverse_sort, sortable, table)
     window = " LIMIT :_limit OFFSET :_offset"
-    if sort_by in (None, "id"):
+    if sort_by in (None, "id") and dense_from is not None and total is not None:
+        # Ids without gaps: the page starts at a known id (a deep page of a million jobs cost
+        # 45 ms by walking the index past the skipped ones).
+        start = dense_from + total - 1 - offset if reverse_sort else dense_from + offset
+        where = f"{where} AND {table}.id {'<=' if reverse_sort else '>='} :_start"
+        params = {**params, "_start": start}
+        window = " LIMIT :_limit"
+    elif sort_by in (None, "id"):
         # Pick the page's ids first: the skipped rows are index entries only, never table rows
         # (a deep page of a million jobs took 0.83 s the plain way).
         where = f"{table}.id IN (SELECT {table}.id FROM {table} WHERE {where}{order}{window})"

@@ -500,9 +500,11 @@ def list_page(
         workflow_id, status, needs_file_id, upstream_job_id, active_compute_node_id,
         origin_is_set, name, command,
     )  # fmt: skip
-    counted = None
+    counted = dense_from = None
     if len(where) == 1 + (status is not None):  # by workflow (and status) only: kept counts
         counted = _count_of(conn, workflow_id, status)
+        if status is None:
+            dense_from = _dense_from(conn, workflow_id, counted)
     result = page(
         conn,
         table="job",
@@ -516,6 +518,7 @@ def list_page(
         to_item=to_dict if include_relationships else _json_text,
         select="job.*" if include_relationships else JSON_ITEM,
         total=counted,
+        dense_from=dense_from,
     )
     if not include_relationships:
         result["items"] = JsonTexts(result["items"])
@@ -545,3 +548,14 @@ def _count_of(conn: sqlite3.Connection, workflow_id: int, status: JobStatus | No
     if status is None:
         return int(conn.execute(sql, (workflow_id,)).fetchone()[0])
     return int(conn.execute(sql + " AND status = ?", (workflow_id, status.code)).fetchone()[0])
+
+
+def _dense_from(conn: sqlite3.Connection, workflow_id: int, count: int) -> int | None:
+    """The workflow's first job id if its `count` jobs have consecutive ids (created in bulk,
+    none deleted), else None."""
+    # Two statements: SQLite seeks the index for a lone min() or max(), and scans for both.
+    low = conn.execute("SELECT min(id) FROM job WHERE workflow_id = ?", (workflow_id,)).fetchone()
+    high = conn.execute("SELECT max(id) FROM job WHERE workflow_id = ?", (workflow_id,)).fetchone()
+    if low[0] is None or high[0] - low[0] + 1 != count:
+        return None
+    return int(low[0])
