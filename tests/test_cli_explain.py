@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -116,3 +117,38 @@ def test_explain_scheduler_pin_and_cancellation_cause(
     assert canceled["root_failed_jobs"] == [{"id": root, "name": "root", "status": "failed"}]
     text = torc(server.url, "explain", str(grandchild), cwd=tmp_path).stdout
     assert "cancellation started at: root" in text
+
+
+def test_a_failed_run_names_its_failures_and_their_stderr_everywhere(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """The run summary names the failed job, its return code and stderr file; `jobs logs NAME
+    --tail` and `explain NAME` show the end of that stderr."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "name: failing\n"
+        "jobs:\n"
+        "  - {name: good, command: echo fine}\n"
+        "  - name: bad\n"
+        "    command: 'for i in 1 2 3 4 5 6 7; do echo line$i >&2; done; exit 3'\n"
+        "  - {name: after, command: echo after, depends_on: [bad]}\n"
+    )
+    run = torc(server.url, "run", str(spec), "-p", "0.1", cwd=tmp_path, expect=1)
+    wf = run.stdout.split(":")[0].split()[-1]
+    assert "jobs that did not succeed (1):" in run.stdout
+    assert "bad (job " in run.stdout and "return code 3: the program exited with 3" in run.stdout
+    stderr = next(
+        line.split("stderr: ")[1] for line in run.stdout.splitlines() if "stderr: " in line
+    )
+    assert Path(stderr).read_text().splitlines()[-1] == "line7"
+    assert f"torc jobs logs bad -w {wf} --stderr" in run.stdout
+    logs = torc(server.url, "jobs", "logs", "bad", "-w", wf, "--stderr", "--tail", "5",
+                cwd=tmp_path)  # fmt: skip
+    assert logs.stdout.split() == [f"line{i}" for i in range(3, 8)]
+    text = torc(server.url, "explain", "bad", "-w", wf, cwd=tmp_path).stdout
+    assert "likely cause: exit (the program exited with 3)" in text
+    assert f"stderr: {stderr}" in text and "  | line7" in text and "  | line2" not in text
+    again = torc(server.url, "-f", "json", "run", wf, "-p", "0.1", cwd=tmp_path, expect=1)
+    assert (
+        json.loads(again.stdout)["failed_jobs"] == []
+    )  # nothing ran again: the failure is already recorded

@@ -10,6 +10,8 @@ import typer
 
 from pytorc.cli import output
 from pytorc.cli.common import CliState, state, user_name
+from pytorc.cli.run_failures import failed_jobs
+from pytorc.cli.run_failures import lines as failure_lines
 from pytorc.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -177,14 +179,10 @@ def execute(
             monitor.close()
     plots = _plot_metrics(metrics_db) if metrics_db is not None and watch.plots else []
     status = client.workflow_status(workflow_id)
+    seconds = time.monotonic() - started
+    failed = failed_jobs(client, workflow_id, summary.job_statuses, options.output_dir)
     _print_summary(
-        st.format,
-        summary,
-        status,
-        time.monotonic() - started,
-        options.output_dir,
-        metrics_db,
-        plots,
+        st.format, summary, status, seconds, options.output_dir, failed, metrics_db, plots
     )
     counts = status["jobs_by_status"]
     bad = int(counts["failed"] + counts["canceled"] + counts["terminated"])
@@ -263,6 +261,7 @@ def _print_summary(
     status: dict[str, Any],
     seconds: float,
     out: Path,
+    failed: list[dict[str, Any]],
     metrics_db: Path | None = None,
     plots: list[Path] | None = None,
 ) -> None:
@@ -290,6 +289,7 @@ def _print_summary(
         "output_dir": str(out),
         "resource_metrics_db": str(metrics_db) if metrics_db else None,
         "resource_plots": [str(p) for p in plots or []],
+        "failed_jobs": failed,
     }
     lines = [
         f"workflow {summary.workflow_id}: {summary.exit_reason}",
@@ -297,6 +297,7 @@ def _print_summary(
         f"{summary.completed} completed, {summary.failed} failed, "
         f"{summary.canceled} canceled, {summary.terminated} terminated",
         "workflow jobs by status: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
+        *failure_lines(summary.workflow_id, failed, show_tail=sys.stdout.isatty()),
         f"job output: {out / 'job_stdio'}",
     ]
     if summary.released:

@@ -14,6 +14,8 @@ from typing import Any
 from pytorc.client.api import TorcClient
 from pytorc.units import duration_seconds, memory_bytes
 
+STDERR_LINES = 5  # of a failed job's stderr, in its explanation
+
 _DONE = frozenset({"completed", "failed", "canceled", "terminated", "disabled"})
 _FAILING = frozenset({"failed", "canceled", "terminated"})
 _MAX_WALK = 500  # upstream jobs fetched (one GET each) when following a chain; bounds the cost
@@ -213,6 +215,33 @@ def _explain_finished(client: TorcClient, job: dict[str, Any], answer: dict[str,
             reasons.append("canceled before it ran (the workflow was canceled)")
     elif job["status"] == "completed" and result is None:
         reasons.append("job completed")
+    if result is not None and job["status"] in ("failed", "terminated", "pending_failed"):
+        _explain_failure(client, job, result, answer)
+
+
+def _explain_failure(
+    client: TorcClient, job: dict[str, Any], result: dict[str, Any], answer: dict[str, Any]
+) -> None:
+    """The likely cause of a failure, and the end of its stderr (client/job_logs.py)."""
+    from pytorc.client.diagnose import diagnose
+    from pytorc.client.job_logs import stdio_of, tail
+
+    rr_id = job.get("resource_requirements_id")
+    requirement = client.get_resource_requirements(rr_id) if rr_id else None
+    found = diagnose(result, requirement)
+    answer["diagnosis"] = found.as_dict()
+    answer["reasons"].append(f"likely cause: {found.cause} ({found.reason})")
+    stderr = stdio_of(client, job).stderr
+    answer["stderr"] = str(stderr) if stderr else None
+    if stderr is None:
+        return
+    try:
+        answer["stderr_tail"] = tail(stderr, STDERR_LINES)
+    except OSError:
+        answer["reasons"].append(f"stderr: {stderr} (not readable here)")
+        return
+    answer["reasons"].append(f"stderr: {stderr}")
+    answer["reasons"] += [f"  | {line}" for line in answer["stderr_tail"]]
 
 
 def _failure_roots(client: TorcClient, causes: list[dict[str, Any]]) -> list[dict[str, Any]]:
