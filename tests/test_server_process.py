@@ -105,6 +105,29 @@ def test_a_database_that_cannot_be_opened_is_an_error(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+def test_a_database_in_a_missing_directory_is_refused_not_created(tmp_path: Path) -> None:
+    target = tmp_path / "no" / "such" / "dir" / "torc.db"
+    done = run_to_exit(tmp_path, "--port", "0", "--database", str(target))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"the directory of database {target} does not exist" in done.stderr
+    assert not (tmp_path / "no").exists()
+
+
+def test_a_second_server_on_one_database_is_refused_and_a_killed_ones_is_not(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "one.db"
+    with launch(tmp_path, "--port", "0", "--database", str(db)) as first:
+        done = run_to_exit(tmp_path, "--port", "0", "--database", str(db))
+        assert done.returncode == 2 and "Traceback" not in done.stderr
+        assert f"already served by another torc-server (pid {first.proc.pid})" in done.stderr
+        create_workflow(first, "kept")
+        first.stop(signal.SIGKILL)
+    with launch(tmp_path, "--port", "0", "--database", str(db)) as second:  # the lock died
+        assert httpx.get(f"{second.url}/ping").status_code == 200
+    assert workflow_names(db) == ["kept"]
+
+
 # --- settings layers -----------------------------------------------------------------------
 
 

@@ -66,6 +66,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
     cls=LazyGroups,
+    context_settings={"help_option_names": ["-h", "--help"]},  # inherited by every command
 )
 app.command("explain")(explain.explain)
 app.command("run")(run_cli.run)

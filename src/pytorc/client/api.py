@@ -21,7 +21,8 @@ from pytorc.client.codec import decode
 from pytorc.client.transport import ConnectFailure, HttpStatus, Transport
 from pytorc.errors import ApiError
 
-DEFAULT_URL = "http://localhost:8080/torc-service/v1"
+API_BASE_PATH = "/torc-service/v1"
+DEFAULT_URL = f"http://localhost:8080{API_BASE_PATH}"
 PAGE_SIZE = 10_000
 _RETRY_STATUS = frozenset({429, 502, 503, 504})
 _IDEMPOTENT = frozenset({"GET", "PUT", "DELETE", "HEAD"})
@@ -46,6 +47,16 @@ def _message(reason: str, payload: bytes) -> str:
     return str(body)[:500]
 
 
+def with_base_path(url: str) -> str:
+    """The URL without a trailing slash; a bare server URL (`http://host:8080`) gets the API's
+    base path, which users leave out more often than not."""
+    url = url.rstrip("/")
+    _, sep, rest = url.partition("://")
+    if sep and "/" not in rest:
+        return f"{url}{API_BASE_PATH}"
+    return url
+
+
 class TorcClient:
     """A client for one torc-server; use as a context manager or call close()."""
 
@@ -59,7 +70,7 @@ class TorcClient:
         page_size: int = PAGE_SIZE,
         ca_cert: str | None = None,
     ) -> None:
-        self.base_url = (base_url or os.environ.get("TORC_API_URL") or DEFAULT_URL).rstrip("/")
+        self.base_url = with_base_path(base_url or os.environ.get("TORC_API_URL") or DEFAULT_URL)
         self.retry_seconds = retry_seconds
         self.auth = auth  # kept for runners this client's user starts (see slurm/schedule.py)
         self.ca_cert = ca_cert or _env_ca_cert()

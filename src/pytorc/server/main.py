@@ -310,6 +310,7 @@ def serve(settings: ServerSettings, shutdown_on_stdin_eof: bool = False) -> None
     the end of standard input), close cleanly."""
     import uvicorn
 
+    from pytorc.server import db_lock
     from pytorc.server.app import create_app
     from pytorc.server.db.connection import Database
 
@@ -319,6 +320,7 @@ def serve(settings: ServerSettings, shutdown_on_stdin_eof: bool = False) -> None
     credentials = _credentials(settings)
     _check_tls(settings)
     database = settings.database or "torc.db"
+    lock = None if database == ":memory:" else db_lock.hold(database)
     try:
         db = Database(database, threads=settings.threads)
     except (sqlite3.Error, OSError) as exc:
@@ -359,6 +361,8 @@ def serve(settings: ServerSettings, shutdown_on_stdin_eof: bool = False) -> None
         signal.signal(signal.SIGUSR1, signal.SIG_DFL)
         db.close()
         log.info("database closed")
+        if lock is not None:
+            lock.close()  # another server may take the database now
 
 
 def _start_snapshots(settings: ServerSettings, db: Database) -> Snapshotter:
