@@ -389,6 +389,37 @@ CASES: list[tuple[str, str, str, str, str]] = [
         "jobs.a{i}.parameters",
         "parameter 'i'",
     ),
+    # --- pitfalls a new user falls into (issue 16)
+    (
+        "memory-number",
+        "s.yaml",
+        "name: x\nresource_requirements:\n  - {name: r, num_cpus: 1, memory: 4096}\n" + OK_JOB,
+        "resource_requirements.r.memory",
+        "memory '4096' has no unit: write e.g. '4096m' (MiB) or '4096g' (GiB)",
+    ),
+    (
+        "memory-digits",
+        "s.json",
+        '{"name": "x", "resource_requirements": [{"name": "r", "num_cpus": 1, "memory": "512"}],'
+        ' "jobs": [{"name": "a", "command": "true"}]}',
+        "resource_requirements.r.memory",
+        "has no unit",
+    ),
+    (
+        "slurm-style-range",
+        "s.yaml",
+        "name: x\njobs:\n  - {name: 'a_{i}', command: 'echo {i}', parameters: {i: '1-20'}}\n",
+        "jobs.a_{i}.parameters.i",
+        "'1-20' looks like a range: write '1:20' (both ends included), or ['1-20']",
+    ),
+    (
+        "template-left-in-a-reference",
+        "s.yaml",
+        "name: x\nfiles:\n  - {name: 'out_{i}', path: 'o{i}', parameters: {i: '1:2'}}\n"
+        "jobs:\n  - {name: b, command: cat, input_files: ['out_{t}']}\n",
+        "jobs.b.input_files",
+        "no such parameter: to take every match, use input_file_regexes: ['^out_.+$']",
+    ),
 ]
 
 
@@ -567,3 +598,15 @@ def test_dry_run_still_reports_errors(tmp_path: Path) -> None:
     offline = TorcClient("http://127.0.0.1:9/torc-service/v1", retry_seconds=0)
     with offline, pytest.raises(SpecError, match="missing"):
         create_workflow_from_spec(offline, write(tmp_path, "s.yaml", "name: x\n"), dry_run=True)
+
+
+def test_a_single_name_where_a_list_is_expected_is_a_list_of_one(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "s.yaml",
+        "name: one\njobs:\n  - {name: a, command: 'true'}\n"
+        "  - {name: b, command: 'true', depends_on: a, depends_on_regexes: '^a$'}\n",
+    )
+    spec = load_spec(path)
+    b = next(job for job in spec.jobs if job.name == "b")
+    assert b.depends_on == ["a"]

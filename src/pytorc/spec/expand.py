@@ -29,6 +29,7 @@ _TEMPLATE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([^{}]*))?\}")
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _RANGE = re.compile(rf"^({_NUMBER}):({_NUMBER})(?::({_NUMBER}))?$")
 _INT = re.compile(r"^[-+]?\d+$")
+_DASHED_RANGE = re.compile(r"^(\d+)-(\d+)$")
 
 # Job keys holding a name (or names) that templates apply to; regex keys get escaped values.
 JOB_NAME_KEYS = (
@@ -83,6 +84,13 @@ def _parse_text(raw: str) -> list[Value]:
         return _float_range(start, end, step or "1")
     if not text:
         raise ValueError("empty value")
+    dashed = _DASHED_RANGE.match(text)
+    if dashed:  # Slurm's array syntax, which would otherwise be one value named "1-20"
+        start, end = dashed.groups()
+        raise ValueError(
+            f"{raw!r} looks like a range: write '{start}:{end}' (both ends included), or"
+            f" ['{text}'] for that one text value"
+        )
     return [_scalar(text)]
 
 

@@ -80,8 +80,29 @@ def _parses_as(parse: Callable[[str], object]) -> Callable[[str], str]:
     return check
 
 
-_memory = _parses_as(memory_bytes)
+def _memory(value: str) -> str:
+    """A size with its unit: a bare number is refused, since `memory: 4096` means 4 KiB to the
+    server (bytes), which is never what was meant."""
+    if value.strip().isdigit():
+        raise ValueError(
+            f"memory {value!r} has no unit: write e.g. '{value}m' (MiB) or '{value}g' (GiB);"
+            " units are k, m, g, t (powers of 1024)"
+        )
+    return _parses_as(memory_bytes)(value)
+
+
+def _number_memory(value: Any) -> Any:
+    """`memory: 4096` (a YAML number) gets the same answer as `memory: "4096"`."""
+    return _memory(str(value)) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _one_or_many(value: Any) -> Any:
+    """A single name where a list is expected is a list of one (`depends_on: prepare`)."""
+    return [value] if isinstance(value, str) else value
+
+
 _runtime = _parses_as(duration_seconds)
+Names = Annotated[list[Name], Before(_one_or_many)]
 
 
 _walltime = _parses_as(slurm_time_seconds)
@@ -149,16 +170,16 @@ class JobSpec(Parameterized):
     command: Name
     invocation_script: str | None = None
     env: Env = None  # over the workflow's env; stored on the job, exported by the runner
-    depends_on: list[Name] = field(default_factory=list)
-    depends_on_regexes: list[Name] = field(default_factory=list)
-    input_files: list[Name] = field(default_factory=list)
-    input_file_regexes: list[Name] = field(default_factory=list)
-    output_files: list[Name] = field(default_factory=list)
-    output_file_regexes: list[Name] = field(default_factory=list)
-    input_user_data: list[Name] = field(default_factory=list)
-    input_user_data_regexes: list[Name] = field(default_factory=list)
-    output_user_data: list[Name] = field(default_factory=list)
-    output_user_data_regexes: list[Name] = field(default_factory=list)
+    depends_on: Names = field(default_factory=list)
+    depends_on_regexes: Names = field(default_factory=list)
+    input_files: Names = field(default_factory=list)
+    input_file_regexes: Names = field(default_factory=list)
+    output_files: Names = field(default_factory=list)
+    output_file_regexes: Names = field(default_factory=list)
+    input_user_data: Names = field(default_factory=list)
+    input_user_data_regexes: Names = field(default_factory=list)
+    output_user_data: Names = field(default_factory=list)
+    output_user_data_regexes: Names = field(default_factory=list)
     resource_requirements: Name | None = None
     scheduler: Name | None = None
     failure_handler: Name | None = None
@@ -185,7 +206,7 @@ class UserDataSpec(Parameterized):
 class ResourceRequirementsSpec(Model):
     name: Name
     num_cpus: Annotated[int, ge(0)]
-    memory: Annotated[str, After(_memory)]
+    memory: Annotated[str, Before(_number_memory), After(_memory)]
     num_gpus: Annotated[int, ge(0)] = 0
     num_nodes: Annotated[int, ge(1)] = 1
     runtime: Annotated[str, After(_runtime)] = "PT1H"

@@ -32,6 +32,22 @@ _REFERENCES = {
 _KIND_WORD = {"jobs": "job", "files": "file", "user_data": "user data"}
 
 
+_LEFT_TEMPLATE = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*(?::[^{}]*)?\}")
+
+
+def _template_hint(name: str, regex_key: str) -> str:
+    """For a reference left with a `{param}` in it: the job has no such parameter, and what
+    was probably meant (every matching record) is a regex."""
+    if not _LEFT_TEMPLATE.search(name):
+        return ""
+    parts = _LEFT_TEMPLATE.split(name)
+    pattern = "^" + ".+".join(re.escape(p) for p in parts) + "$"
+    return (
+        f"; it has a template, but the job has no such parameter: to take every match,"
+        f" use {regex_key}: ['{pattern}']"
+    )
+
+
 class Names:
     """A sorted set of names that answers regex searches quickly.
 
@@ -169,7 +185,8 @@ def _resolve_job(
         names = ctx.names[collection]
         for name in exact:
             if name not in names:
-                raise ctx.fail(f"{base}.{key}", f"{name!r} is not a {_KIND_WORD[collection]}")
+                problem = f"{name!r} is not a {_KIND_WORD[collection]}"
+                raise ctx.fail(f"{base}.{key}", problem + _template_hint(name, regex_key))
         for pattern in patterns:
             regex = ctx.compile(f"{base}.{regex_key}", pattern)
             found = [n for n in names.matching(regex) if collection != "jobs" or n != job.name]
