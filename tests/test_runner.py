@@ -398,7 +398,13 @@ def test_jobs_needing_more_memory_than_the_runner_has_are_never_claimed(
     jobs = _jobs(server, wf)
     assert jobs["nap"]["status"] == "completed" and jobs["big"]["status"] == "ready"
     summary = json.loads(out)
-    assert "idle" in summary["exit_reason"] and summary["jobs_left"] == 1
+    # Said at once (while nap ran), and the run ended as soon as nothing else could change.
+    assert f"job {big} (big) can never run on this runner: it needs 512 GiB memory > 2 GiB" in err
+    assert summary["exit_reason"] == (
+        "nothing left that this runner can run: ready jobs need more than it has:"
+        f" big (job {big}) needs 512 GiB memory > 2 GiB"
+    )
+    assert summary["jobs_left"] == 1
 
 
 def test_cancel_from_another_shell_kills_running_jobs_within_5_seconds(
@@ -427,6 +433,29 @@ def test_cancel_from_another_shell_kills_running_jobs_within_5_seconds(
         wait_until(lambda pid=pid: not _alive(pid), timeout=5, what=f"job process {pid} gone")
     assert time.monotonic() - started < 5
     assert {j["status"] for j in _jobs(server, wf).values()} == {"canceled"}
+
+
+def test_a_runner_left_with_only_jobs_too_big_for_it_stops_at_once(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """Nothing claimed or running anywhere, and every ready job too big: the runner says so and
+    ends (exit 1, work left) instead of idling for compute_node_wait_for_new_jobs_seconds."""
+    spec = _spec(
+        tmp_path,
+        {
+            "name": "too_big",
+            "compute_node_wait_for_new_jobs_seconds": 3600,
+            "resource_requirements": [{"name": "wide", "num_cpus": 64, "memory": "1g"}],
+            "jobs": [{"name": "wide_job", "command": "true", "resource_requirements": "wide"}],
+        },
+    )
+    done = subprocess.run(
+        _argv(server, tmp_path, spec, "--num-cpus", "2"), capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["exit_reason"].startswith("nothing left that this runner can run")
+    assert "wide_job (job " in summary["exit_reason"] and "64 CPUs > 2" in summary["exit_reason"]
 
 
 def test_sigterm_to_the_runner_terminates_its_jobs(

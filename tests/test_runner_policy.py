@@ -122,6 +122,14 @@ def test_resource_mode_claims_only_what_fits_until_a_job_has_ended() -> None:
             "num_nodes": 1,
             "scheduler_config_id": 7,
         },
+        # the whole node: jobs must fit it, and the server names ready jobs that never could
+        "capacity": {
+            "num_cpus": 4,
+            "memory_gb": 8.0,
+            "num_gpus": 1,
+            "num_nodes": 1,
+            "scheduler_config_id": 7,
+        },
     }
     assert policy.claim(Holding(jobs(4, rr=1), [], None), needs_of, now=0.0) is None
 

@@ -212,6 +212,14 @@ class ExchangeJobsRequest(WireModel):
     successors: Annotated[StrictInt, Field(ge=0, le=1_000)] = 0
 
 
+class UnfitJob(WireModel):
+    """A ready job too big for the node that asked, and what it needs beyond the node."""
+
+    id: I64
+    name: str
+    beyond: str
+
+
 class SuccessorHint(WireModel):
     """A blocked job that waits only for jobs the asking node holds (`after`)."""
 
@@ -232,6 +240,11 @@ class ExchangeJobsResponse(WireModel):
     # person (pending_failed jobs to retry or fail, jobs to initialize), not for a runner.
     is_stalled: bool = False
     successors: list[SuccessorHint] = []
+    # When a resource claim found nothing: ready jobs too big for the claiming node itself
+    # ({id, name, beyond}), and whether any job is claimed or running anywhere (which could
+    # make others ready); with none, this node can never run what is left.
+    unfit: list[UnfitJob] = []
+    others_active: bool = False
 
 
 class ReleaseJobsRequest(WireModel):

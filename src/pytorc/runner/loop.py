@@ -340,6 +340,8 @@ class JobRunner:
                         return "workflow complete"
                     elif shared.stalled:
                         return "nothing left that a runner can start (the rest waits for a person)"
+                    elif shared.unfit and not shared.others_active:
+                        return "nothing left that this runner can run: " + _unfit(shared.unfit)
                 self._wake_reporter()
             reason = self._stop_reason(canceled, out_of_time)
             if reason is None and idle_timeout and time.monotonic() - idle_since > idle_timeout:
@@ -581,3 +583,9 @@ class JobRunner:
             for proc in procs:
                 self._finish(proc, status)
             shared.cond.notify_all()
+
+
+def _unfit(jobs: list[dict[str, Any]]) -> str:
+    """Ready jobs too big for this runner, in words."""
+    named = "; ".join(f"{job['name']} (job {job['id']}) needs {job['beyond']}" for job in jobs)
+    return f"ready jobs need more than it has: {named}"

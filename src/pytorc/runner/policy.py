@@ -169,8 +169,9 @@ class ClaimPolicy:
             return None
         offer = self.offer(cpus, memory / GIB, gpus, now)
         claim: dict[str, Any] = {"limit": min(cpus, MOST_JOBS_PER_CLAIM), "resources": offer}
-        if fulls:  # the server hands out only jobs that fit the node itself
-            claim["capacity"] = self.offer(res.num_cpus, res.memory_gb, res.num_gpus, now)
+        # The whole node: the server hands out only jobs that fit it (the budget may be larger,
+        # `fulls`, or smaller, what is free now), and names ready jobs that never could.
+        claim["capacity"] = self.offer(res.num_cpus, res.memory_gb, res.num_gpus, now)
         return claim
 
     def offer(self, cpus: int, memory_gb: float, gpus: int, now: float) -> dict[str, Any]:

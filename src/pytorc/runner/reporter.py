@@ -81,6 +81,10 @@ class Shared:
     complete: bool = False  # the workflow, as of the last answer
     canceled: bool = False
     stalled: bool = False  # the workflow waits for a person, not a runner (see exchange_jobs)
+    # Ready jobs too big for this node ({id, name, beyond}), when a claim found nothing; with
+    # nothing claimed or running anywhere (`others_active`), this runner can never run them.
+    unfit: list[dict[str, Any]] = field(default_factory=list)
+    others_active: bool = True
     error: BaseException | None = None  # what ended the reporter; the main thread raises it
     released: int = 0  # claimed jobs the server took back
     successors: Successors = field(default_factory=Successors)  # hinted jobs to start here
@@ -158,6 +162,7 @@ class Reporter:
         self.last_contact = 0.0  # monotonic time of the last answer
         self.reclaimed = False  # the last answer lists every job this node holds claimed
         self.unreachable_since: float | None = None  # monotonic; None while the server answers
+        self.warned_unfit: set[int] = set()  # ready jobs reported too big for this node
         self.last_unreachable_log = 0.0
         self.thread = threading.Thread(target=self._run, name="torc-reporter", daemon=True)
 
@@ -325,7 +330,20 @@ class Reporter:
             shared.complete = bool(answer["is_complete"])
             shared.canceled = bool(answer["is_canceled"])
             shared.stalled = bool(answer.get("is_stalled"))
+            shared.unfit = answer.get("unfit") or []
+            self._warn_unfit(shared.unfit)
+            shared.others_active = bool(answer.get("others_active", True))
         self.wake_main()
+
+    def _warn_unfit(self, jobs: list[dict[str, Any]]) -> None:
+        """Say once, as soon as the server reports it, that a ready job is too big for us."""
+        for job in jobs:
+            if job["id"] not in self.warned_unfit:
+                self.warned_unfit.add(job["id"])
+                log.warning(
+                    "job %s (%s) can never run on this runner: it needs %s",
+                    job["id"], job["name"], job["beyond"],
+                )  # fmt: skip
 
     def hand_back_leftovers(self) -> None:
         """Hand back, through release_jobs, the claimed jobs the reporter's last exchange did

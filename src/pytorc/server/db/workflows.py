@@ -228,6 +228,19 @@ def is_complete(conn: sqlite3.Connection, id: int) -> tuple[bool, bool]:
 _ACTIVE = ",".join(str(s.code) for s in (JobStatus.READY, JobStatus.PENDING, JobStatus.RUNNING))
 
 
+_HELD_BY_RUNNERS = ",".join(str(s.code) for s in (JobStatus.PENDING, JobStatus.RUNNING))
+
+
+def has_running_jobs(conn: sqlite3.Connection, id: int) -> bool:
+    """Whether any job is claimed or running: only those can make more jobs ready."""
+    row = conn.execute(
+        "SELECT 1 FROM job_status_count WHERE workflow_id = ?"
+        f" AND status IN ({_HELD_BY_RUNNERS}) AND n > 0 LIMIT 1",
+        (id,),
+    ).fetchone()
+    return row is not None
+
+
 def has_active_jobs(conn: sqlite3.Connection, id: int) -> bool:
     """Whether any job is ready, pending or running: without one, an unfinished workflow waits
     for a person (a pending_failed decision, an initialization)."""

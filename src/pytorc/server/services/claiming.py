@@ -22,6 +22,7 @@ from pytorc.units import UnitError, duration_seconds
 from pytorc.vocabulary import JobStatus
 
 GIB = 1024**3
+NOTHING_FITS = "No ready job fits the offered resources"
 
 _READY = JobStatus.READY.code
 _READY_IN_ORDER = f"""
@@ -196,7 +197,44 @@ def claim_by_resources(
     ).fetchone()
     if any_ready is None:
         return [], "No jobs are ready"
-    return [], "No ready job fits the offered resources"
+    return [], NOTHING_FITS
+
+
+UNFIT_SHOWN = 5  # ready jobs named as too big for a node
+
+
+def unfit(
+    conn: sqlite3.Connection, workflow_id: int, node: ComputeNodesResources
+) -> list[dict[str, Any]]:
+    """Ready jobs that could never run on `node` (a whole node's resources), a few per
+    requirement, each with what it needs beyond the node: one index seek per requirement."""
+    time_limit = parse_time_limit(node.time_limit)
+    whole = _free(node, time_limit)
+    found: list[dict[str, Any]] = []
+    for rr, need in _needs(conn, workflow_id).items():
+        if whole.fits(need) or len(found) >= UNFIT_SHOWN:
+            continue
+        params = {"wf": workflow_id, "rr": rr, "any": True, "sched": None, "limit": 2}
+        for job_id, _ in conn.execute(_READY_OF_CLASS, params):
+            name = conn.execute("SELECT name FROM job WHERE id = ?", (job_id,)).fetchone()[0]
+            found.append({"id": job_id, "name": name, "beyond": _beyond(need, whole)})
+    return found[:UNFIT_SHOWN]
+
+
+def _beyond(need: _Need, node: _Free) -> str:
+    """What a job needs that the node does not have, in words."""
+    parts = []
+    if need.cpus > node.cpus:
+        parts.append(f"{need.cpus} CPUs > {node.cpus}")
+    if need.memory > node.memory:
+        parts.append(f"{need.memory / GIB:.3g} GiB memory > {node.memory / GIB:.3g} GiB")
+    if need.gpus > node.gpus:
+        parts.append(f"{need.gpus} GPUs > {node.gpus}")
+    if need.nodes > node.nodes:
+        parts.append(f"{need.nodes} nodes > {node.nodes}")
+    if node.time_limit is not None and need.runtime > node.time_limit:
+        parts.append(f"runtime {need.runtime:.0f} s > the {node.time_limit:.0f} s left")
+    return ", ".join(parts)
 
 
 def _check_offer(offer: ComputeNodesResources) -> None:

@@ -284,6 +284,10 @@ def exchange(
     if complete and not canceled and completed:
         outcomes.workflow_completed(conn, workflow_id)
     stalled = not complete and not jobs and not workflows.has_active_jobs(conn, workflow_id)
+    too_big: list[dict[str, Any]] = []
+    if reason == claiming.NOTHING_FITS and body.claim is not None:
+        node_size = body.claim.capacity or body.claim.resources
+        too_big = claiming.unfit(conn, workflow_id, node_size) if node_size else []
     return {
         "started": started,
         "completed": completed,
@@ -295,6 +299,8 @@ def exchange(
         "is_canceled": canceled,
         "is_stalled": stalled,
         "successors": hints,
+        "unfit": too_big,
+        "others_active": bool(too_big) and workflows.has_running_jobs(conn, workflow_id),
     }
 
 
