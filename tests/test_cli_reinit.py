@@ -201,3 +201,26 @@ def test_torc_run_refuses_a_workflow_whose_input_file_is_missing(
     assert "torc workflows initialize --force" in proc.stderr and "Traceback" not in proc.stderr
     (wf,) = [w for w in client.iter_workflows() if w["name"] == name]
     assert statuses(client, wf["id"]) == {"reader": "uninitialized"}
+
+
+def test_missing_inputs_stop_run_and_initialize_alike_and_a_dry_run_says_so_by_exit_code(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    spec = tmp_path / "missing.yaml"
+    absent = tmp_path / "no_such_input.dat"
+    spec.write_text(
+        "name: missing_input\n"
+        f"files:\n  - {{name: data, path: {absent}}}\n"
+        f"jobs:\n  - {{name: use, command: 'cat {absent}', input_files: [data]}}\n"
+    )
+    run = torc(server.url, "run", str(spec), "-p", "0.1", cwd=tmp_path, expect=1)
+    assert f"missing input files: data ({absent})" in run.stderr
+    made = torc_json(server.url, "workflows", "create", str(spec), cwd=tmp_path)
+    wf = str(made["id"])
+    dry = torc(server.url, "workflows", "initialize", wf, "--dry-run", cwd=tmp_path, expect=1)
+    assert "cannot (yet) be initialized" in dry.stdout
+    forced = torc(server.url, "workflows", "initialize", wf, "--dry-run", "--force", cwd=tmp_path)
+    assert "can be initialized" in forced.stdout
+    torc(server.url, "workflows", "initialize", wf, cwd=tmp_path, expect=1)
+    status = torc_json(server.url, "workflows", "status", wf, cwd=tmp_path)
+    assert status["jobs_by_status"]["uninitialized"] == 1  # nothing was started

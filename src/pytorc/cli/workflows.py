@@ -249,9 +249,10 @@ def initialize(
         lines.append("missing input files: " + ", ".join(report.missing_files))
     if report.missing_user_data:
         lines.append("missing user data ids: " + ", ".join(map(str, report.missing_user_data)))
+    refused = bool(report.missing_files or report.missing_user_data) and not force
     if dry_run:
-        lines.append(f"dry run: workflow {wf_id} " + ("can" if not lines else "cannot (yet)"))
-        lines[-1] += " be initialized"
+        verdict = "cannot (yet) be initialized" if refused else "can be initialized"
+        lines.append(f"dry run: workflow {wf_id} {verdict}")
     else:
         init = report.initialize or {}
         lines.append(
@@ -259,6 +260,8 @@ def initialize(
             f" {init.get('blocked', 0)} blocked"
         )
     output.message(st.format, lines, report.to_json())
+    if dry_run and refused:
+        raise typer.Exit(1)  # as initializing for real would fail
 
 
 @app.command("reinitialize")
