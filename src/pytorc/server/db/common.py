@@ -100,6 +100,22 @@ def page(
     return envelope(items, offset, total)
 
 
+def next_ids(conn: sqlite3.Connection, table: str, count: int) -> int:
+    """The first of `count` new consecutive ids for `table` (workflow or job), above every id it
+    ever gave (migration 0008); the caller holds the write transaction."""
+    last = conn.execute(
+        f"SELECT max((SELECT coalesce(max(id), 0) FROM {table}),"
+        " (SELECT last FROM id_sequence WHERE name = ?))",
+        (table,),
+    ).fetchone()[0]
+    conn.execute(
+        "INSERT INTO id_sequence (name, last) VALUES (?, ?)"
+        " ON CONFLICT (name) DO UPDATE SET last = excluded.last",
+        (table, int(last or 0) + count),
+    )
+    return int(last or 0) + 1
+
+
 class JsonTexts(list[str]):
     """Page items that are JSON texts already (routes/common.py writes them as they are)."""
 

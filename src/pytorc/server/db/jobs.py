@@ -9,7 +9,7 @@ from typing import Any
 
 from pytorc.errors import InvalidInput
 from pytorc.models import JobModel
-from pytorc.server.db.common import JsonTexts, Row, dumps, loads, page, require
+from pytorc.server.db.common import JsonTexts, Row, dumps, loads, next_ids, page, require
 from pytorc.vocabulary import HELD, JobStatus, codes
 
 SORTABLE = ("name", "status", "priority", "command", "attempt_id", "resource_requirements_id")
@@ -224,7 +224,7 @@ def create_many(conn: sqlite3.Connection, jobs: Sequence[JobModel]) -> list[dict
         defaults[wf] = default_rr_id(conn, wf)
         for (table, kind), ids in wanted.items():
             _check_refs(conn, wf, table, kind, ids)
-    first = int(conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM job").fetchone()[0])
+    first = next_ids(conn, "job", len(jobs))
     job_ids = list(range(first, first + len(jobs)))
     by_name = _resolve_names(conn, jobs, job_ids)
     rows = [

@@ -7,7 +7,16 @@ from typing import Any
 
 from pytorc.errors import Conflict, InvalidInput
 from pytorc.models import WorkflowModel
-from pytorc.server.db.common import Row, dumps, loads, now_iso, opt_bool, page, require
+from pytorc.server.db.common import (
+    Row,
+    dumps,
+    loads,
+    next_ids,
+    now_iso,
+    opt_bool,
+    page,
+    require,
+)
 from pytorc.vocabulary import JobStatus, codes
 
 _LEFT_UNINITIALIZED = (
@@ -91,6 +100,7 @@ def create(conn: sqlite3.Connection, wf: WorkflowModel, creating: bool = False) 
     values["access_groups"] = dumps(wf.access_groups)
     # Run 0 until the first reset_status starts run 1, as in Torc (the schema's default is 1).
     values["run_id"] = 0
+    values["id"] = next_ids(conn, "workflow", 1)  # never an id given before (migration 0008)
     cols = ", ".join(values)
     marks = ", ".join(f":{c}" for c in values)
     row = conn.execute(
