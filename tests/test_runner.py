@@ -524,12 +524,17 @@ def test_sigterm_hands_back_claimed_jobs_and_another_runner_runs_each_once(
         timeout=60,
     )
     summary = _summary(second)
-    assert summary["completed"] == 4 and summary["is_complete"], second.stderr
-    assert sorted(log.read_text().split()) == unstarted  # each ran once, none of the killed
+    # The second run resumes: the two jobs the stop killed run again (attempt 2), beside the
+    # four never started; each finishes exactly once.
+    killed = sorted(held["running"])
+    assert f"2 interrupted job(s) run again: {', '.join(killed)}" in second.stderr
+    assert summary["completed"] == 6 and summary["is_complete"], second.stderr
+    assert sorted(log.read_text().split()) == names  # each ran to its end once
     results = httpx.get(f"{server.url}/results", params={"workflow_id": wf}).json()["items"]
     jobs = _jobs(server, wf)
     completed = Counter(r["job_id"] for r in results if r["return_code"] == 0)
-    assert completed == Counter(jobs[n]["id"] for n in unstarted)
+    assert completed == Counter(jobs[n]["id"] for n in names)
+    assert {n: jobs[n]["attempt_id"] for n in killed} == dict.fromkeys(killed, 2)
 
 
 def test_sigterm_while_the_server_is_down_stops_the_runner_within_seconds(

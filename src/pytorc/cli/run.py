@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 import typer
 
 from pytorc.cli import output
+from pytorc.cli import run_resume as resume_cli
 from pytorc.cli.common import CliState, state, user_name
 from pytorc.cli.run_failures import failed_jobs
 from pytorc.cli.run_failures import lines as failure_lines
@@ -74,16 +75,30 @@ def run(
             "schedulers have the nodes their actions ask for, which pytorc does not make yet).",
         ),
     ] = False,
+    new: Annotated[
+        bool,
+        typer.Option("--new", help="From a spec: a new workflow, even if one is unfinished."),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would run; create and run nothing.")
+    ] = False,
 ) -> None:
     """Run a workflow on this machine: create it from a spec file (or take an id), initialize
     it if needed, then claim and run its jobs until all are done. Exits 1 if any job failed,
     or if the run ends with work left (jobs that no runner could take, a stop signal).
 
-    Example: torc run sweep.yaml --max-parallel-jobs 4 -o out
+    Resuming: `torc run ID` runs again the jobs a stop (Ctrl-C, SIGTERM) interrupted, then
+    what they unblock. `torc run SPEC` whose workflow (same name, your user) is unfinished
+    offers to resume it on a terminal, and says how otherwise; --new makes a new one.
+
+    Examples: torc run sweep.yaml --max-parallel-jobs 4 -o out; torc run 7 (resume)
     """
     st = state(ctx)
+    if dry_run:
+        resume_cli.describe_run(st, spec_or_id)
+        return
     with st.server_for_run():
-        workflow_id = prepare(st, spec_or_id)
+        workflow_id = prepare(st, spec_or_id, new)
         summary = execute(
             st,
             workflow_id,
@@ -98,7 +113,7 @@ def run(
         raise typer.Exit(1)
 
 
-def prepare(st: CliState, spec_or_id: str) -> int:
+def prepare(st: CliState, spec_or_id: str, new: bool = False) -> int:
     """The workflow to run: created from a spec file and initialized, or an id (initialized
     if it is not yet)."""
     if is_spec_path(spec_or_id):
@@ -112,6 +127,9 @@ def prepare(st: CliState, spec_or_id: str) -> int:
         for warning in spec_warnings(spec):
             typer.echo(f"warning: {warning}", err=True)
         client = st.client
+        earlier = None if new else resume_cli.offer(client, spec.name, user_name())
+        if earlier is not None:
+            return resume_cli.resume_workflow(client, earlier)
         created = create_workflow(client, spec, str(path), user=user_name())
         workflow_id = int(created["id"])
         _initialize(st, workflow_id)
@@ -123,7 +141,8 @@ def prepare(st: CliState, spec_or_id: str) -> int:
         raise InvalidInput(f"{spec_or_id!r} is neither a spec file nor a workflow id") from None
     if client.get(f"/workflows/{workflow_id}/is_uninitialized")["is_uninitialized"]:
         _initialize(st, workflow_id)
-    return workflow_id
+        return workflow_id
+    return resume_cli.resume_workflow(client, workflow_id)
 
 
 def _initialize(st: CliState, workflow_id: int) -> None:
