@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -46,6 +47,7 @@ class CliState:
     database: str | None = None
     snapshot_path: str | None = None  # --in-memory: the private server's final snapshot
     snapshot_interval: float | None = None
+    may_create_db: bool = False  # a command that makes workflows may start a new private database
     _settings: Settings | None = None
     _client: TorcClient | None = None
     _server: StandaloneServer | None = None
@@ -92,7 +94,14 @@ class CliState:
         caller's own work (loading a spec) overlaps its start-up; `client` waits for it."""
         if not self.standalone or self._server is not None:
             return
-        from pytorc.client.standalone import StandaloneServer
+        from pytorc.client.standalone import StandaloneServer, database_of
+
+        database = database_of(self.database)
+        if not self.may_create_db and database != ":memory:" and not Path(database).exists():
+            raise InvalidInput(
+                f"no standalone database here: {database} does not exist; `torc -s run SPEC`"
+                " or `torc -s workflows create SPEC` makes one, or name one with --db PATH"
+            )
 
         self._server = StandaloneServer(
             self.database,
@@ -119,6 +128,7 @@ class CliState:
 
         The private server keeps its database in ./torc_output/torc.db (or --db PATH).
         """
+        self.may_create_db = True
         if not self.standalone and not self.url_configured():
             from pytorc.client.standalone import server_answers
 

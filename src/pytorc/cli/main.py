@@ -273,10 +273,15 @@ def _error_line(exc: Exception) -> str:
     text = str(exc).strip().replace("\n", " ") or type(exc).__name__
     # The URL hint helps only when no server was ever reached, not when one went away mid-run.
     if isinstance(exc, ApiError) and exc.status == 0 and text.startswith("cannot reach"):
-        text += (
-            "; set the server URL with --url, TORC_API_URL or api_url in the [client] section"
-            " of a config file (see torc config paths)"
-        )
+        from pytorc.client.standalone import DEFAULT_DB
+
+        if DEFAULT_DB.exists():  # a private server's database from an earlier `torc run`
+            text += f"; the workflows of earlier runs here are in {DEFAULT_DB}: use `torc -s ...`"
+        else:
+            text += (
+                "; set the server URL with --url, TORC_API_URL or api_url in the [client]"
+                " section of a config file (see torc config paths)"
+            )
     return f"error: {text}"
 
 

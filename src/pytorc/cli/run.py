@@ -109,6 +109,8 @@ def run(
             poll_interval,
             output_dir,
         )
+    if st.standalone and st.format == "table":
+        typer.echo(resume_cli.where_it_is(st, workflow_id))
     if summary:
         raise typer.Exit(1)
 

@@ -74,3 +74,17 @@ def describe_run(st: CliState, spec_or_id: str) -> None:
         + (": " + ", ".join(data["interrupted_jobs_to_run_again"][:5]) if again else ""),
     ]
     output.message(st.format, lines, data)
+
+
+def where_it_is(st: CliState, workflow_id: int) -> str:
+    """After a run on a private server: its database, and the command to look at it again."""
+    from pytorc.client.standalone import DEFAULT_DB, database_of
+
+    database = database_of(st.database)
+    if database == ":memory:":
+        database = st.snapshot_path or str(DEFAULT_DB)  # where the final snapshot went
+    db_flag = "" if database == str(DEFAULT_DB) else f" --db {database}"
+    return (
+        f"private server database: {database}; look at it again:"
+        f" torc -s{db_flag} workflows status {workflow_id}"
+    )

@@ -58,6 +58,7 @@ def create(
     from pytorc.spec import create_workflow, load_spec, plan, spec_warnings
 
     st = state(ctx)
+    st.may_create_db = True  # -s: the first workflow starts a private database
     spec = load_spec(file)
     if dry_run:  # the plan lists the warnings
         if st.format == "json":
@@ -84,6 +85,7 @@ def new(
     Example: torc workflows new -n sweep -d "parameter sweep"
     """
     st = state(ctx)
+    st.may_create_db = True  # -s: the first workflow starts a private database
     body = {"name": name, "user": user_name(), "description": description}
     wf = st.client.create_workflow(body)
     output.message(st.format, f"created workflow {wf['id']} ({wf['name']})", wf)

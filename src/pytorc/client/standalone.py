@@ -21,6 +21,11 @@ from pytorc.errors import TorcError
 DEFAULT_DB = Path("torc_output") / "torc.db"
 
 
+def database_of(database: str | None) -> str:
+    """The database a private server uses: the one named, else ./torc_output/torc.db."""
+    return database or str(DEFAULT_DB)
+
+
 def _server_command() -> str:
     beside = Path(sys.executable).parent / "torc-server"
     return str(beside) if beside.exists() else "torc-server"
@@ -38,7 +43,7 @@ class StandaloneServer:
     ) -> None:
         """`snapshot_path`: where an in-memory server leaves its final snapshot (and periodic
         ones every `snapshot_interval` seconds)."""
-        self.database = database or str(DEFAULT_DB)
+        self.database = database_of(database)
         self.snapshot_path = snapshot_path
         self.snapshot_interval = snapshot_interval
         self.startup_timeout = startup_timeout
