@@ -12,24 +12,25 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 step "$(torc --version); the workflow: examples/demo.yaml"
 sed -n '1,3p' examples/demo.yaml
 
-step "torc -s run examples/demo.yaml   (-s: a private torc-server with its database in $db)"
+step "torc -s --db $db run examples/demo.yaml -o $out   (-s: a private torc-server for this command)"
 torc -s --db "$db" run examples/demo.yaml -o "$out"
 
 wf=$(torc -s --db "$db" -f json workflows list | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
 
-step "torc workflows status $wf"
+step "torc -s --db $db workflows status $wf"
 torc -s --db "$db" workflows status "$wf"
 
-step "torc results list $wf   (return codes, run times, peak memory and CPU of each job)"
+step "torc -s --db $db results list $wf   (return codes, run times, peak memory and CPU)"
 torc -s --db "$db" results list "$wf"
 
 step "what the fan-in job wrote ($out/data/pi.txt)"
 cat "$out/data/pi.txt"
 
 if torc plot-resources --help >/dev/null 2>&1 && compgen -G "$out/resource_utilization/*.db" >/dev/null; then
-    step "torc plot-resources: interactive resource plots"
+    step "torc plot-resources $out/resource_utilization/*.db -o $out/plots"
     torc plot-resources "$out"/resource_utilization/*.db -o "$out/plots"
     echo "resource plots written to $(cd "$out/plots" && pwd)"
 fi
 
 step "done: job stdout/stderr in $out/job_stdio, the database in $db"
+echo "to use torc yourself: source .venv/bin/activate  (then: torc -s --db $db workflows list)"
