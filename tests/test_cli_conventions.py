@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -25,3 +26,15 @@ def test_a_server_url_without_the_base_path_reaches_the_api(
     made = torc_json(bare + "/", "workflows", "new", "-n", "bare_url", cwd=tmp_path)
     listed = torc_json(server.url, "workflows", "list", cwd=tmp_path)
     assert made["id"] in [w["id"] for w in listed]
+
+
+def test_the_output_format_may_follow_the_subcommand(server: ServerProcess, tmp_path: Path) -> None:
+    torc_json(server.url, "workflows", "new", "-n", "formats", cwd=tmp_path)
+    before = torc_json(server.url, "workflows", "list", cwd=tmp_path)
+    after = torc(server.url, "workflows", "list", "-f", "json", cwd=tmp_path).stdout
+    assert json.loads(after) == before
+    equals = torc(server.url, "workflows", "list", "--format=json", cwd=tmp_path).stdout
+    assert json.loads(equals) == before
+    # A command whose own -f means something else keeps it.
+    shown = torc(None, "config", "show", "-f", "json", cwd=tmp_path).stdout
+    assert "client" in json.loads(shown)

@@ -295,11 +295,37 @@ def _user_errors() -> tuple[type[Exception], ...]:
     return tuple(kinds)
 
 
+_OWN_FORMAT = frozenset({"config", "plot-resources"})  # commands with a -f/--format of their own
+
+
+def hoist_format(argv: list[str]) -> list[str]:
+    """`torc workflows list -f json` means `torc -f json workflows list`: the global output
+    format is moved in front, where the parser takes it. Only `-f json|table` (or
+    `--format=...`) moves, and not for commands whose own -f means something else."""
+    if any(word in _OWN_FORMAT for word in argv):
+        return argv
+    moved: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word in ("-f", "--format") and i + 1 < len(argv) and argv[i + 1] in ("json", "table"):
+            moved += argv[i : i + 2]
+            i += 2
+            continue
+        if word in ("--format=json", "--format=table"):
+            moved.append(word)
+        else:
+            rest.append(word)
+        i += 1
+    return moved + rest
+
+
 def main() -> None:
     """Run the CLI; user errors become one `error: ...` line on stderr and exit status 1."""
     _enable_completion_if_asked()
     try:
-        code = app(standalone_mode=False, prog_name="torc")
+        code = app(args=hoist_format(sys.argv[1:]), standalone_mode=False, prog_name="torc")
     except typer.Exit as exc:
         code = exc.exit_code
     except typer.Abort:
