@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -165,8 +166,11 @@ def test_initialize_refuses_missing_inputs_unless_forced(
     refused = torc(server.url, "workflows", "initialize", cwd=tmp_path, user=user, expect=1)
     assert "raw.csv" in refused.stderr and "--force" in refused.stderr
     assert statuses(client, wf["id"]) == {"use": "uninitialized"}
-    dry = torc_json(server.url, "workflows", "initialize", "--dry-run", cwd=tmp_path, user=user)
-    assert dry["missing_files"] == ["raw (raw.csv)"]
+    dry = torc(
+        server.url, "-f", "json", "workflows", "initialize", "--dry-run",
+        cwd=tmp_path, user=user, expect=1,
+    )  # fmt: skip
+    assert json.loads(dry.stdout)["missing_files"] == ["raw (raw.csv)"]
     torc(server.url, "workflows", "initialize", "--force", cwd=tmp_path, user=user)
     assert statuses(client, wf["id"]) == {"use": "ready"}
 

@@ -100,6 +100,14 @@ _Format = Annotated[
     typer.Option("-f", "--format", help="Output format [default: config client.format]"),
 ]
 
+_Columns = Annotated[
+    str | None,
+    typer.Option(
+        "--columns",
+        help="Table columns to show, comma-separated (default: those that fit the width).",
+    ),
+]
+
 _LogLevel = Annotated[
     str | None,
     typer.Option("--log-level", help="error, warn, info, debug or trace (default: config)."),
@@ -180,11 +188,29 @@ _Version = Annotated[
 ]
 
 
+def _password(
+    given: str | None, prompt: bool, from_file: str | None, user: str | None
+) -> str | None:
+    """The password from the terminal, a file's first line, or as given."""
+    if prompt:
+        import getpass
+
+        return getpass.getpass(f"Password for {user or 'the torc server'}: ")
+    if from_file:
+        try:
+            with open(from_file) as secret:
+                return secret.readline().rstrip("\n")
+        except OSError as exc:
+            raise TorcError(f"cannot read --password-file {from_file}: {exc.strerror}") from None
+    return given
+
+
 @app.callback()
 def root(
     ctx: typer.Context,
     url: _Url = None,
     fmt: _Format = None,
+    columns: _Columns = None,
     log_level: _LogLevel = None,
     password: _Password = None,
     prompt_password: _PromptPassword = False,
@@ -207,18 +233,7 @@ def root(
         standalone = True
     elif snapshot_interval is not None:
         raise TorcError("--snapshot-interval-seconds applies to --in-memory only")
-    if prompt_password:
-        import getpass
-
-        password = getpass.getpass(f"Password for {user or 'the torc server'}: ")
-    elif password_file:
-        try:
-            with open(password_file) as secret:
-                password = secret.readline().rstrip("\n")
-        except OSError as exc:
-            raise TorcError(
-                f"cannot read --password-file {password_file}: {exc.strerror}"
-            ) from None
+    password = _password(password, prompt_password, password_file, user)
     st = CliState(
         url_flag=url,
         format_flag=fmt.value if fmt else None,
@@ -232,6 +247,10 @@ def root(
     )
     ctx.obj = st
     ctx.call_on_close(st.close)
+    if columns:
+        from pytorc.cli import output
+
+        output.CHOSEN_COLUMNS = [c.strip() for c in columns.split(",") if c.strip()]
     if log_level:
         import logging
 

@@ -8,6 +8,8 @@ small report object. Tables are for reading only; their layout may change.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -16,11 +18,23 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 
+# --columns a,b: the table columns to show (set by the CLI's global option).
+CHOSEN_COLUMNS: list[str] | None = None
+
+
+def table_width() -> int | None:
+    """The terminal's width; $COLUMNS when set; None (no limit) for piped output, so rows
+    stay greppable."""
+    if os.environ.get("COLUMNS", "").isdigit():
+        return int(os.environ["COLUMNS"])
+    return shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+
+
 def _console() -> Console:
     from rich.console import Console
 
-    # Piped output is not wrapped at 80 columns, so rows stay greppable.
-    return Console(width=None if sys.stdout.isatty() else 200, highlight=False)
+    width = table_width()
+    return Console(width=width or 1000, highlight=False)
 
 
 def emit_json(data: Any) -> None:
@@ -48,15 +62,25 @@ def records(
         return
     from rich.table import Table
 
-    table = Table(*columns, title=title, title_justify="left")
-    n = 0
-    for item in items:
-        table.add_row(*(cell(item.get(c)) for c in columns))
-        n += 1
+    from pytorc.cli.table_fit import fit, header, human_cell
+
+    chosen = list(columns)
+    if CHOSEN_COLUMNS:
+        chosen = [c for c in CHOSEN_COLUMNS if c in columns] or chosen
+    rows = [[human_cell(c, item.get(c), cell) for c in chosen] for item in items]
+    titles = [header(c) for c in chosen]
+    shown, hidden = fit(titles, rows, table_width())
+    table = Table(*(titles[i] for i in shown), title=title, title_justify="left")
+    for row in rows:
+        table.add_row(*(row[i] for i in shown))
+    n = len(rows)
     console = _console()
     if n:
         console.print(table)
-    console.print(f"{n} record{'s' if n != 1 else ''}" + (f" ({title})" if title and not n else ""))
+    count = f"{n} record{'s' if n != 1 else ''}" + (f" ({title})" if title and not n else "")
+    if hidden and n:
+        count += f"; not shown: {', '.join(hidden)} (--columns to choose, -f json for all)"
+    console.print(count)
 
 
 def record(fmt: str, item: dict[str, Any], title: str | None = None) -> None:

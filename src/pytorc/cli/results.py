@@ -19,18 +19,18 @@ from pytorc.cli.common import (
 
 app = group("What each job run returned: exit code, time, memory and CPU use.")
 
-COLUMNS = (
-    "id",
+COLUMNS = (  # in reading order: what fits an 80-column terminal comes first
     "job_id",
     "job_name",
-    "run_id",
-    "attempt_id",
-    "return_code",
     "status",
+    "return_code",
     "exec_time_minutes",
     "peak_memory_bytes",
     "peak_cpu_percent",
+    "attempt_id",
+    "run_id",
     "completion_time",
+    "id",
 )
 
 
