@@ -38,3 +38,14 @@ def test_the_output_format_may_follow_the_subcommand(server: ServerProcess, tmp_
     # A command whose own -f means something else keeps it.
     shown = torc(None, "config", "show", "-f", "json", cwd=tmp_path).stdout
     assert "client" in json.loads(shown)
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [(["tui"], "torc tui"), (["workflows", "export", "1"], "torc workflows export")],
+)
+def test_a_torc_command_pytorc_lacks_says_so(tmp_path: Path, argv: list[str], named: str) -> None:
+    done = torc(None, *argv, cwd=tmp_path, expect=2)
+    assert f"error: `{named}` is a Torc command that pytorc does not have yet" in done.stderr
+    unknown = torc(None, "frobnicate", cwd=tmp_path, expect=2)
+    assert "No such command 'frobnicate'" in unknown.stderr

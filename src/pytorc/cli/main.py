@@ -6,6 +6,7 @@ the spec models, Rich) when it runs, so `torc --help` stays fast.
 
 import gc
 import importlib
+import re
 import sys
 from typing import Annotated, Any
 
@@ -314,6 +315,32 @@ def _user_errors() -> tuple[type[Exception], ...]:
     return tuple(kinds)
 
 
+# Torc commands pytorc does not have (docs/cli.md, "Not here yet"): group -> commands, or
+# None for a whole top-level command.
+NOT_YET: dict[str, frozenset[str] | None] = {
+    "tui": None,
+    "remote": None,
+    "workflows": frozenset({"submit", "export", "import"}),
+    "jobs": frozenset({"list-resource-requirements", "list-failure-handlers"}),
+}
+
+
+def _not_yet(message: str) -> str:
+    """ "No such command 'tui'" for a command Torc has and pytorc does not yet: say that."""
+    found = re.search(r"No such command '([^']+)'", message)
+    if found is None:
+        return message
+    name = found.group(1)
+    argv = sys.argv[1:]
+    for group, commands in NOT_YET.items():
+        hit = name == group and commands is None
+        hit = hit or (commands is not None and name in commands and group in argv)
+        if hit:
+            whole = name if commands is None else f"{group} {name}"
+            return f"`torc {whole}` is a Torc command that pytorc does not have yet (docs/cli.md)"
+    return message
+
+
 _OWN_FORMAT = frozenset({"config", "plot-resources"})  # commands with a -f/--format of their own
 
 
@@ -351,7 +378,7 @@ def main() -> None:
         typer.echo("aborted", err=True)
         code = 1
     except typer.TyperException as exc:  # usage errors from the argument parser
-        message = exc.format_message()
+        message = _not_yet(exc.format_message())
         if message.startswith("Usage:"):  # a group called without a command: its help
             typer.echo(message, err=True)
         else:
