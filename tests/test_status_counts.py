@@ -47,8 +47,13 @@ def test_counts_follow_creation_runs_failures_resets_and_deletions(
     kept, real = _counted(server.db_path)
     assert kept == real
     with httpx.Client(base_url=server.url) as c:
-        status = c.get(f"/workflows/{wf}/status").json()["jobs_by_status"]
+        whole = c.get(f"/workflows/{wf}/status").json()
+        status = whole["jobs_by_status"]
         assert (status["completed"], status["failed"], status["canceled"]) == (31, 1, 1)
+        # from the first start to the last completion: at least the longest job, well under
+        # the minute this run took at most
+        assert 0 < whole["walltime_seconds"] < 60
+        assert whole["walltime_seconds"] >= whole["total_exec_time_minutes"] * 60 / 32
         c.post(f"/workflows/{wf}/reset_status").raise_for_status()
         assert set.__eq__(*_counted(server.db_path))
         first = c.get("/jobs", params={"workflow_id": wf, "limit": 1}).json()["items"][0]

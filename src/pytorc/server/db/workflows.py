@@ -262,13 +262,20 @@ def has_active_jobs(conn: sqlite3.Connection, id: int) -> bool:
     return row is not None
 
 
-def total_exec_minutes(conn: sqlite3.Connection, id: int) -> float:
-    value = conn.execute(
-        "SELECT coalesce(sum(r.exec_time_minutes), 0) FROM workflow_result w"
-        " JOIN result r ON r.id = w.result_id WHERE w.workflow_id = ?",
+def run_times(conn: sqlite3.Connection, id: int) -> tuple[float, float | None]:
+    """(the jobs' total run time in minutes, the walltime in seconds: from the earliest job
+    start to the latest completion, as Torc's report computes it), over each job's latest
+    result; no walltime before any result."""
+    total, first_start, last_end = conn.execute(
+        "SELECT coalesce(sum(r.exec_time_minutes), 0),"
+        " min(julianday(r.completion_time) - r.exec_time_minutes / 1440.0),"
+        " max(julianday(r.completion_time))"
+        " FROM workflow_result w JOIN result r ON r.id = w.result_id WHERE w.workflow_id = ?",
         (id,),
-    ).fetchone()[0]
-    return float(value)
+    ).fetchone()
+    if first_start is None or last_end is None:
+        return float(total), None
+    return float(total), round((last_end - first_start) * 86400.0, 3)
 
 
 def is_uninitialized(conn: sqlite3.Connection, id: int) -> bool:

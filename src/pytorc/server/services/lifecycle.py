@@ -50,6 +50,7 @@ def status(conn: sqlite3.Connection, id: int) -> dict[str, Any]:
             (id,),
         ).fetchall()
     )
+    exec_minutes, walltime = workflows.run_times(conn, id)
     return {
         "workflow_id": id,
         "workflow_name": wf["name"],
@@ -58,11 +59,11 @@ def status(conn: sqlite3.Connection, id: int) -> dict[str, Any]:
         "is_canceled": canceled,
         "total_jobs": sum(counts.values()),
         "jobs_by_status": counts,
-        "total_exec_time_minutes": workflows.total_exec_minutes(conn, id),
+        "total_exec_time_minutes": exec_minutes,
         "active_compute_nodes": nodes,
         "active_scheduled_nodes": sched.get("active", 0),
         "pending_scheduled_nodes": sched.get("pending", 0),
-        "walltime_seconds": None,
+        "walltime_seconds": walltime,
     }
 
 
