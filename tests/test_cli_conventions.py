@@ -49,3 +49,18 @@ def test_a_torc_command_pytorc_lacks_says_so(tmp_path: Path, argv: list[str], na
     assert f"error: `{named}` is a Torc command that pytorc does not have yet" in done.stderr
     unknown = torc(None, "frobnicate", cwd=tmp_path, expect=2)
     assert "No such command 'frobnicate'" in unknown.stderr
+
+
+def test_job_commands_take_a_name_within_a_workflow(server: ServerProcess, tmp_path: Path) -> None:
+    spec = tmp_path / "named.yaml"
+    spec.write_text("name: named\njobs:\n  - {name: flaky, command: 'exit 1'}\n")
+    run = torc(server.url, "-f", "json", "run", str(spec), "-p", "0.1", cwd=tmp_path, expect=1)
+    wf = str(json.loads(run.stdout)["workflow_id"])
+    got = torc_json(server.url, "jobs", "get", "flaky", "-w", wf, cwd=tmp_path)
+    assert got["name"] == "flaky" and got["status"] == "failed"
+    again = torc_json(server.url, "jobs", "retry", "flaky", "-w", wf, cwd=tmp_path)
+    assert again[0]["id"] == got["id"] and again[0]["attempt_id"] == 2
+    missing = torc(server.url, "jobs", "get", "nope", "-w", wf, cwd=tmp_path, expect=1)
+    assert f"workflow {wf} has no job named 'nope'" in missing.stderr
+    unnamed = torc(server.url, "jobs", "get", "flaky", cwd=tmp_path, expect=1)
+    assert "say which workflow (-w/--workflow)" in unnamed.stderr

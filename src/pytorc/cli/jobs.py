@@ -156,14 +156,27 @@ def list_jobs(
     output.records(st.format, items, columns)
 
 
+JobRef = Annotated[str, typer.Argument(help="Job id, or name with -w.", metavar="JOB")]
+JobRefs = Annotated[list[str], typer.Argument(help="Job ids, or names with -w.", metavar="JOB...")]
+InWorkflow = Annotated[
+    int | None, typer.Option("--workflow", "-w", help="The workflow of jobs given by name.")
+]
+
+
+def _job_ids(st: Any, refs: list[str], workflow_id: int | None) -> list[int]:
+    from pytorc.client.job_logs import resolve_job
+
+    return [int(resolve_job(st.client, ref, workflow_id)["id"]) for ref in refs]
+
+
 @app.command("get")
-def get(ctx: typer.Context, job_id: Annotated[int, typer.Argument(help="Job id.")]) -> None:
+def get(ctx: typer.Context, job: JobRef, workflow_id: InWorkflow = None) -> None:
     """Show one job, with its dependencies and files.
 
-    Example: torc -f json jobs get 42
+    Examples: torc -f json jobs get 42; torc jobs get train_3 -w 7
     """
     st = state(ctx)
-    output.record(st.format, st.client.get_job(job_id))
+    output.record(st.format, st.client.get_job(_job_ids(st, [job], workflow_id)[0]))
 
 
 @app.command("update")
@@ -235,9 +248,6 @@ def delete_all(
     output.message(st.format, f"deleted {answer['count']} jobs", answer)
 
 
-JobIds = Annotated[list[int], typer.Argument(help="Job ids.")]
-
-
 def _decide(st: Any, job_ids: list[int], verb: str) -> list[dict[str, Any]]:
     """Send each job's decision in its workflow's current run; the jobs as they are after."""
     runs: dict[int, int] = {}
@@ -257,28 +267,30 @@ def _decide(st: Any, job_ids: list[int], verb: str) -> list[dict[str, Any]]:
 
 
 @app.command("retry")
-def retry(ctx: typer.Context, job_ids: JobIds) -> None:
+def retry(ctx: typer.Context, jobs: JobRefs, workflow_id: InWorkflow = None) -> None:
     """Run failed, terminated or pending_failed jobs again (as their next attempt); their
     dependents wait for them again.
 
-    Example: torc jobs retry 42 43   (then: torc run WF_ID)
+    Examples: torc jobs retry 42 43 (then: torc run WF_ID); torc jobs retry train_3 -w 7
     """
     st = state(ctx)
-    jobs = _decide(st, job_ids, "retry")
-    lines = [f"job {j['id']} ({j['name']}) ready again as attempt {j['attempt_id']}" for j in jobs]
-    output.message(st.format, lines, jobs)
+    decided = _decide(st, _job_ids(st, jobs, workflow_id), "retry")
+    lines = [
+        f"job {j['id']} ({j['name']}) ready again as attempt {j['attempt_id']}" for j in decided
+    ]
+    output.message(st.format, lines, decided)
 
 
 @app.command("fail")
-def fail(ctx: typer.Context, job_ids: JobIds) -> None:
+def fail(ctx: typer.Context, jobs: JobRefs, workflow_id: InWorkflow = None) -> None:
     """Decide that pending_failed jobs failed (workflows with use_pending_failed): their
     dependents are released or canceled as for any failure.
 
-    Example: torc jobs list 3 -s pending_failed; torc jobs fail 42
+    Example: torc jobs list 3 -s pending_failed; torc jobs fail 42 (or: fail train_3 -w 3)
     """
     st = state(ctx)
-    jobs = _decide(st, job_ids, "fail")
-    output.message(st.format, [f"job {j['id']} ({j['name']}) failed" for j in jobs], jobs)
+    decided = _decide(st, _job_ids(st, jobs, workflow_id), "fail")
+    output.message(st.format, [f"job {j['id']} ({j['name']}) failed" for j in decided], decided)
 
 
 @app.command("logs")
