@@ -202,8 +202,9 @@ def execute(
     status = client.workflow_status(workflow_id)
     seconds = time.monotonic() - started
     failed = failed_jobs(client, workflow_id, summary.job_statuses, options.output_dir)
+    torc = "torc -s" + (f" --db {st.database}" if st.database else "") if st.standalone else "torc"
     _print_summary(
-        st.format, summary, status, seconds, options.output_dir, failed, metrics_db, plots
+        st.format, summary, status, seconds, options.output_dir, failed, metrics_db, plots, torc
     )
     counts = status["jobs_by_status"]
     bad = int(counts["failed"] + counts["canceled"] + counts["terminated"])
@@ -285,6 +286,7 @@ def _print_summary(
     failed: list[dict[str, Any]],
     metrics_db: Path | None = None,
     plots: list[Path] | None = None,
+    torc: str = "torc",  # the command that reaches this workflow's server again
 ) -> None:
     counts = {k: v for k, v in status["jobs_by_status"].items() if v}
     ran = (
@@ -318,12 +320,12 @@ def _print_summary(
         f"{summary.completed} completed, {summary.failed} failed, "
         f"{summary.canceled} canceled, {summary.terminated} terminated",
         "workflow jobs by status: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
-        *failure_lines(summary.workflow_id, failed, show_tail=sys.stdout.isatty()),
+        *failure_lines(summary.workflow_id, failed, sys.stdout.isatty(), torc),
         f"job output: {out / 'job_stdio'}",
     ]
     if summary.released:
         lines.insert(2, f"handed back {summary.released} claimed jobs it never started (ready)")
-    lines += _work_left(summary, status, data)
+    lines += _work_left(summary, status, data, torc)
     if metrics_db is not None:
         lines.append(f"resource time series: {metrics_db} (torc plot-resources draws it)")
     if plots:
@@ -331,7 +333,9 @@ def _print_summary(
     output.message(fmt, lines, data)
 
 
-def _work_left(summary: "RunSummary", status: dict[str, Any], data: dict[str, Any]) -> list[str]:
+def _work_left(
+    summary: "RunSummary", status: dict[str, Any], data: dict[str, Any], torc: str = "torc"
+) -> list[str]:
     """What the run left undone and what to do about it (adds the counts to `data`)."""
     wf = summary.workflow_id
     lines = []
@@ -339,8 +343,8 @@ def _work_left(summary: "RunSummary", status: dict[str, Any], data: dict[str, An
         data["pending_failed"] = summary.pending_failed
         lines.append(
             f"{summary.pending_failed} failed jobs wait for your decision (pending_failed):"
-            f" `torc jobs list {wf} -s pending_failed`, then `torc jobs retry ID...` or"
-            " `torc jobs fail ID...`"
+            f" `{torc} jobs list {wf} -s pending_failed`, then `{torc} jobs retry ID...` or"
+            f" `{torc} jobs fail ID...`"
         )
     if not status["is_complete"]:
         counts = status["jobs_by_status"]
@@ -348,7 +352,7 @@ def _work_left(summary: "RunSummary", status: dict[str, Any], data: dict[str, An
         data["jobs_left"] = _left(status)
         lines.append(
             f"work left: the workflow is not complete ({left or 'no job finished'});"
-            f" `torc explain JOB_ID` says why a job waits, `torc run {wf}` runs what is ready"
+            f" `{torc} explain JOB_ID` says why a job waits, `{torc} run {wf}` runs what is ready"
         )
     return lines
 

@@ -56,9 +56,11 @@ def _describe(
     }
 
 
-def lines(workflow_id: int, failed: list[dict[str, Any]], show_tail: bool) -> list[str]:
+def lines(
+    workflow_id: int, failed: list[dict[str, Any]], show_tail: bool, torc: str = "torc"
+) -> list[str]:
     """The summary's lines about `failed` (see failed_jobs); with `show_tail`, each stderr's
-    last lines too."""
+    last lines too. `torc`: the command that reaches the workflow's server."""
     if not failed:
         return []
     out = [f"jobs that did not succeed ({len(failed)}):"]
@@ -77,9 +79,9 @@ def lines(workflow_id: int, failed: list[dict[str, Any]], show_tail: bool) -> li
             out += [f"    | {line}" for line in _tail(Path(job["stderr"]))]
     more = sum(1 for job in failed if "name" not in job)
     if more:
-        out.append(f"  ... and {more} more: torc jobs list {workflow_id} -s failed")
+        out.append(f"  ... and {more} more: {torc} jobs list {workflow_id} -s failed")
     first = next(job for job in failed if "name" in job)
-    out.append(f"a job's output: torc jobs logs {first['name']} -w {workflow_id} --stderr")
+    out.append(f"a job's output: {torc} jobs logs {first['name']} -w {workflow_id} --stderr")
     return out
 
 
