@@ -545,11 +545,11 @@ class FailingClient(TorcClient):
         super().__init__(url, retry_seconds=5)
         self.calls, self.fail_on, self.error = 0, fail_on, error
 
-    def create_jobs(self, jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def create_jobs_brief(self, jobs: list[dict[str, Any]]) -> list[int] | list[dict[str, Any]]:
         self.calls += 1
         if self.calls == self.fail_on:
             raise self.error
-        return super().create_jobs(jobs)
+        return super().create_jobs_brief(jobs)
 
 
 SWEEP = "name: sweep\njobs:\n  - {name: 'w{i}', command: 'echo {i}', parameters: {i: '1:2500'}}\n"

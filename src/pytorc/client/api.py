@@ -236,6 +236,14 @@ class TorcClient:
     def create_jobs(self, jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return list(self.post("/bulk_jobs", {"jobs": jobs})["jobs"])
 
+    def create_jobs_brief(self, jobs: list[dict[str, Any]]) -> list[int] | list[dict[str, Any]]:
+        """Create jobs, asking for only their ids, in order (pytorc's bulk_jobs?brief=true); a
+        server that does not know `brief` answers the full records, returned as they are."""
+        answer = self.post("/bulk_jobs", {"jobs": jobs}, brief="true")
+        if "ids" in answer:
+            return [int(i) for i in answer["ids"]]
+        return list(answer["jobs"])
+
     def create_files(self, files: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return list(self.post("/bulk_files", {"files": files})["files"])
 

@@ -41,6 +41,7 @@ from pytorc.models.jobs import ClaimNextJobsResponse as ClaimNextJobsResponse
 from pytorc.models.jobs import ClaimRequest as ClaimRequest
 from pytorc.models.jobs import ComputeNodeSchedule as ComputeNodeSchedule
 from pytorc.models.jobs import ComputeNodesResources as ComputeNodesResources
+from pytorc.models.jobs import CreatedJobIds as CreatedJobIds
 from pytorc.models.jobs import CreateJobsResponse as CreateJobsResponse
 from pytorc.models.jobs import ExchangeJobsRequest as ExchangeJobsRequest
 from pytorc.models.jobs import ExchangeJobsResponse as ExchangeJobsResponse

@@ -210,30 +210,10 @@ def _resolve_names(
 
 
 def create_many(conn: sqlite3.Connection, jobs: Sequence[JobModel]) -> list[dict[str, Any]]:
-    """Insert jobs (status uninitialized) and their relations; all references are checked first.
-
-    Set-wise: one INSERT per table for the whole batch. Ids are assigned here, consecutively
-    after the largest one, which is safe because the caller holds the only write transaction.
-    """
-    if not jobs:
-        return []
-    refs = _references(jobs)
-    defaults: dict[int, int | None] = {}
-    for wf, wanted in refs.items():
-        require(conn, "workflow", wf)
-        defaults[wf] = default_rr_id(conn, wf)
-        for (table, kind), ids in wanted.items():
-            _check_refs(conn, wf, table, kind, ids)
-    first = next_ids(conn, "job", len(jobs))
-    job_ids = list(range(first, first + len(jobs)))
-    by_name = _resolve_names(conn, jobs, job_ids)
-    rows = [
-        _insert_params(job, job_id, defaults) for job, job_id in zip(jobs, job_ids, strict=True)
-    ]
-    conn.executemany(_INSERT, rows)
-    for wf, n in Counter(job.workflow_id for job in jobs).items():
-        conn.execute(_COUNT_NEW, (wf, n))
-    relations = _insert_relations(conn, jobs, job_ids, by_name)
+    """Insert jobs (status uninitialized) and their relations; the new records, in order."""
+    rows: list[dict[str, Any]] = []
+    relations: dict[str, list[list[int]]] = {}
+    _insert(conn, jobs, rows, relations)
     uninitialized = JobStatus.UNINITIALIZED.value
     out = []
     for i, (job, params) in enumerate(zip(jobs, rows, strict=True)):
@@ -251,6 +231,45 @@ def create_many(conn: sqlite3.Connection, jobs: Sequence[JobModel]) -> list[dict
             item[field] = relations[field][i]
         out.append(item)
     return out
+
+
+def insert_many(conn: sqlite3.Connection, jobs: Sequence[JobModel]) -> list[int]:
+    """create_many without the records: the new ids, in order (bulk_jobs?brief=true)."""
+    return [int(row["id"]) for row in _insert(conn, jobs, [], {})]
+
+
+def _insert(
+    conn: sqlite3.Connection,
+    jobs: Sequence[JobModel],
+    rows: list[dict[str, Any]],
+    relations: dict[str, list[list[int]]],
+) -> list[dict[str, Any]]:
+    """Insert the jobs and their relations, all references checked first; fills `rows` (the
+    inserted values) and `relations` (field -> sorted ids per job), and returns `rows`.
+
+    Set-wise: one INSERT per table for the whole batch. Ids are assigned here, consecutively,
+    which is safe because the caller holds the only write transaction.
+    """
+    if not jobs:
+        return rows
+    refs = _references(jobs)
+    defaults: dict[int, int | None] = {}
+    for wf, wanted in refs.items():
+        require(conn, "workflow", wf)
+        defaults[wf] = default_rr_id(conn, wf)
+        for (table, kind), ids in wanted.items():
+            _check_refs(conn, wf, table, kind, ids)
+    first = next_ids(conn, "job", len(jobs))
+    job_ids = list(range(first, first + len(jobs)))
+    by_name = _resolve_names(conn, jobs, job_ids)
+    rows += [
+        _insert_params(job, job_id, defaults) for job, job_id in zip(jobs, job_ids, strict=True)
+    ]
+    conn.executemany(_INSERT, rows)
+    for wf, n in Counter(job.workflow_id for job in jobs).items():
+        conn.execute(_COUNT_NEW, (wf, n))
+    relations.update(_insert_relations(conn, jobs, job_ids, by_name))
+    return rows
 
 
 _REF_FIELDS = {
