@@ -64,3 +64,15 @@ def test_job_commands_take_a_name_within_a_workflow(server: ServerProcess, tmp_p
     assert f"workflow {wf} has no job named 'nope'" in missing.stderr
     unnamed = torc(server.url, "jobs", "get", "flaky", cwd=tmp_path, expect=1)
     assert "say which workflow (-w/--workflow)" in unnamed.stderr
+    results = torc_json(server.url, "results", "list", wf, "-j", "flaky", cwd=tmp_path)
+    assert [r["job_id"] for r in results] == [got["id"]]
+    out = str(tmp_path / "output")
+    report = torc_json(server.url, "reports", "results", wf, "-o", out, "-j", "flaky",
+                       cwd=tmp_path)  # fmt: skip
+    assert [r["job_id"] for r in report["results"]] == [got["id"]]
+    fresh = str(torc_json(server.url, "workflows", "create", str(spec), cwd=tmp_path)["id"])
+    renamed = torc_json(server.url, "jobs", "update", "flaky", "-w", fresh, "-n", "steady",
+                        cwd=tmp_path)  # fmt: skip
+    assert renamed["name"] == "steady"  # only an uninitialized job may change
+    gone = torc_json(server.url, "jobs", "delete", "steady", "-w", fresh, cwd=tmp_path)
+    assert [j["id"] for j in gone] == [renamed["id"]]

@@ -206,6 +206,14 @@ def resolve_workflow_id(st: CliState, workflow_id: int | None) -> int:
     return chosen
 
 
+def job_ids_or_names(client: TorcClient, workflow_id: int, values: list[str] | None) -> list[int]:
+    """Job ids from repeated options (comma-separated lists too), where a job may be named."""
+    from pytorc.client.job_logs import resolve_job
+
+    parts = [p.strip() for value in values or [] for p in value.split(",") if p.strip()]
+    return [int(resolve_job(client, part, workflow_id)["id"]) for part in parts]
+
+
 def split_ids(values: list[str] | None) -> list[int]:
     """Ids from repeated options, each of which may hold a comma-separated list."""
     ids = []

@@ -182,7 +182,7 @@ def get(ctx: typer.Context, job: JobRef, workflow_id: InWorkflow = None) -> None
 @app.command("update")
 def update(
     ctx: typer.Context,
-    job_id: Annotated[int, typer.Argument(help="Job id.")],
+    job: JobRef,
     name: Annotated[str | None, typer.Option("-n", "--name", help="New name.")] = None,
     command: Annotated[str | None, typer.Option("-c", "--command", help="New command.")] = None,
     runtime: Annotated[
@@ -194,15 +194,17 @@ def update(
     priority: Annotated[
         int | None, typer.Option("--priority", min=0, help="Higher is claimed first.")
     ] = None,
+    workflow_id: InWorkflow = None,
 ) -> None:
     """Change a job that has not been initialized yet.
 
     Example: torc jobs update 42 -c 'python work.py --fast' --runtime PT2H
     """
     st = state(ctx)
-    job = st.client.get_job(job_id)
+    job_id = _job_ids(st, [job], workflow_id)[0]
+    record = st.client.get_job(job_id)
     if runtime is not None:
-        rr_id = resource_requirements_id or job.get("resource_requirements_id")
+        rr_id = resource_requirements_id or record.get("resource_requirements_id")
         if rr_id is None:
             raise InvalidInput(f"job {job_id} has no resource requirements to set a runtime on")
         rr = st.client.get_resource_requirements(rr_id)
@@ -213,22 +215,24 @@ def update(
         "resource_requirements_id": resource_requirements_id,
         "priority": priority,
     }
-    job.update({k: v for k, v in changes.items() if v is not None})
-    updated = st.client.put(f"/jobs/{job_id}", job)
+    record.update({k: v for k, v in changes.items() if v is not None})
+    updated = st.client.put(f"/jobs/{job_id}", record)
     output.message(st.format, f"updated job {job_id}", updated)
 
 
 @app.command("delete")
 def delete(
     ctx: typer.Context,
-    job_ids: Annotated[list[int], typer.Argument(help="Job ids.")],
+    jobs: JobRefs,
+    workflow_id: InWorkflow = None,
 ) -> None:
     """Delete jobs.
 
     Example: torc jobs delete 42 43
     """
     st = state(ctx)
-    output.deleted(st.format, "job", [st.client.delete(f"/jobs/{i}") for i in job_ids])
+    ids = _job_ids(st, jobs, workflow_id)
+    output.deleted(st.format, "job", [st.client.delete(f"/jobs/{i}") for i in ids])
 
 
 @app.command("delete-all")

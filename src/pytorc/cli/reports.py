@@ -6,7 +6,13 @@ from typing import Annotated, Any
 import typer
 
 from pytorc.cli import output
-from pytorc.cli.common import WorkflowArg, group, resolve_workflow_id, split_ids, state
+from pytorc.cli.common import (
+    WorkflowArg,
+    group,
+    job_ids_or_names,
+    resolve_workflow_id,
+    state,
+)
 from pytorc.errors import InvalidInput
 
 app = group("Reports: resource use against requirements, results with their logs, totals.")
@@ -108,7 +114,8 @@ def results(
         bool, typer.Option("--all-runs", help="Every run and attempt, not only the latest.")
     ] = False,
     job_ids: Annotated[
-        list[str] | None, typer.Option("-j", "--job-id", help="Only this job (repeatable).")
+        list[str] | None,
+        typer.Option("-j", "--job-id", help="Only this job, by id or name (repeatable)."),
     ] = None,
 ) -> None:
     """Print each job's result, as JSON, with the paths of its stdout/stderr files and the
@@ -123,7 +130,8 @@ def results(
     if not out.is_dir():
         raise InvalidInput(f"output directory {out} does not exist")
     wf_id = resolve_workflow_id(st, workflow_id)
-    report, warnings = results_report(st.client, wf_id, out, all_runs, split_ids(job_ids))
+    wanted = job_ids_or_names(st.client, wf_id, job_ids)
+    report, warnings = results_report(st.client, wf_id, out, all_runs, wanted)
     for warning in warnings:
         typer.echo(f"warning: {warning}", err=True)
     output.emit_json(report)  # JSON whatever the format, as Torc

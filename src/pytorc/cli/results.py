@@ -38,7 +38,9 @@ COLUMNS = (  # in reading order: what fits an 80-column terminal comes first
 def list_results(
     ctx: typer.Context,
     workflow_id: WorkflowArg = None,
-    job_id: Annotated[int | None, typer.Option("-j", "--job-id", help="Only this job.")] = None,
+    job: Annotated[
+        str | None, typer.Option("-j", "--job-id", help="Only this job (an id, or its name).")
+    ] = None,
     run_id: Annotated[int | None, typer.Option("-r", "--run-id", help="Only this run.")] = None,
     return_code: Annotated[
         int | None, typer.Option("--return-code", help="Only this return code.")
@@ -62,6 +64,11 @@ def list_results(
     """
     st = state(ctx)
     wf_id = resolve_workflow_id(st, workflow_id)
+    job_id = None
+    if job is not None:
+        from pytorc.client.job_logs import resolve_job
+
+        job_id = int(resolve_job(st.client, job, wf_id)["id"])
     items = st.client.iter_results(
         wf_id,
         job_id=job_id,
