@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -66,3 +68,27 @@ def running_server(
             proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def create_workflow(url: str, spec: dict[str, Any], workdir: Path) -> int:
+    """`torc workflows create` of `spec` (written to workdir/spec.json) on the server at
+    `url`, through the real CLI, without the caller's TORC_* settings; the new workflow's id."""
+    path = workdir / "spec.json"
+    path.write_text(json.dumps(spec))
+    torc = str(Path(sys.executable).parent / "torc")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TORC_")}
+    made = subprocess.run(
+        [torc, "--url", url, "-f", "json", "workflows", "create", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
+    return int(json.loads(made.stdout)["id"])
+
+
+def timed(work: Callable[[], object]) -> float:
+    """Seconds one call of `work` takes."""
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started

@@ -12,20 +12,16 @@ same run is the floor.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_server import running_server
+from bench_server import create_workflow, running_server, timed
 
 TORC = str(Path(sys.executable).parent / "torc")
 OFFER = {"num_cpus": 2, "memory_gb": 4.0, "num_gpus": 0, "num_nodes": 1}
@@ -53,14 +49,7 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as d, running_server(Path(d)) as url:
-        path = Path(d) / "spec.json"
-        path.write_text(json.dumps(spec(args.jobs)))
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TORC_")}
-        made = subprocess.run(
-            [TORC, "--url", url, "-f", "json", "workflows", "create", str(path)],
-            capture_output=True, text=True, check=True, env=env,
-        )  # fmt: skip
-        wf = int(json.loads(made.stdout)["id"])
+        wf = create_workflow(url, spec(args.jobs), Path(d))
         with httpx.Client(base_url=url, timeout=300) as http:
             http.post(f"/workflows/{wf}/reset_status").raise_for_status()
             http.post(f"/workflows/{wf}/initialize_jobs").raise_for_status()
@@ -82,12 +71,6 @@ def main() -> None:
     print(f"claim that finds fitting jobs: {statistics.median(found) * 1000:8.2f} ms")
     print(f"claim that finds nothing:      {statistics.median(empty) * 1000:8.2f} ms")
     print(f"/ping:                         {statistics.median(ping) * 1000:8.2f} ms")
-
-
-def timed(work: Any) -> float:
-    t = time.perf_counter()
-    work()
-    return time.perf_counter() - t
 
 
 def _exchange(http: httpx.Client, wf: int, node: int) -> dict[str, Any]:

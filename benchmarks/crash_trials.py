@@ -13,7 +13,6 @@ did not exit 0. Also reported: the time from a runner's death to the server requ
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import subprocess
@@ -26,7 +25,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_server import server_binary
+from bench_server import create_workflow, server_binary
 
 TORC = str(Path(sys.executable).parent / "torc")
 
@@ -69,19 +68,10 @@ def trial(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
     log = workdir / "ran.log"
     server, url = start_server(workdir, 0, args.dead_runner_timeout)
     port = int(url.split(":")[2].split("/")[0])
-    spec = workdir / "spec.json"
     command = f"echo j{{i}} >> {log}; sleep {args.job_seconds}"
     job = {"name": "j{i}", "command": command, "parameters": {"i": f"1:{args.jobs}"}}
-    spec.write_text(json.dumps({"name": "crash", "jobs": [job]}))
+    wf = create_workflow(url, {"name": "crash", "jobs": [job]}, workdir)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TORC_")}
-    made = subprocess.run(
-        [TORC, "--url", url, "-f", "json", "workflows", "create", str(spec)],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=env,
-    )
-    wf = int(json.loads(made.stdout)["id"])
     runners = [
         subprocess.Popen(
             [

@@ -11,7 +11,6 @@ reported: each command's wall time, jobs per second, and the server's peak resid
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from pathlib import Path
 import psutil
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_server import running_server
+from bench_server import create_workflow, running_server
 
 TORC = str(Path(sys.executable).parent / "torc")
 
@@ -62,19 +61,10 @@ def measure(size: int) -> dict[str, object]:
         server = server_process(url)
         idle = server.memory_info().rss
         peak = PeakRss(server)
-        spec = Path(d) / "spec.json"
         job = {"name": "j{i}", "command": "echo {i}", "parameters": {"i": f"1:{size}"}}
-        spec.write_text(json.dumps({"name": "sweep", "jobs": [job]}))
         started = time.perf_counter()
-        made = subprocess.run(
-            [TORC, "--url", url, "-f", "json", "workflows", "create", str(spec)],
-            capture_output=True,
-            text=True,
-            check=True,
-            env=env,
-        )
+        wf = create_workflow(url, {"name": "sweep", "jobs": [job]}, Path(d))
         created = time.perf_counter() - started
-        wf = json.loads(made.stdout)["id"]
         started = time.perf_counter()
         subprocess.run(
             [TORC, "--url", url, "workflows", "initialize", str(wf), "--no-prompts"],

@@ -11,10 +11,7 @@ floor.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,7 +21,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_server import running_server
+from bench_server import create_workflow, running_server
 
 TORC = str(Path(sys.executable).parent / "torc")
 
@@ -45,18 +42,8 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as d, running_server(Path(d)) as url:
-        spec = Path(d) / "spec.json"
         job = {"name": "j{i}", "command": "true", "parameters": {"i": f"1:{args.jobs}"}}
-        spec.write_text(json.dumps({"name": "big", "jobs": [job]}))
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TORC_")}
-        made = subprocess.run(
-            [TORC, "--url", url, "-f", "json", "workflows", "create", str(spec)],
-            capture_output=True,
-            text=True,
-            check=True,
-            env=env,
-        )
-        wf = int(json.loads(made.stdout)["id"])
+        wf = create_workflow(url, {"name": "big", "jobs": [job]}, Path(d))
         with httpx.Client(base_url=url, timeout=120) as http:
 
             def page(offset: int, limit: int = 100) -> dict[str, object]:

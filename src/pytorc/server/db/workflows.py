@@ -227,12 +227,7 @@ def is_complete(conn: sqlite3.Connection, id: int) -> tuple[bool, bool]:
     canceled = bool(row["is_canceled"])
     if canceled:
         return True, True
-    busy = conn.execute(
-        "SELECT 1 FROM job_status_count WHERE workflow_id = ?"
-        f" AND status IN ({_UNDONE}) AND n > 0 LIMIT 1",
-        (id,),
-    ).fetchone()
-    return busy is None, False
+    return not _any_job_in(conn, id, _UNDONE), False
 
 
 _ACTIVE = ",".join(str(s.code) for s in (JobStatus.READY, JobStatus.PENDING, JobStatus.RUNNING))
@@ -243,20 +238,20 @@ _HELD_BY_RUNNERS = ",".join(str(s.code) for s in (JobStatus.PENDING, JobStatus.R
 
 def has_running_jobs(conn: sqlite3.Connection, id: int) -> bool:
     """Whether any job is claimed or running: only those can make more jobs ready."""
-    row = conn.execute(
-        "SELECT 1 FROM job_status_count WHERE workflow_id = ?"
-        f" AND status IN ({_HELD_BY_RUNNERS}) AND n > 0 LIMIT 1",
-        (id,),
-    ).fetchone()
-    return row is not None
+    return _any_job_in(conn, id, _HELD_BY_RUNNERS)
 
 
 def has_active_jobs(conn: sqlite3.Connection, id: int) -> bool:
     """Whether any job is ready, pending or running: without one, an unfinished workflow waits
     for a person (a pending_failed decision, an initialization)."""
+    return _any_job_in(conn, id, _ACTIVE)
+
+
+def _any_job_in(conn: sqlite3.Connection, id: int, codes: str) -> bool:
+    """Whether the workflow has a job in one of `codes` (comma-separated), from the kept counts."""
     row = conn.execute(
-        "SELECT 1 FROM job_status_count WHERE workflow_id = ?"
-        f" AND status IN ({_ACTIVE}) AND n > 0 LIMIT 1",
+        f"SELECT 1 FROM job_status_count WHERE workflow_id = ? AND status IN ({codes}) AND n > 0"
+        " LIMIT 1",
         (id,),
     ).fetchone()
     return row is not None

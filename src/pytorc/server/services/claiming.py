@@ -210,15 +210,21 @@ def unfit(
     requirement, each with what it needs beyond the node: one index seek per requirement."""
     time_limit = parse_time_limit(node.time_limit)
     whole = _free(node, time_limit)
-    found: list[dict[str, Any]] = []
+    beyond: dict[int, str] = {}  # job id -> what it needs beyond the node
     for rr, need in _needs(conn, workflow_id).items():
-        if whole.fits(need) or len(found) >= UNFIT_SHOWN:
+        if whole.fits(need) or len(beyond) >= UNFIT_SHOWN:
             continue
         params = {"wf": workflow_id, "rr": rr, "any": True, "sched": None, "limit": 2}
         for job_id, _ in conn.execute(_READY_OF_CLASS, params):
-            name = conn.execute("SELECT name FROM job WHERE id = ?", (job_id,)).fetchone()[0]
-            found.append({"id": job_id, "name": name, "beyond": _beyond(need, whole)})
-    return found[:UNFIT_SHOWN]
+            beyond[job_id] = _beyond(need, whole)
+    shown = list(beyond)[:UNFIT_SHOWN]
+    names = dict(
+        conn.execute(
+            "SELECT id, name FROM job WHERE id IN (SELECT value FROM json_each(?))",
+            (dumps(shown),),
+        ).fetchall()
+    )
+    return [{"id": i, "name": names[i], "beyond": beyond[i]} for i in shown]
 
 
 def _beyond(need: _Need, node: _Free) -> str:
