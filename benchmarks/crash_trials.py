@@ -21,6 +21,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -30,12 +31,18 @@ from bench_server import create_workflow, server_binary
 TORC = str(Path(sys.executable).parent / "torc")
 
 
+# Every server and runner a trial starts: killed when the trial ends, however it ends (an
+# exception in a trial used to leave its server running).
+STARTED: list[subprocess.Popen[Any]] = []
+
+
 def start_server(workdir: Path, port: int, timeout: float) -> tuple[subprocess.Popen[str], str]:
     cmd = [server_binary(), "run", "--host", "127.0.0.1", "--port", str(port)]
     cmd += ["--database", str(workdir / "crash.db"), "--log-level", "warn"]
     cmd += ["--dead-runner-timeout-secs", str(timeout)]
     with open(workdir / "server.stderr", "a") as err:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True, cwd=workdir)
+    STARTED.append(proc)
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if not line.startswith("TORC_SERVER_PORT="):
@@ -96,6 +103,7 @@ def trial(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
         )
         for n in range(args.runners)
     ]
+    STARTED.extend(runners)
     started = time.monotonic()
     while len(log.read_text().splitlines() if log.exists() else []) < args.jobs // 3:
         time.sleep(0.01)
@@ -144,7 +152,14 @@ def main() -> None:
         with tempfile.TemporaryDirectory(
             dir="/dev/shm" if Path("/dev/shm").is_dir() else None
         ) as d:
-            print(f"trial {n + 1} (kill {args.kill}): {trial(args, Path(d))}", flush=True)
+            try:
+                print(f"trial {n + 1} (kill {args.kill}): {trial(args, Path(d))}", flush=True)
+            finally:
+                for proc in STARTED:
+                    if proc.poll() is None:
+                        proc.kill()
+                        proc.wait()
+                STARTED.clear()
 
 
 if __name__ == "__main__":
