@@ -119,20 +119,20 @@ def prepare(st: CliState, spec_or_id: str, new: bool = False) -> int:
     """The workflow to run: created from a spec file and initialized, or an id (initialized
     if it is not yet)."""
     if is_spec_path(spec_or_id):
-        from pytorc.spec import create_workflow, load_spec, spec_warnings
+        from pytorc.spec import create_workflow, load_for_upload, spec_warnings
 
         path = Path(spec_or_id)
         if not path.is_file():
             raise InvalidInput(f"spec file {spec_or_id} does not exist")
         st.launch_private_server()  # standalone: it starts while the spec loads
-        spec = load_spec(path)
+        spec, sweeps = load_for_upload(path)
         for warning in spec_warnings(spec):
             typer.echo(f"warning: {warning}", err=True)
         client = st.client
         earlier = None if new else resume_cli.offer(client, spec.name, user_name())
         if earlier is not None:
             return resume_cli.resume_workflow(client, earlier)
-        created = create_workflow(client, spec, str(path), user=user_name())
+        created = create_workflow(client, spec, str(path), user=user_name(), sweeps=sweeps)
         workflow_id = int(created["id"])
         _initialize(st, workflow_id)
         return workflow_id

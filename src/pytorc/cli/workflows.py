@@ -55,20 +55,21 @@ def create(
 
     Example: torc workflows create diamond.yaml
     """
-    from pytorc.spec import create_workflow, load_spec, plan, spec_warnings
+    from pytorc.spec import create_workflow, load_for_upload, load_spec, plan, spec_warnings
 
     st = state(ctx)
     st.may_create_db = True  # -s: the first workflow starts a private database
-    spec = load_spec(file)
     if dry_run:  # the plan lists the warnings
+        spec = load_spec(file)
         if st.format == "json":
             output.emit_json(plan(spec).to_dict())
         else:
             output.message(st.format, plan(spec).describe(), None)
         return
+    spec, sweeps = load_for_upload(file)
     for warning in spec_warnings(spec):
         typer.echo(f"warning: {warning}", err=True)
-    result = create_workflow(st.client, spec, str(file), user=user_name())
+    result = create_workflow(st.client, spec, str(file), user=user_name(), sweeps=sweeps)
     output.message(st.format, f"created workflow {result['id']} ({result['name']})", result)
 
 

@@ -52,6 +52,8 @@ from pytorc.models.jobs import JobFileRelationshipModel as JobFileRelationshipMo
 from pytorc.models.jobs import JobModel as JobModel
 from pytorc.models.jobs import JobsModel as JobsModel
 from pytorc.models.jobs import JobStart as JobStart
+from pytorc.models.jobs import JobSweepModel as JobSweepModel
+from pytorc.models.jobs import JobSweepResponse as JobSweepResponse
 from pytorc.models.jobs import JobUserDataRelationshipModel as JobUserDataRelationshipModel
 from pytorc.models.jobs import ReleaseJobsRequest as ReleaseJobsRequest
 from pytorc.models.jobs import ReleaseJobsResponse as ReleaseJobsResponse

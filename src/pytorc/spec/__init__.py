@@ -7,7 +7,7 @@ create_workflow_from_spec(client, Path("sweep.yaml"))
 
 from pytorc.spec.build import CreationPlan, create_workflow, create_workflow_from_spec, plan
 from pytorc.spec.errors import SpecError
-from pytorc.spec.load import load_spec
+from pytorc.spec.load import load_for_upload, load_spec
 from pytorc.spec.model import WorkflowSpec
 from pytorc.spec.notices import spec_warnings
 
@@ -17,6 +17,7 @@ __all__ = [
     "WorkflowSpec",
     "create_workflow",
     "create_workflow_from_spec",
+    "load_for_upload",
     "load_spec",
     "plan",
     "spec_warnings",

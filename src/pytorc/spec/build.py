@@ -21,10 +21,11 @@ from typing import Any, TypeVar
 from pytorc.client.api import TorcClient
 from pytorc.errors import ApiError
 from pytorc.spec.errors import SpecError
-from pytorc.spec.load import load_spec
+from pytorc.spec.load import load_for_upload, load_spec
 from pytorc.spec.model import JobSpec, ResourceMonitorSpec, WorkflowActionSpec, WorkflowSpec
 from pytorc.spec.notices import spec_warnings
 from pytorc.spec.references import edges, levels
+from pytorc.spec.sweeps import Sweep
 
 BATCH = 1000
 """Records per bulk request."""
@@ -116,17 +117,22 @@ def create_workflow_from_spec(
     With dry_run nothing is sent to the server and the plan's dict is returned. The spec's own
     `user` is ignored (as in Torc): the workflow belongs to `user`, else $USER. Raises SpecError
     for a bad spec and for a server refusal, after deleting the half-made workflow."""
-    spec = load_spec(Path(path))
     if dry_run:
-        return plan(spec).to_dict()
-    return create_workflow(client, spec, str(path), user=user)
+        return plan(load_spec(Path(path))).to_dict()
+    spec, sweeps = load_for_upload(Path(path))
+    return create_workflow(client, spec, str(path), user=user, sweeps=sweeps)
 
 
 def create_workflow(
-    client: TorcClient, spec: WorkflowSpec, file: str, *, user: str | None = None
+    client: TorcClient,
+    spec: WorkflowSpec,
+    file: str,
+    *,
+    user: str | None = None,
+    sweeps: Sequence[Sweep] = (),
 ) -> dict[str, Any]:
-    """Create the workflow of a loaded spec (see create_workflow_from_spec); `file` names it in
-    errors."""
+    """Create the workflow of a loaded spec (see create_workflow_from_spec), and the sweeps
+    load_for_upload kept whole; `file` names it in errors."""
     owner = user or os.environ.get("USER") or getpass.getuser()
     try:
         workflow = client.create_workflow(workflow_body(spec, owner), creating=True)
@@ -136,7 +142,7 @@ def create_workflow(
         raise SpecError(file, "(workflow)", f"server answered {exc.status}: {exc}") from None
     workflow_id = int(workflow["id"])
     try:
-        _Upload(client, spec, workflow_id, file).run()
+        _Upload(client, spec, workflow_id, file, sweeps).run()
         client.finish_creation(workflow_id)  # until here it cannot be initialized or run
     except BaseException as exc:  # Ctrl-C included: never leave a half-written workflow
         note = _rollback(client, workflow_id)
@@ -235,9 +241,17 @@ def _chunks(items: Sequence[T], size: int = BATCH) -> Iterator[Sequence[T]]:
 class _Upload:
     """The records of one spec, created in dependency order; name -> id maps as it goes."""
 
-    def __init__(self, client: TorcClient, spec: WorkflowSpec, workflow_id: int, file: str):
+    def __init__(
+        self,
+        client: TorcClient,
+        spec: WorkflowSpec,
+        workflow_id: int,
+        file: str,
+        sweeps: Sequence[Sweep] = (),
+    ):
         self.client, self.spec, self.wf, self.file = client, spec, workflow_id, file
         self.ids: dict[str, dict[str, int]] = {}
+        self.sweeps = sweeps
 
     def run(self) -> None:
         self.resource_requirements()
@@ -246,6 +260,7 @@ class _Upload:
         self.schedulers()
         self.failure_handlers()
         self.jobs()
+        self.job_sweeps()
         self.actions()
 
     def resource_requirements(self) -> None:
@@ -317,6 +332,24 @@ class _Upload:
                         " does not understand depends_on_job_names (is it a pytorc torc-server?)",
                     )
                 ids[item["name"]] = int(item["id"])
+
+    def job_sweeps(self) -> None:
+        """Each sweep kept whole, expanded by the server (after the jobs it waits for and the
+        fan-in jobs that wait for it exist)."""
+        for sweep in self.sweeps:
+            body = self.job_body(sweep.template)
+            del body["depends_on_job_names"]
+            body["depends_on_job_ids"] = sorted(
+                {self.ids["jobs"][n] for n in sweep.template.depends_on}
+            )
+            request = {
+                "job": body,
+                "parameters": sweep.raw_parameters,
+                "parameter_mode": sweep.template.parameter_mode,
+                "dependent_job_ids": [self.ids["jobs"][n] for n in sweep.fan_ins],
+            }
+            with _refusal(self.file, f"jobs.{sweep.template.name}"):
+                self.client.post(f"/workflows/{self.wf}/job_sweeps", request)
 
     def job_body(self, job: JobSpec) -> dict[str, Any]:
         ids = self.ids

@@ -1,35 +1,18 @@
 """Parameter expansion: one templated job, file or user data record -> one record per value set.
 
-Values: "1:100" (inclusive integer range), "0:100:10" (with a step, which may be negative),
-"0.0:1.0:0.1" (float range; the end is kept when a step lands on it within rounding), "[1,5,10]"
-or "['adam','sgd']" (a list), a scalar, or a YAML/JSON/KDL list. `product` mode takes every
-combination, `zip` pairs the i-th values (equal lengths required). `{name}` and `{name:fmt}`
-(Python format specs such as `03d` or `.4f`) are replaced in names, commands and references.
-"""
+The values and templates themselves are pytorc.parameters' (the server expands job sweeps with
+the same rules)."""
 
 from __future__ import annotations
 
-import itertools
-import math
-import re
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+from pytorc.parameters import TEMPLATE, Combo, Value, combinations, parse_values, substitute
 from pytorc.spec.errors import SpecError
 from pytorc.spec.model import FileSpec, JobSpec, Parameterized, UserDataSpec, WorkflowSpec
 
-Value = int | float | str
-Combo = dict[str, Value]
 P = TypeVar("P", bound=Parameterized)
-
-MAX_EXPANSION = 1_000_000
-"""More records than this from one template is almost surely a typo (and would exhaust memory)."""
-
-_TEMPLATE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([^{}]*))?\}")
-_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-_RANGE = re.compile(rf"^({_NUMBER}):({_NUMBER})(?::({_NUMBER}))?$")
-_INT = re.compile(r"^[-+]?\d+$")
-_DASHED_RANGE = re.compile(r"^(\d+)-(\d+)$")
 
 # Job keys holding a name (or names) that templates apply to; regex keys get escaped values.
 JOB_NAME_KEYS = (
@@ -52,151 +35,6 @@ JOB_REGEX_KEYS = (
     "input_user_data_regexes",
     "output_user_data_regexes",
 )
-
-
-# --- values -------------------------------------------------------------------------------
-
-
-def parse_values(raw: Any) -> list[Value]:
-    """The values one parameter stands for; ValueError says why there are none."""
-    if isinstance(raw, list):
-        values: list[Value] = list(raw)
-    elif isinstance(raw, int | float):
-        values = [raw]
-    else:
-        values = _parse_text(str(raw))
-    if not values:
-        raise ValueError(f"{raw!r} expands to no values")
-    return values
-
-
-def _parse_text(raw: str) -> list[Value]:
-    text = raw.strip()
-    if text.startswith("{") and text.endswith("}"):  # Torc tolerates "{1:100}"
-        text = text[1:-1].strip()
-    if text.startswith("[") and text.endswith("]"):
-        return [_scalar(item) for item in _split_list(text[1:-1])]
-    found = _RANGE.match(text)
-    if found:
-        start, end, step = found.groups()
-        if all(_INT.match(p) for p in (start, end, step or "1")):
-            return _int_range(int(start), int(end), int(step or 1))
-        return _float_range(start, end, step or "1")
-    if not text:
-        raise ValueError("empty value")
-    dashed = _DASHED_RANGE.match(text)
-    if dashed:  # Slurm's array syntax, which would otherwise be one value named "1-20"
-        start, end = dashed.groups()
-        raise ValueError(
-            f"{raw!r} looks like a range: write '{start}:{end}' (both ends included), or"
-            f" ['{text}'] for that one text value"
-        )
-    return [_scalar(text)]
-
-
-def _split_list(inner: str) -> list[str]:
-    """Comma-separated items; commas inside quotes do not split."""
-    items, current, quote = [], "", ""
-    for char in inner:
-        if quote:
-            current += char
-            quote = "" if char == quote else quote
-        elif char in "'\"":
-            current += char
-            quote = char
-        elif char == ",":
-            items.append(current)
-            current = ""
-        else:
-            current += char
-    if quote:
-        raise ValueError(f"unclosed quote in list [{inner}]")
-    items.append(current)
-    stripped = [item.strip() for item in items]
-    if stripped == [""]:
-        return []
-    if "" in stripped:
-        raise ValueError(f"empty item in list [{inner}]")
-    return stripped
-
-
-def _scalar(text: str) -> Value:
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
-        return text[1:-1]
-    if _INT.match(text):
-        return int(text)
-    try:
-        return float(text)
-    except ValueError:
-        return text
-
-
-def _int_range(start: int, end: int, step: int) -> list[Value]:
-    if step == 0:
-        raise ValueError("range step must not be 0")
-    values: list[Value] = list(range(start, end + (1 if step > 0 else -1), step))
-    if not values:
-        raise ValueError(f"range {start}:{end}:{step} is empty (the step goes the wrong way)")
-    return values
-
-
-def _decimals(text: str) -> int:
-    if "e" in text.lower():
-        return 12
-    return len(text.split(".")[1]) if "." in text else 0
-
-
-def _float_range(start_s: str, end_s: str, step_s: str) -> list[Value]:
-    start, end, step = float(start_s), float(end_s), float(step_s)
-    if step == 0:
-        raise ValueError("range step must not be 0")
-    span = (end - start) / step
-    if span < -1e-9 or not math.isfinite(span):
-        raise ValueError(f"range {start_s}:{end_s}:{step_s} is empty (the step goes the wrong way)")
-    count = math.floor(span + 1e-9) + 1  # epsilon: 0.0:1.0:0.1 ends at 1.0, not 0.9
-    if count > MAX_EXPANSION:
-        raise ValueError(f"range {start_s}:{end_s}:{step_s} has {count} values")
-    # Round to the inputs' precision so 0.1 * 3 is 0.3, not 0.30000000000000004.
-    digits = max(_decimals(start_s), _decimals(end_s), _decimals(step_s))
-    return [round(start + i * step, digits) for i in range(count)]
-
-
-def combinations(params: dict[str, list[Value]], mode: str) -> list[Combo]:
-    """Every value set: the Cartesian product (first parameter outermost) or the zip."""
-    names = list(params)
-    if mode == "zip":
-        lengths = {name: len(values) for name, values in params.items()}
-        if len(set(lengths.values())) > 1:
-            sizes = ", ".join(f"{n} has {c}" for n, c in lengths.items())
-            raise ValueError(f"zip needs parameters with equally many values: {sizes}")
-        return [dict(zip(names, row, strict=True)) for row in zip(*params.values(), strict=True)]
-    total = math.prod(len(v) for v in params.values())
-    if total > MAX_EXPANSION:
-        raise ValueError(f"the parameters make {total} combinations (limit {MAX_EXPANSION})")
-    return [dict(zip(names, row, strict=True)) for row in itertools.product(*params.values())]
-
-
-# --- templates ----------------------------------------------------------------------------
-
-
-def substitute(template: str, combo: Combo, escape: bool = False) -> str:
-    """`template` with `{name}` / `{name:fmt}` replaced for the names in `combo`."""
-    if "{" not in template:
-        return template
-
-    def replace(match: re.Match[str]) -> str:
-        name, fmt = match.group(1), match.group(2)
-        if name not in combo:
-            return match.group(0)  # not ours: shell braces, awk programs, ...
-        try:
-            text = format(combo[name], fmt or "")
-        except ValueError as exc:
-            raise ValueError(
-                f"format {match.group(0)!r} does not apply to {combo[name]!r}: {exc}"
-            ) from None
-        return re.escape(text) if escape else text
-
-    return _TEMPLATE.sub(replace, template)
 
 
 def _substitute_data(data: Any, combo: Combo) -> Any:
@@ -341,7 +179,7 @@ def expand_spec(spec: WorkflowSpec, file: str) -> tuple[WorkflowSpec, Origins]:
 def _duplicate_hint(collection: str, template: Parameterized) -> str:
     """What to do when a parameterized record's name leaves out some of its parameters."""
     names = list(template.parameters or {}) or list(template.use_parameters or [])
-    used = {m[1] for m in _TEMPLATE.finditer(template.name)}  # type: ignore[attr-defined]
+    used = {m[1] for m in TEMPLATE.finditer(template.name)}  # type: ignore[attr-defined]
     missing = [name for name in names if name not in used]
     if not missing:
         return ""

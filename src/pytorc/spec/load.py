@@ -15,6 +15,7 @@ from pytorc.spec.errors import DuplicateKey, SpecError, from_validation
 from pytorc.spec.expand import expand_spec
 from pytorc.spec.model import WorkflowSpec
 from pytorc.spec.references import resolve
+from pytorc.spec.sweeps import Sweep, split_sweeps
 from pytorc.spec.variables import apply_variables
 
 FORMATS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".json5": "json5", ".kdl": "kdl"}
@@ -30,6 +31,19 @@ def load_spec(path: Path) -> WorkflowSpec:
         spec = validate(read_data(Path(path)), file)
         expanded, origins = expand_spec(spec, file)
         return resolve(expanded, file, origins)
+
+
+def load_for_upload(path: Path) -> tuple[WorkflowSpec, list[Sweep]]:
+    """load_spec, with the big parameter sweeps kept whole for the server to expand (see
+    spec/sweeps.py): the spec holds every other job."""
+    file = str(path)
+    with _gc_paused():
+        spec = validate(read_data(Path(path)), file)
+        split = split_sweeps(spec, file)
+        if split is not None:
+            return split
+        expanded, origins = expand_spec(spec, file)
+        return resolve(expanded, file, origins), []
 
 
 @contextmanager

