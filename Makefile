@@ -109,7 +109,9 @@ bench-tricks: $(VENV)/.installed
 # connections at once.
 bench-scale: $(VENV)/.installed
 	@$(COMPILE)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/create_initialize.py --sizes 10000,100000
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/create_initialize.py --sizes 10000,100000,1000000
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/create_initialize.py --sizes 1000000 --fan-in
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/claim_at_scale.py --sizes 10000,1000000
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/paging.py --jobs 200000
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/claim_by_class.py --jobs 200000
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/snapshot_cost.py

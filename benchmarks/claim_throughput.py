@@ -111,9 +111,10 @@ def result(wf: int, job: int, run_id: int, node: int) -> dict[str, Any]:
     }
 
 
-def one_by_one(http: httpx.Client, wf: int, run_id: int, node: int) -> int:
+def one_by_one(http: httpx.Client, wf: int, run_id: int, node: int, stop: int = 0) -> int:
+    """Jobs through claim, start and complete one at a time, until none is left (or `stop`)."""
     done = 0
-    while True:
+    while not stop or done < stop:
         claimed = call(
             http,
             "POST",
@@ -133,11 +134,12 @@ def one_by_one(http: httpx.Client, wf: int, run_id: int, node: int) -> int:
             json=result(wf, job, run_id, node),
         )
         done += 1
+    return done
 
 
-def batched(http: httpx.Client, wf: int, run_id: int, node: int, batch: int) -> int:
+def batched(http: httpx.Client, wf: int, run_id: int, node: int, batch: int, stop: int = 0) -> int:
     done = 0
-    while True:
+    while not stop or done < stop:
         claimed = call(
             http,
             "POST",
@@ -169,6 +171,7 @@ def batched(http: httpx.Client, wf: int, run_id: int, node: int, batch: int) -> 
         if answer.get("errors"):
             sys.exit(f"batch_complete_jobs reported errors: {answer['errors'][:3]}")
         done += len(ids)
+    return done
 
 
 def timed(name: str, expected: int, work: Callable[[], int]) -> Measurement:

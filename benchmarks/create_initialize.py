@@ -1,7 +1,9 @@
 """Creating and initializing big workflows: time per size, and the server's memory per job.
 
 For each --sizes N, a fresh server takes a parameter sweep of N jobs from `torc workflows
-create` (the client expands the sweep and uploads it in bulk), then `torc workflows initialize`;
+create` (from 10,000 jobs the sweep is sent whole and expanded by the server; with --fan-in a
+setup job comes before it and an aggregate job after all of it), then `torc workflows
+initialize`;
 reported: each command's wall time, jobs per second, and the server's peak resident memory
 (from /proc, sampled every 50 ms) per job above its idle size.
 
@@ -55,15 +57,27 @@ class PeakRss:
         return self.peak
 
 
-def measure(size: int) -> dict[str, object]:
+def measure(size: int, fan_in: bool) -> dict[str, object]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TORC_")}
     with tempfile.TemporaryDirectory() as d, running_server(Path(d)) as url:
         server = server_process(url)
         idle = server.memory_info().rss
         peak = PeakRss(server)
-        job = {"name": "j{i}", "command": "echo {i}", "parameters": {"i": f"1:{size}"}}
+        job: dict[str, object] = {
+            "name": "j{i}",
+            "command": "echo {i}",
+            "parameters": {"i": f"1:{size}"},
+        }
+        jobs = [job]
+        if fan_in:
+            job["depends_on"] = ["setup"]
+            jobs = [
+                {"name": "setup", "command": "true"},
+                job,
+                {"name": "aggregate", "command": "true", "depends_on_regexes": ["^j"]},
+            ]
         started = time.perf_counter()
-        wf = create_workflow(url, {"name": "sweep", "jobs": [job]}, Path(d))
+        wf = create_workflow(url, {"name": "sweep", "jobs": jobs}, Path(d))
         created = time.perf_counter() - started
         started = time.perf_counter()
         subprocess.run(
@@ -77,6 +91,7 @@ def measure(size: int) -> dict[str, object]:
         top = peak.stop()
     return {
         "jobs": size,
+        "fan_in": fan_in,
         "create_s": round(created, 2),
         "initialize_s": round(initialized, 2),
         "jobs_per_s": round(size / (created + initialized)),
@@ -88,9 +103,10 @@ def measure(size: int) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--fan-in", action="store_true", help="setup -> sweep -> aggregate")
     args = parser.parse_args()
     for size in (int(s) for s in args.sizes.split(",")):
-        print(measure(size), flush=True)
+        print(measure(size, args.fan_in), flush=True)
 
 
 if __name__ == "__main__":

@@ -108,14 +108,12 @@ def test_sync_status_requeues_exactly_the_jobs_of_a_killed_local_runner(
 def test_a_workflow_whose_creation_was_cut_short_cannot_run_and_is_flagged(
     server: ServerProcess, tmp_path: Path
 ) -> None:
-    """SIGKILL of `torc workflows create` in the middle of uploading 50,000 jobs."""
-    spec = _spec(
-        tmp_path,
-        {
-            "name": "cut-short",
-            "jobs": [{"name": "j{i}", "command": "true", "parameters": {"i": "1:50000"}}],
-        },
-    )
+    """SIGKILL of `torc workflows create` in the middle of uploading 49,995 jobs (five sweeps
+    each just under the size the server would expand, so the client uploads them in bulk)."""
+    sweeps = [
+        {"name": f"{p}{{i}}", "command": "true", "parameters": {"i": "1:9999"}} for p in "abcde"
+    ]
+    spec = _spec(tmp_path, {"name": "cut-short", "jobs": sweeps})
     creator = subprocess.Popen(
         [TORC, "--url", server.url, "workflows", "create", str(spec)],
         stdout=subprocess.DEVNULL,
@@ -138,7 +136,7 @@ def test_a_workflow_whose_creation_was_cut_short_cannot_run_and_is_flagged(
         creator.kill()
         creator.wait()
     stored = httpx.get(f"{server.url}/jobs", params={"workflow_id": wf, "limit": 1}).json()
-    assert 0 < stored["total_count"] < 50000, "the upload finished before the kill"
+    assert 0 < stored["total_count"] < 49995, "the upload finished before the kill"
     listed = torc(server.url, "workflows", "list", cwd=tmp_path)
     assert "cut-short (INCOMPLETE)" in listed.stdout
     assert f"torc workflows delete {wf}" in listed.stderr

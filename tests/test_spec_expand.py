@@ -11,8 +11,8 @@ import pytest
 
 from helpers import ServerProcess
 from pytorc.client.api import TorcClient
-from pytorc.spec import create_workflow_from_spec, load_spec, plan
 from pytorc.parameters import combinations, parse_values, substitute
+from pytorc.spec import create_workflow_from_spec, load_spec, plan
 from pytorc.spec.references import Names, literal_prefix
 
 
