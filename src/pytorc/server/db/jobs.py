@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from pytorc.errors import InvalidInput
@@ -123,6 +124,24 @@ COUNT_NEW = f"""
 INSERT INTO job_status_count (workflow_id, status, n) VALUES (?, {JobStatus.UNINITIALIZED.code}, ?)
     ON CONFLICT (workflow_id, status) DO UPDATE SET n = n + excluded.n
 """
+
+
+@contextmanager
+def bulk_status_change(conn: sqlite3.Connection, workflow_id: int) -> Iterator[None]:
+    """Inside, status changes of the workflow's jobs are not counted row by row (migration
+    0009); on leaving, its status counts are recounted in one pass. For statements that change
+    most of a big workflow's jobs at once; the caller holds the write transaction."""
+    conn.execute("INSERT OR IGNORE INTO job_status_bulk (workflow_id) VALUES (?)", (workflow_id,))
+    yield
+    conn.execute("DELETE FROM job_status_count WHERE workflow_id = ?", (workflow_id,))
+    conn.execute(
+        "INSERT INTO job_status_count (workflow_id, status, n)"
+        " SELECT workflow_id, status, count(*) FROM job WHERE workflow_id = ? GROUP BY status",
+        (workflow_id,),
+    )
+    conn.execute("DELETE FROM job_status_bulk WHERE workflow_id = ?", (workflow_id,))
+
+
 _INSERT = """
 INSERT INTO job (id, workflow_id, name, command, status, invocation_script,
                  cancel_on_blocking_job_failure, supports_termination, resource_requirements_id,

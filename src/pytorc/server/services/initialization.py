@@ -104,8 +104,9 @@ def initialize_jobs(
         target = f"status NOT IN ({_DONE_CODES}, {_HELD})"
     changed = _block_or_ready(conn, params, target)
     conn.execute(
-        f"DELETE FROM workflow_result WHERE workflow_id = :wf AND job_id IN"
-        f" (SELECT id FROM job WHERE workflow_id = :wf AND status NOT IN ({_DONE_CODES}))",
+        # from the results (few, or none on a first run), not from the jobs (maybe a million)
+        "DELETE FROM workflow_result WHERE workflow_id = :wf AND"
+        f" (SELECT status FROM job WHERE job.id = workflow_result.job_id) NOT IN ({_DONE_CODES})",
         params,
     )
     conn.execute(
@@ -160,20 +161,43 @@ def _block_or_ready(conn: sqlite3.Connection, params: dict[str, Any], target: st
         return sha256(f"{document}{middle}{quoted}{end}".encode()).hexdigest()
 
     conn.create_function("torc_input_hash", 4, hash_of)
-    blocking = f"""(SELECT count(*) FROM job_depends_on d JOIN job u ON u.id = d.depends_on_job_id
-                     WHERE d.job_id = job.id AND u.status NOT IN ({_DONE_CODES}))"""
-    upstream = "(SELECT group_concat(depends_on_job_id) FROM job_depends_on WHERE job_id = job.id)"
-    cursor = conn.execute(
+    with jobs.bulk_status_change(conn, wf):
+        return _set_status_and_hash(conn, params, target)
+
+
+def _set_status_and_hash(conn: sqlite3.Connection, params: dict[str, Any], target: str) -> int:
+    """Two UPDATEs that each touch a target job once: the jobs without upstream jobs become
+    ready; the others count their unfinished upstream jobs in one grouped pass (a correlated
+    count, written twice for num_blocking and status, cost ~40% more at 1M jobs)."""
+    hashed = "input_hash = torc_input_hash(job.id, job.command, job.invocation_script, {})"
+    free = conn.execute(
         f"""
-        UPDATE job SET num_blocking = {blocking},
-                       status = CASE WHEN {blocking} > 0 THEN {_BLOCKED} ELSE {_READY} END,
-                       compute_node_id = NULL, start_time = NULL,
-                       input_hash = torc_input_hash(id, command, invocation_script, {upstream})
+        UPDATE job SET num_blocking = 0, status = {_READY}, compute_node_id = NULL,
+                       start_time = NULL, {hashed.format("NULL")}
          WHERE workflow_id = :wf AND {target}
+           AND NOT EXISTS (SELECT 1 FROM job_depends_on d WHERE d.job_id = job.id)
         """,
         params,
-    )
-    return int(cursor.rowcount)
+    ).rowcount
+    waiting = conn.execute(
+        f"""
+        UPDATE job SET num_blocking = b.n,
+                       status = CASE WHEN b.n > 0 THEN {_BLOCKED} ELSE {_READY} END,
+                       compute_node_id = NULL, start_time = NULL,
+                       {hashed.format("b.upstream")}
+          FROM (SELECT e.job_id AS id, group_concat(e.upstream) AS upstream,
+                       count(*) FILTER (WHERE e.unfinished) AS n
+                  FROM (SELECT d.job_id, d.depends_on_job_id AS upstream,
+                               u.status NOT IN ({_DONE_CODES}) AS unfinished
+                          FROM job_depends_on d JOIN job u ON u.id = d.depends_on_job_id
+                         WHERE d.workflow_id = :wf
+                         ORDER BY d.job_id, d.depends_on_job_id) AS e
+                 GROUP BY e.job_id) AS b
+         WHERE job.id = b.id AND job.workflow_id = :wf AND job.{target}
+        """,
+        params,
+    ).rowcount
+    return int(free) + int(waiting)
 
 
 _WITH_RELATIONS = " UNION ".join(
