@@ -241,3 +241,11 @@ def test_initialization_stores_the_same_hashes_as_the_general_computation(tmp_pa
     stored = dict(conn.execute("SELECT id, input_hash FROM job").fetchall())
     assert stored == input_hashes(conn, 1)
     assert len(set(stored.values())) == 4
+    # the bulk status change recounted the kept counts and left no mark behind
+    kept = dict(conn.execute("SELECT status, n FROM job_status_count WHERE n > 0").fetchall())
+    real = dict(conn.execute("SELECT status, count(*) FROM job GROUP BY status").fetchall())
+    assert kept == real == {1: 2, 2: 2}  # blocked: j2, j3 (after j1); ready: j1, j4
+    assert conn.execute("SELECT count(*) FROM job_status_bulk").fetchone()[0] == 0
+    conn.execute("UPDATE job SET status = 3 WHERE id = 1")  # the trigger counts again
+    kept = dict(conn.execute("SELECT status, n FROM job_status_count WHERE n > 0").fetchall())
+    assert kept == {1: 2, 2: 1, 3: 1}
