@@ -342,7 +342,7 @@ def serve(settings: ServerSettings, shutdown_on_stdin_eof: bool = False) -> None
             log_level="debug" if debug else "warning",
             access_log=debug,
             timeout_graceful_shutdown=30,
-            loop=settings.event_loop,
+            loop=_loop_setting(settings.event_loop),
             log_config=None,
             ssl_certfile=settings.tls_cert,
             ssl_keyfile=settings.tls_key,
@@ -363,6 +363,19 @@ def serve(settings: ServerSettings, shutdown_on_stdin_eof: bool = False) -> None
         log.info("database closed")
         if lock is not None:
             lock.close()  # another server may take the database now
+
+
+def _loop_setting(choice: str) -> str:
+    """uvicorn's `loop` for --event-loop: uvloop is ours with greedy accept (server/accept.py)."""
+    if choice == "asyncio":
+        return "asyncio"
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        if choice == "uvloop":
+            raise ConfigError("--event-loop uvloop: uvloop is not installed") from None
+        return "asyncio"
+    return "pytorc.server.accept:new_loop"
 
 
 def _start_snapshots(settings: ServerSettings, db: Database) -> Snapshotter:
