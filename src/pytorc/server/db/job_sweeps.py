@@ -24,7 +24,7 @@ from typing import Any
 from pytorc.errors import InvalidInput
 from pytorc.models import JobModel, JobSweepModel
 from pytorc.parameters import TEMPLATE, Value, count_rows, parse_all, row_formatter, rows
-from pytorc.server.db import jobs
+from pytorc.server.db import jobs, status_counts
 from pytorc.server.db.common import dumps, next_ids
 
 CHUNK = 50_000
@@ -180,7 +180,7 @@ class Sweep:
             _INSERT,
             {**constant, "first": first, "wf": self.workflow_id, "records": json.dumps(records)},
         )
-        conn.execute(jobs.COUNT_NEW, (self.workflow_id, n))
+        conn.execute(status_counts.COUNT_NEW, (self.workflow_id, n))
         span = {"first": first, "last": first + n - 1}
         if template.depends_on_job_ids:
             conn.execute(_UPSTREAM_EDGES, {**span, "upstream": dumps(template.depends_on_job_ids)})

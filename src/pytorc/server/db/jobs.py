@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from pytorc.errors import InvalidInput
 from pytorc.models import JobModel
+from pytorc.server.db import status_counts
 from pytorc.server.db.common import JsonTexts, Row, dumps, loads, next_ids, page, require
 from pytorc.vocabulary import HELD, JobStatus, codes
 
@@ -120,26 +120,6 @@ def get(conn: sqlite3.Connection, id: int) -> dict[str, Any]:
 # --- creation -----------------------------------------------------------------------------
 
 # The status counts' share of an insert (migration 0007 keeps the rest by triggers).
-COUNT_NEW = f"""
-INSERT INTO job_status_count (workflow_id, status, n) VALUES (?, {JobStatus.UNINITIALIZED.code}, ?)
-    ON CONFLICT (workflow_id, status) DO UPDATE SET n = n + excluded.n
-"""
-
-
-@contextmanager
-def bulk_status_change(conn: sqlite3.Connection, workflow_id: int) -> Iterator[None]:
-    """Inside, status changes of the workflow's jobs are not counted row by row (migration
-    0009); on leaving, its status counts are recounted in one pass. For statements that change
-    most of a big workflow's jobs at once; the caller holds the write transaction."""
-    conn.execute("INSERT OR IGNORE INTO job_status_bulk (workflow_id) VALUES (?)", (workflow_id,))
-    yield
-    conn.execute("DELETE FROM job_status_count WHERE workflow_id = ?", (workflow_id,))
-    conn.execute(
-        "INSERT INTO job_status_count (workflow_id, status, n)"
-        " SELECT workflow_id, status, count(*) FROM job WHERE workflow_id = ? GROUP BY status",
-        (workflow_id,),
-    )
-    conn.execute("DELETE FROM job_status_bulk WHERE workflow_id = ?", (workflow_id,))
 
 
 _INSERT = """
@@ -280,7 +260,7 @@ def _insert(
     ]
     conn.executemany(_INSERT, rows)
     for wf, n in Counter(job.workflow_id for job in jobs).items():
-        conn.execute(COUNT_NEW, (wf, n))
+        conn.execute(status_counts.COUNT_NEW, (wf, n))
     relations.update(_insert_relations(conn, jobs, job_ids, by_name))
     return rows
 

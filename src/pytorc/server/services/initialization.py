@@ -9,7 +9,7 @@ from collections import defaultdict, deque
 from typing import Any
 
 from pytorc.errors import InvalidInput
-from pytorc.server.db import events, jobs, workflows
+from pytorc.server.db import events, jobs, status_counts, workflows
 from pytorc.server.db.common import dumps, require
 from pytorc.vocabulary import DONE, HELD, JobStatus, codes
 
@@ -161,7 +161,7 @@ def _block_or_ready(conn: sqlite3.Connection, params: dict[str, Any], target: st
         return sha256(f"{document}{middle}{quoted}{end}".encode()).hexdigest()
 
     conn.create_function("torc_input_hash", 4, hash_of)
-    with jobs.bulk_status_change(conn, wf):
+    with status_counts.bulk_status_change(conn, wf):
         return _set_status_and_hash(conn, params, target)
 
 

@@ -1,7 +1,7 @@
 -- A status change of a million jobs at once (initialization) counted itself one row at a time
 -- through the trigger of 0007: ~1 s of a 1M-job initialization. While a workflow has a row in
 -- job_status_bulk the trigger stands aside; the writer that put the row there recounts the
--- workflow's statuses and deletes the row in the same transaction (db/jobs.py, bulk_status_change), so no
+-- workflow's statuses and deletes the row in the same transaction (db/status_counts.py), so no
 -- other connection ever sees the counts out of step.
 CREATE TABLE job_status_bulk (workflow_id INTEGER PRIMARY KEY);
 
