@@ -4,7 +4,10 @@ expansion and bulk upload would have made; anything else is refused whole."""
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +16,7 @@ import httpx
 import pytest
 
 from cli_helpers import torc
-from helpers import ServerProcess
+from helpers import ServerProcess, start_server, wait_until
 from pytorc.client.api import TorcClient
 from pytorc.server.db.connection import apply_migrations
 from pytorc.server.services.initialization import initialize_jobs, input_hashes
@@ -249,3 +252,41 @@ def test_initialization_stores_the_same_hashes_as_the_general_computation(tmp_pa
     conn.execute("UPDATE job SET status = 3 WHERE id = 1")  # the trigger counts again
     kept = dict(conn.execute("SELECT status, n FROM job_status_count WHERE n > 0").fetchall())
     assert kept == {1: 2, 2: 1, 3: 1}
+
+
+def test_a_server_killed_during_a_sweep_leaves_the_workflow_flagged_incomplete(
+    tmp_path: Path,
+) -> None:
+    """SIGKILL of the server while it writes a 400,000-job sweep chunk by chunk (the workflow is
+    being created): after a restart the chunks already written are there, the workflow is
+    refused as incomplete, and deleting it removes every job."""
+    with start_server(tmp_path) as server:
+        with TorcClient(server.url) as client:
+            wf = int(client.create_workflow({"name": "cut", "user": "tester"}, creating=True)["id"])
+        body = {
+            "job": {"workflow_id": wf, "name": "j{i}", "command": "true"},
+            "parameters": {"i": "1:400000"},
+        }
+
+        def send() -> None:
+            with contextlib.suppress(httpx.HTTPError):  # the server dies under it
+                httpx.post(f"{server.url}/workflows/{wf}/job_sweeps", json=body, timeout=120)
+
+        sender = threading.Thread(target=send, daemon=True)
+        sender.start()
+
+        def written() -> bool:
+            count = httpx.get(f"{server.url}/workflows/{wf}/status").json()["total_jobs"]
+            return bool(count)
+
+        wait_until(written, timeout=60, interval=0.01, what="the first chunk to be written")
+        server.stop(signal.SIGKILL)
+        sender.join(timeout=30)
+    with start_server(tmp_path) as server, httpx.Client(base_url=server.url) as c:
+        total = c.get(f"/workflows/{wf}/status").json()["total_jobs"]
+        assert 0 < total < 400000 and total % 50000 == 0  # whole chunks only
+        refused = c.post(f"/workflows/{wf}/initialize_jobs")
+        assert refused.status_code == 409 and "incomplete" in refused.text
+        assert c.delete(f"/workflows/{wf}").status_code == 200
+        left = c.get("/jobs", params={"workflow_id": wf})
+        assert left.status_code == 404 or left.json()["total_count"] == 0
