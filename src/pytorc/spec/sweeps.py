@@ -24,7 +24,7 @@ from typing import Any
 from pytorc.parameters import TEMPLATE, Value, count_rows, parse_all, row_formatter, rows
 from pytorc.spec.expand import expand_spec
 from pytorc.spec.model import JobSpec, WorkflowSpec
-from pytorc.spec.references import edges, levels, resolve
+from pytorc.spec.references import edges, levels, literal_prefix, resolve
 
 SWEEP_MIN_JOBS = 10_000
 """Smaller sweeps are expanded here: their upload takes well under a second anyway."""
@@ -167,13 +167,28 @@ def _matches(patterns: set[str], sweeps: list[Sweep]) -> dict[str, dict[str, str
         except re.error:
             continue  # resolving reports it
     for sweep in sweeps:
-        names = sweep.names() if compiled else []
-        out[sweep.template.name] = {}
+        head = TEMPLATE.split(sweep.template.name, maxsplit=1)[0]
+        found: dict[str, str] = {}
+        names: list[str] | None = None
         for pattern, regex in compiled.items():
-            hits = sum(1 for n in names if regex.search(n))
-            found = "all" if hits == len(names) else "none" if hits == 0 else "some"
-            out[sweep.template.name][pattern] = found
+            literal = _pure_prefix(pattern)
+            if literal is not None and head.startswith(literal):
+                found[pattern] = "all"  # every name starts with `head`
+            elif literal is not None and not literal.startswith(head):
+                found[pattern] = "none"
+            else:
+                names = sweep.names() if names is None else names
+                hits = sum(1 for n in names if regex.search(n))
+                found[pattern] = "all" if hits == len(names) else "none" if hits == 0 else "some"
+        out[sweep.template.name] = found
     return out
+
+
+def _pure_prefix(pattern: str) -> str | None:
+    """L for a pattern that only says "starts with L" (`^work_`), else None: then the names
+    need not be made to tell whether it matches a sweep's jobs."""
+    literal = literal_prefix(pattern)
+    return literal if pattern in (f"^{literal}", f"^{re.escape(literal)}") else None
 
 
 def _has_cycle(spec: WorkflowSpec, sweeps: list[Sweep]) -> bool:
