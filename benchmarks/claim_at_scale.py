@@ -11,7 +11,6 @@ the ratio to the smallest size, beside /ping in the same run.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -20,7 +19,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_server import running_server, timed
-from claim_throughput import batched, call, now, one_by_one, ping_loop
+from claim_throughput import batched, call, node_body, one_by_one, ping_loop
 
 
 def ready_workflow(http: httpx.Client, size: int) -> tuple[int, int, int]:
@@ -30,19 +29,7 @@ def ready_workflow(http: httpx.Client, size: int) -> tuple[int, int, int]:
     body = {"job": template, "parameters": {"i": f"1:{size}"}}
     call(http, "POST", f"/workflows/{wf}/job_sweeps", json=body)
     call(http, "POST", f"/workflows/{wf}/initialize_jobs")
-    node = {
-        "workflow_id": wf,
-        "hostname": "bench-host",
-        "pid": os.getpid(),
-        "start_time": now(),
-        "num_cpus": 2,
-        "memory_gb": 4.0,
-        "num_gpus": 0,
-        "num_nodes": 1,
-        "compute_node_type": "local",
-        "is_active": True,
-    }
-    node_id = call(http, "POST", "/compute_nodes", json=node)["id"]
+    node_id = call(http, "POST", "/compute_nodes", json=node_body(wf))["id"]
     return wf, call(http, "GET", f"/workflows/{wf}")["run_id"], node_id
 
 

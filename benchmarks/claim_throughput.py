@@ -73,25 +73,25 @@ def prepare_workflow(http: httpx.Client, name: str, jobs: int) -> tuple[int, int
         ]
         call(http, "POST", "/bulk_jobs", json={"jobs": chunk})
     call(http, "POST", f"/workflows/{wf['id']}/initialize_jobs")
-    node = call(
-        http,
-        "POST",
-        "/compute_nodes",
-        json={
-            "workflow_id": wf["id"],
-            "hostname": "bench-host",
-            "pid": os.getpid(),
-            "start_time": now(),
-            "num_cpus": 2,
-            "memory_gb": 4.0,
-            "num_gpus": 0,
-            "num_nodes": 1,
-            "compute_node_type": "local",
-            "is_active": True,
-        },
-    )
+    node = call(http, "POST", "/compute_nodes", json=node_body(wf["id"]))
     run_id = call(http, "GET", f"/workflows/{wf['id']}")["run_id"]
     return wf["id"], run_id, node["id"]
+
+
+def node_body(workflow_id: int) -> dict[str, Any]:
+    """The compute node the benchmark's client claims as."""
+    return {
+        "workflow_id": workflow_id,
+        "hostname": "bench-host",
+        "pid": os.getpid(),
+        "start_time": now(),
+        "num_cpus": 2,
+        "memory_gb": 4.0,
+        "num_gpus": 0,
+        "num_nodes": 1,
+        "compute_node_type": "local",
+        "is_active": True,
+    }
 
 
 def now() -> str:
