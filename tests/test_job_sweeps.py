@@ -203,6 +203,7 @@ def test_a_spec_sweep_is_sent_whole_and_runs_as_if_expanded(
     [
         "  - name: one\n    command: 'true'\n    depends_on: [work_005]\n",
         "  - name: some\n    command: 'true'\n    depends_on_regexes: ['^work_00']\n",
+        "files:\n  - name: cfg\n    path: cfg.txt\n",  # with the sweep reading it, below
     ],
 )
 def test_a_sweep_whose_jobs_are_named_one_by_one_is_expanded(
@@ -210,7 +211,10 @@ def test_a_sweep_whose_jobs_are_named_one_by_one_is_expanded(
 ) -> None:
     monkeypatch.setattr(sweeps, "SWEEP_MIN_JOBS", 10)
     spec_file = tmp_path / "sweep.yaml"
-    spec_file.write_text(_SPEC + extra)
+    text = _SPEC + extra
+    if extra.startswith("files:"):
+        text = text.replace("echo {i} > out", "cat ${files.input.cfg} > out")
+    spec_file.write_text(text)
     kept, found = load_for_upload(spec_file)
     assert found == []
     assert [j.name for j in kept.jobs] == [j.name for j in load_spec(spec_file).jobs]

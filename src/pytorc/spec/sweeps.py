@@ -6,8 +6,9 @@ when the server can expand it exactly as `expand_spec` would and nothing else ne
 by one:
 
 - it makes at least SWEEP_MIN_JOBS jobs;
-- templates appear only in its name, command and invocation_script; it has no files, user data,
-  regexes or stdio override, and the jobs it depends on are plain jobs of the spec;
+- templates appear only in its name, command and invocation_script; it has no files, user data
+  (nor `${files...}` / `${user_data...}` variables), regexes or stdio override, and the jobs it
+  depends on are plain jobs of the spec;
 - no other job or action names one of its jobs exactly, and each other job's depends_on_regexes
   matches all of its jobs (a fan-in: one set-wise edge insert on the server) or none;
 - no cycle passes through it.
@@ -115,6 +116,8 @@ def _candidates(spec: WorkflowSpec) -> list[Sweep]:
 def _eligible(job: JobSpec) -> bool:
     if job.stdio is not None or any(getattr(job, key) for key in _FORBIDDEN):
         return False
+    if "${" in job.command or "${" in (job.invocation_script or ""):
+        return False  # ${files.input.NAME} and the like are relations, resolved per job
     if any("{" in name for name in job.depends_on) or (job.env and "{" in str(job.env)):
         return False
     named = (job.resource_requirements, job.scheduler, job.failure_handler)
