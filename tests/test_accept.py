@@ -8,8 +8,10 @@ import asyncio
 import socket
 
 import pytest
+import uvloop
 
-from pytorc.server.accept import GreedyLoop, GreedyServer
+from pytorc.server.accept import GreedyServer
+from pytorc.server.main import _bind
 
 _OPEN: list[asyncio.BaseTransport] = []
 
@@ -39,14 +41,13 @@ def test_one_turn_accepts_every_waiting_connection_and_they_all_work(
 
     monkeypatch.setattr(GreedyServer, "_accept", counting_accept)
     monkeypatch.setattr(GreedyServer, "_hand_over", counting_hand_over)
-    loop = GreedyLoop()
+    loop = uvloop.new_event_loop()
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(512)
     clients = [socket.create_connection(listener.getsockname()) for _ in range(300)]
     try:
-        server = loop.run_until_complete(loop.create_server(_Echo, sock=listener))
-        assert isinstance(server, GreedyServer)
+        server = GreedyServer(loop, listener, _Echo, None)
         loop.run_until_complete(asyncio.sleep(0.05))
         assert batches[0] == 300  # the whole queue in the first turn
         for i, client in enumerate(clients):
@@ -65,3 +66,32 @@ def test_one_turn_accepts_every_waiting_connection_and_they_all_work(
         loop.run_until_complete(asyncio.sleep(0.05))
         listener.close()
         loop.close()
+
+
+def test_the_listening_socket_gives_asyncio_connections_tcp_nodelay() -> None:
+    """asyncio sets TCP_NODELAY only on sockets whose proto is TCP; a socket made with proto 0
+    left Nagle on, and every answer of `--event-loop asyncio` waited ~40 ms for a delayed ACK."""
+    listener = _bind("127.0.0.1", 0)
+    seen: list[int] = []
+
+    class Probe(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            sock = transport.get_extra_info("socket")
+            seen.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            transport.close()
+
+    async def serve_one() -> None:
+        server = await asyncio.get_running_loop().create_server(Probe, sock=listener)
+        client = socket.create_connection(listener.getsockname())
+        try:
+            for _ in range(200):
+                if seen:
+                    break
+                await asyncio.sleep(0.01)
+        finally:
+            client.close()
+            server.close()
+            await server.wait_closed()
+
+    asyncio.run(serve_one())
+    assert seen and seen[0] != 0
