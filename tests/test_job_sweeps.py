@@ -294,3 +294,25 @@ def test_a_server_killed_during_a_sweep_leaves_the_workflow_flagged_incomplete(
         assert c.delete(f"/workflows/{wf}").status_code == 200
         left = c.get("/jobs", params={"workflow_id": wf})
         assert left.status_code == 404 or left.json()["total_count"] == 0
+
+
+def test_a_sweep_refused_after_its_first_chunk_leaves_nothing(client: httpx.Client) -> None:
+    """While the workflow is being created the sweep is written 50,000 jobs per transaction; a
+    duplicate name in the second chunk still refuses the whole sweep, edges included."""
+    created = client.post(
+        "/workflows", params={"creating": "true"}, json={"name": "c", "user": "t"}
+    )
+    wf = created.json()["id"]
+    fan_in = client.post("/jobs", json={"workflow_id": wf, "name": "all", "command": "true"})
+    values = [*range(1, 60001), 5]  # "j5" again, 60,001st
+    answer = _sweep(
+        client,
+        wf,
+        {"name": "j{i}", "command": "true"},
+        parameters={"i": values},
+        dependent_job_ids=[fan_in.json()["id"]],
+    )
+    assert answer.status_code == 422 and "'j5'" in answer.text
+    assert client.get(f"/workflows/{wf}/status").json()["total_jobs"] == 1
+    edges = client.get(f"/workflows/{wf}/job_dependencies").json()
+    assert edges["total_count"] == 0

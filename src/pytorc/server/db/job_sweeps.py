@@ -8,8 +8,9 @@ INSERT ... SELECT per chunk.
 
 While the workflow is being created (nothing can run it yet) the sweep is inserted in chunks of
 CHUNK jobs, one write transaction each, so other workflows' writes are not held up for seconds;
-if a chunk fails the creator deletes the half-made workflow, as after any failed upload.
-Otherwise the whole sweep is one transaction.
+if a later chunk is refused, the chunks already written are deleted before the answer (a server
+killed part way leaves the workflow incomplete, refused until it is deleted). Otherwise the whole
+sweep is one transaction.
 """
 
 from __future__ import annotations
@@ -120,6 +121,16 @@ class Sweep:
             n = min(size, self.count - self.inserted)
             self._insert(conn, n)
             size -= n
+
+    def undo(self, conn: sqlite3.Connection) -> None:
+        """Delete the jobs (and, by cascade, the edges) that chunks already committed: a sweep
+        refused part way is refused whole."""
+        if self.inserted:
+            conn.execute(
+                "DELETE FROM job WHERE workflow_id = ? AND id BETWEEN ? AND ?",
+                (self.workflow_id, self.first_id, self.first_id + self.inserted - 1),
+            )
+            self.inserted = 0
 
     def answer(self) -> dict[str, Any]:
         return {

@@ -16,6 +16,10 @@ async def create_job_sweep(workflow_id: int, body: JobSweepModel, db: Db) -> Jso
     """Create the jobs of one template over its parameters (ids consecutive, in the order the
     spec would expand them); see JobSweepModel."""
     sweep = Sweep.parse(workflow_id, body)
-    while not sweep.done:  # a chunk per write transaction while the workflow is being created
-        await db.write_long(sweep.step)
+    try:
+        while not sweep.done:  # a chunk per write transaction while the workflow is created
+            await db.write_long(sweep.step)
+    except BaseException:
+        await db.write_long(sweep.undo)
+        raise
     return ok(sweep.answer())

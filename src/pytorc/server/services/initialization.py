@@ -134,10 +134,10 @@ def initialize_jobs(
 
 def _block_or_ready(conn: sqlite3.Connection, params: dict[str, Any], target: str) -> int:
     """Count each target job's unfinished upstream jobs, block or ready it and store its input
-    hash, in one pass over the rows; how many changed.
+    hash, rewriting each row once; how many changed.
 
-    One UPDATE instead of three (count, status, hashes) made initializing a million jobs ~3x
-    faster: each pass rewrote every row."""
+    Three passes (count, status, hashes), each rewriting every row, made initializing a
+    million jobs ~3x slower."""
     wf = params["wf"]
     targets = [
         r[0]
