@@ -55,6 +55,7 @@ def test_a_sweep_makes_each_value_sets_job_with_its_edges(client: httpx.Client) 
             "command": "train --lr {lr} --n {n} ${HOME} {other}",
             "depends_on_job_ids": [up],
             "priority": 3,
+            "origin": "sweep-test",
         },
         parameters={"lr": "0.1:0.3:0.1", "n": [1, 20]},
         dependent_job_ids=[down],
@@ -69,6 +70,7 @@ def test_a_sweep_makes_each_value_sets_job_with_its_edges(client: httpx.Client) 
         assert job["id"] == made["first_id"] + offset  # product order, first parameter outermost
         assert job["command"] == f"train --lr {lr} --n {n} ${{HOME}} {{other}}"
         assert job["depends_on_job_ids"] == [up] and job["priority"] == 3
+        assert job["origin"] == "sweep-test"  # every template field is stored, as in bulk_jobs
         assert job["status"] == "uninitialized"
     assert jobs["all"]["depends_on_job_ids"] == list(range(made["first_id"], made["last_id"] + 1))
     init = client.post(f"/workflows/{wf}/initialize_jobs").json()

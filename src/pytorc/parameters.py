@@ -137,16 +137,7 @@ def _float_range(start_s: str, end_s: str, step_s: str) -> list[Value]:
 def combinations(params: dict[str, list[Value]], mode: str) -> list[Combo]:
     """Every value set: the Cartesian product (first parameter outermost) or the zip."""
     names = list(params)
-    if mode == "zip":
-        lengths = {name: len(values) for name, values in params.items()}
-        if len(set(lengths.values())) > 1:
-            sizes = ", ".join(f"{n} has {c}" for n, c in lengths.items())
-            raise ValueError(f"zip needs parameters with equally many values: {sizes}")
-        return [dict(zip(names, row, strict=True)) for row in zip(*params.values(), strict=True)]
-    total = math.prod(len(v) for v in params.values())
-    if total > MAX_EXPANSION:
-        raise ValueError(f"the parameters make {total} combinations (limit {MAX_EXPANSION})")
-    return [dict(zip(names, row, strict=True)) for row in itertools.product(*params.values())]
+    return [dict(zip(names, row, strict=True)) for row in rows(params, mode)]
 
 
 # --- templates ----------------------------------------------------------------------------

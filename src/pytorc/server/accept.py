@@ -77,7 +77,7 @@ class GreedyServer:
     async def _connect(self, conn: socket.socket) -> None:
         try:
             await self.loop.connect_accepted_socket(self.factory, conn, ssl=self.ssl)
-        except (OSError, ssl_module.SSLError) as exc:  # a client gone, or a bad TLS handshake
+        except OSError as exc:  # a client gone, or a bad TLS handshake (SSLError is an OSError)
             log.debug("connection dropped before it started: %s", exc)
             conn.close()
 

@@ -2,7 +2,7 @@
 
 Sent as records, a million-job sweep cost the client ~50 s of building and sending them and the
 server as long validating them one by one. A sweep is a few hundred bytes: expanded with the
-spec's own rules (pytorc.parameters), inserted with one executemany per chunk, and its edges (the
+spec's own rules (pytorc.parameters), inserted from one JSON text per chunk, and its edges (the
 jobs every member waits for, the fan-in jobs that wait for every member) with one
 INSERT ... SELECT per chunk.
 
@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytorc.errors import InvalidInput
-from pytorc.models import JobModel, JobSweepModel
+from pytorc.models import JobSweepModel
 from pytorc.parameters import TEMPLATE, Value, count_rows, parse_all, row_formatter, rows
 from pytorc.server.db import jobs, status_counts
-from pytorc.server.db.common import dumps, next_ids
+from pytorc.server.db.common import dumps, next_ids, require
 
 CHUNK = 50_000
 
@@ -40,9 +40,12 @@ _NOT_IN_TEMPLATE = (
 _INSERT = """
 INSERT INTO job (id, workflow_id, name, command, status, invocation_script,
                  cancel_on_blocking_job_failure, supports_termination, resource_requirements_id,
-                 scheduler_id, failure_handler_id, priority, env)
-SELECT :first + r.key, :wf, r.value ->> 0, r.value ->> 1, 0, r.value ->> 2,
-       :cancel, :supports_termination, :rr, :scheduler, :failure_handler, :priority, :env
+                 scheduler_id, failure_handler_id, attempt_id, schedule_compute_nodes, priority,
+                 env, origin)
+SELECT :first + r.key, :workflow_id, r.value ->> 0, r.value ->> 1, 0, r.value ->> 2,
+       :cancel_on_blocking_job_failure, :supports_termination, :resource_requirements_id,
+       :scheduler_id, :failure_handler_id, :attempt_id, :schedule_compute_nodes, :priority,
+       :env, :origin
   FROM json_each(:records) r
 """
 _UPSTREAM_EDGES = """
@@ -111,12 +114,10 @@ class Sweep:
 
     def step(self, conn: sqlite3.Connection) -> None:
         """Insert the next chunk (all of it unless the workflow is still being created)."""
+        workflow = require(conn, "workflow", self.workflow_id)  # deleted meanwhile: 404
         if self.first_id == 0:
             self._begin(conn)
-        creating = conn.execute(
-            "SELECT creating FROM workflow WHERE id = ?", (self.workflow_id,)
-        ).fetchone()
-        size = CHUNK if creating and creating[0] else self.count
+        size = CHUNK if workflow["creating"] else self.count
         while not self.done and size > 0:
             n = min(size, self.count - self.inserted)
             self._insert(conn, n)
@@ -170,7 +171,8 @@ class Sweep:
         command_of = row_formatter(template.command, names)
         script_of = row_formatter(template.invocation_script or "", names)
         script = template.invocation_script is not None
-        constant = _constant_columns(template, self.rr_default)
+        # the columns every job of the sweep shares, as a bulk upload would store them
+        shared = jobs.insert_params(template, 0, {self.workflow_id: self.rr_default})
         first = self.first_id + self.inserted
         records = []
         seen = self.seen
@@ -189,7 +191,7 @@ class Sweep:
         # One JSON text read by json_each inserts ~3x faster than executemany's per-row binding.
         conn.execute(
             _INSERT,
-            {**constant, "first": first, "wf": self.workflow_id, "records": json.dumps(records)},
+            {**shared, "first": first, "records": json.dumps(records)},
         )
         conn.execute(status_counts.COUNT_NEW, (self.workflow_id, n))
         span = {"first": first, "last": first + n - 1}
@@ -199,17 +201,3 @@ class Sweep:
             dependents = dumps(sorted(set(self.body.dependent_job_ids)))
             conn.execute(_FAN_IN_EDGES, {**span, "dependents": dependents})
         self.inserted += n
-
-
-def _constant_columns(template: JobModel, rr_default: int | None) -> dict[str, Any]:
-    """The columns every job of the sweep shares."""
-    cancel = template.cancel_on_blocking_job_failure
-    return {
-        "cancel": 1 if cancel is None else int(cancel),
-        "supports_termination": int(bool(template.supports_termination)),
-        "rr": template.resource_requirements_id or rr_default,
-        "scheduler": template.scheduler_id,
-        "failure_handler": template.failure_handler_id,
-        "priority": template.priority or 0,
-        "env": dumps(template.env),
-    }

@@ -256,7 +256,7 @@ def _insert(
     job_ids = list(range(first, first + len(jobs)))
     by_name = _resolve_names(conn, jobs, job_ids)
     rows += [
-        _insert_params(job, job_id, defaults) for job, job_id in zip(jobs, job_ids, strict=True)
+        insert_params(job, job_id, defaults) for job, job_id in zip(jobs, job_ids, strict=True)
     ]
     conn.executemany(_INSERT, rows)
     for wf, n in Counter(job.workflow_id for job in jobs).items():
@@ -342,7 +342,8 @@ def _references(jobs: Sequence[JobModel]) -> dict[int, dict[tuple[str, str], set
     return out
 
 
-def _insert_params(job: JobModel, job_id: int, default_rr: dict[int, int | None]) -> dict[str, Any]:
+def insert_params(job: JobModel, job_id: int, default_rr: dict[int, int | None]) -> dict[str, Any]:
+    """The job table's columns for a new job (`_INSERT`'s parameters)."""
     return {
         "id": job_id,
         "workflow_id": job.workflow_id,
