@@ -4,6 +4,7 @@ server applies that start only when a completion of the same exchange released t
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from collections import Counter
@@ -15,6 +16,8 @@ import httpx
 import pytest
 
 from helpers import ServerProcess, compute_node
+from pytorc.server.db.connection import apply_migrations
+from pytorc.server.services import successors
 
 TORC = str(Path(sys.executable).parent / "torc")
 
@@ -246,3 +249,16 @@ def test_a_join_is_hinted_only_when_it_waits_for_few_jobs_all_held_here(
     assert len(answer["jobs"]) == roots
     expected = [(join_id, sorted(ids))] if hinted else []
     assert [(h["job"]["id"], sorted(h["after"])) for h in answer["successors"]] == expected
+
+
+def test_the_hint_lookup_walks_from_the_jobs_at_hand_not_the_blocked_jobs(tmp_path: Path) -> None:
+    """Left to choose, SQLite read every blocked job of the workflow for each level of hints:
+    a chain of 1,000 cost the server ~2 ms an exchange more than a chain of 10 (O(n^2) in
+    all). The plan must start from the jobs at hand and reach the rest by key."""
+    conn = sqlite3.connect(tmp_path / "plan.db", isolation_level=None)
+    apply_migrations(conn)
+    params = {"at_hand": "[1]", "wf": 1, "node": 1, "hinted": "[]", "limit": 16}
+    plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + successors._HINTS, params)]
+    assert plan[0].startswith("SCAN h"), plan
+    assert not any("job_workflow_status" in step for step in plan), plan
+    assert any("job_depends_on_upstream (depends_on_job_id=?)" in step for step in plan), plan

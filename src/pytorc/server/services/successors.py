@@ -34,13 +34,15 @@ MOST_BLOCKERS = 8  # a job waiting for more than this many unfinished jobs gets 
 # never all edges of a fan-in job) and counts those from blockers held here or hinted: a job
 # whose count is all of its unfinished blockers waits for nothing else. A job that also waits
 # for a job not at hand gets no hint: a missed hint costs a round trip, never a wrong start.
+# The CROSS JOINs fix the order: left to choose, SQLite read every blocked job of the workflow
+# through job_workflow_status (0.46 ms a level with 1,000 blocked, 0.016 ms this way).
 _HINTS = f"""
 SELECT d.job_id, json_group_array(d.depends_on_job_id)
-  FROM job_depends_on d
-  JOIN job c ON c.id = d.job_id
-  JOIN job b ON b.id = d.depends_on_job_id
- WHERE d.depends_on_job_id IN (SELECT value FROM json_each(:at_hand))
-   AND c.status = {JobStatus.BLOCKED.code} AND c.workflow_id = :wf
+  FROM json_each(:at_hand) h
+ CROSS JOIN job_depends_on d ON d.depends_on_job_id = h.value
+ CROSS JOIN job c ON c.id = d.job_id
+ CROSS JOIN job b ON b.id = d.depends_on_job_id
+ WHERE c.status = {JobStatus.BLOCKED.code} AND c.workflow_id = :wf
    AND c.num_blocking <= {MOST_BLOCKERS}
    AND c.id NOT IN (SELECT value FROM json_each(:hinted))
    AND ((b.claimed_by = :node AND b.status IN ({JobStatus.PENDING.code}, {JobStatus.RUNNING.code}))
