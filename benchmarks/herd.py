@@ -4,10 +4,16 @@
 the same moment and run the runner's loop against one workflow of --jobs jobs: exchange_jobs
 claims one job, reports its start and completion in the next exchange, until nothing is left.
 Reported: each client's first answer's latency (p50, p99, max; fair service means no client
-waits while others are served), errors by kind, and jobs completed more than once (must be 0).
-`--loop asyncio|uvloop` picks the server's event loop.
+waits while others are served), every answer by status code (those the client retried, such as
+a 503 from a saturated server, counted apart from the final ones), requests that failed for
+good, and jobs completed more than once (must be 0). `--loop asyncio|uvloop` picks the
+server's event loop; `--max-in-flight N` sets the server's admission limit (503 + Retry-After
+past it). An exchange is answered within one turn of the server's loop (its write runs inline
+when the writer is free), so even a limit of 2 sheds nothing here: what waits is in the
+kernel's socket buffers, served in turn, not in the server.
 
     python benchmarks/herd.py --processes 10 --threads 100 --jobs 20000
+    python benchmarks/herd.py --max-in-flight 100
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import re
 import statistics
 import subprocess
 import sys
@@ -42,13 +49,20 @@ def client_loop(url: str, wf: int, run_id: int, node: int, go: float) -> dict[st
     first: float | None = None
     done: list[int] = []
     errors: Counter[str] = Counter()
+    answers: Counter[str] = Counter()
+
+    def retried(failure: str, seconds: float) -> None:
+        code = re.match(r"server answered (\d+)", failure)
+        answers[f"{code[1] if code else 'no answer'} (retried)"] += 1
+
     path = f"/workflows/{wf}/exchange_jobs"
     report: dict[str, Any] = {"started": [], "completions": []}
     start = time.time()
     while True:
         body = {"run_id": run_id, "compute_node_id": node, "claim": {"limit": 1}, **report}
         try:
-            answer = client.post(path, body)
+            answer = client.request("POST", path, json=body, on_retry=retried)
+            answers["200"] += 1
         except ApiError as exc:
             errors[f"{exc.status}"] += 1
             break
@@ -76,7 +90,7 @@ def client_loop(url: str, wf: int, run_id: int, node: int, go: float) -> dict[st
             ],
         }
     client.close()
-    return {"first": first, "done": done, "errors": dict(errors)}
+    return {"first": first, "done": done, "errors": dict(errors), "answers": dict(answers)}
 
 
 def process_main(args: tuple[str, int, int, int, float, int]) -> list[dict[str, Any]]:
@@ -103,8 +117,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=100)
     parser.add_argument("--jobs", type=int, default=20_000)
     parser.add_argument("--loop", choices=("auto", "asyncio", "uvloop"), default="auto")
+    parser.add_argument("--max-in-flight", type=int, help="the server's admission limit")
     args = parser.parse_args()
-    loop_flag = () if args.loop == "auto" else ("--event-loop", args.loop)
+    loop_flag: tuple[str, ...] = () if args.loop == "auto" else ("--event-loop", args.loop)
+    if args.max_in_flight:
+        loop_flag += ("--max-in-flight-requests", str(args.max_in_flight))
     with tempfile.TemporaryDirectory() as d, running_server(Path(d), args=loop_flag) as url:
         spec = Path(d) / "spec.json"
         job = {"name": "j{i}", "command": "true", "parameters": {"i": f"1:{args.jobs}"}}
@@ -146,8 +163,10 @@ def main() -> None:
     firsts = sorted(r["first"] for r in results if r["first"] is not None)
     done = Counter(j for r in results for j in r["done"])
     errors: Counter[str] = Counter()
+    answers: Counter[str] = Counter()
     for r in results:
         errors.update(r["errors"])
+        answers.update(r["answers"])
     q = statistics.quantiles(firsts, n=100) if len(firsts) > 1 else firsts * 99
     print(
         {
@@ -159,7 +178,8 @@ def main() -> None:
             "never_answered": len(results) - len(firsts),
             "jobs_completed": len(done),
             "completed_twice": sum(1 for n in done.values() if n > 1),
-            "errors": dict(errors),
+            "answers": dict(sorted(answers.items())),
+            "failed_for_good": dict(errors),
             "seconds": round(seconds, 1),
         },
         flush=True,
