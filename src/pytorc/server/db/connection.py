@@ -73,6 +73,8 @@ class Database:
             self.writer.execute("PRAGMA journal_mode = WAL")
             self.writer.execute("PRAGMA synchronous = NORMAL")
         apply_migrations(self.writer)
+        # An initialization marked live was cut short by the death of its server (migration 0010).
+        self.writer.execute("UPDATE workflow_initializing SET live = 0 WHERE live")
         self._readers: queue.Queue[sqlite3.Connection] = queue.Queue()
         self._reader_count = 0 if self.in_memory else pool_size(threads) - 1
         for _ in range(self._reader_count):
@@ -183,6 +185,17 @@ class Database:
         return result
 
     # -- in worker threads: blocking, refused on the event loop ----------------------------
+
+    def write_queued(self, work: Work[T]) -> T:
+        """`work(conn)` in one write transaction on the writer thread, after the writes already
+        waiting: for work done in several transactions that must let other writes in between
+        (transaction() may take the writer again before a waiting write gets it)."""
+        _refuse_on_event_loop("write_queued")
+        if self._stop.is_set():
+            raise RuntimeError("the database is closing: no more writes")
+        done: Future[T] = Future()
+        self._queue.put((work, done))
+        return done.result()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -30,3 +30,33 @@ def bulk_status_change(conn: sqlite3.Connection, workflow_id: int) -> Iterator[N
         (workflow_id,),
     )
     conn.execute("DELETE FROM job_status_bulk WHERE workflow_id = ?", (workflow_id,))
+
+
+@contextmanager
+def range_status_change(
+    conn: sqlite3.Connection, workflow_id: int, lo: int, hi: int
+) -> Iterator[None]:
+    """bulk_status_change for the workflow's jobs with ids lo..hi: their counts are taken
+    before and after and the difference applied, where a recount of the whole workflow for
+    each chunk of a million-job initialization would cost more than the chunk."""
+    before = _counts_in(conn, workflow_id, lo, hi)
+    conn.execute("INSERT OR IGNORE INTO job_status_bulk (workflow_id) VALUES (?)", (workflow_id,))
+    yield
+    after = _counts_in(conn, workflow_id, lo, hi)
+    conn.execute("DELETE FROM job_status_bulk WHERE workflow_id = ?", (workflow_id,))
+    changes = [(s, after.get(s, 0) - before.get(s, 0)) for s in before.keys() | after.keys()]
+    conn.executemany(
+        "INSERT INTO job_status_count (workflow_id, status, n) VALUES (?, ?, ?)"
+        " ON CONFLICT (workflow_id, status) DO UPDATE SET n = n + excluded.n",
+        [(workflow_id, status, delta) for status, delta in changes if delta],
+    )
+
+
+def _counts_in(conn: sqlite3.Connection, workflow_id: int, lo: int, hi: int) -> dict[int, int]:
+    # `+workflow_id`: read the id range, not every job of the workflow through its index
+    rows = conn.execute(
+        "SELECT status, count(*) FROM job WHERE id BETWEEN ? AND ? AND +workflow_id = ?"
+        " GROUP BY status",
+        (lo, hi, workflow_id),
+    )
+    return dict(rows.fetchall())

@@ -291,6 +291,24 @@ def incomplete(conn: sqlite3.Connection) -> list[int]:
     return [r[0] for r in conn.execute("SELECT id FROM workflow WHERE creating = 1 ORDER BY id")]
 
 
+def is_initializing(conn: sqlite3.Connection, id: int) -> bool:
+    """Whether the workflow's initialization is under way or was cut short (migration 0010):
+    then none of its jobs may be claimed."""
+    sql = "SELECT 1 FROM workflow_initializing WHERE workflow_id = ?"
+    return conn.execute(sql, (id,)).fetchone() is not None
+
+
+class Initializing(Conflict):
+    """The workflow's initialization is under way (routes wait for it, then try again)."""
+
+
+def refuse_if_initializing(conn: sqlite3.Connection, id: int) -> None:
+    """Statuses are not changed under an initialization that is under way."""
+    sql = "SELECT 1 FROM workflow_initializing WHERE workflow_id = ? AND live"
+    if conn.execute(sql, (id,)).fetchone() is not None:
+        raise Initializing(f"workflow {id} is being initialized; try again when that has finished")
+
+
 def refuse_if_creating(conn: sqlite3.Connection, id: int) -> None:
     """A workflow still being created, or whose creation was cut short, cannot start a run."""
     row = conn.execute("SELECT creating FROM workflow WHERE id = ?", (id,)).fetchone()

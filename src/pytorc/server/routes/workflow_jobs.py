@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Callable
+from functools import partial
 from sqlite3 import Connection
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
@@ -32,12 +35,13 @@ from pytorc.models import (
     SlurmJobCorrelationModel,
     TaskModel,
 )
-from pytorc.server.db import relationships, tasks, user_data
+from pytorc.server.db import relationships, tasks, user_data, workflows
 from pytorc.server.db.common import require
 from pytorc.server.routes.common import Db, Json, ok, parse_body, raw_json_body
 from pytorc.server.services import claiming, exchange, initialization, lifecycle, outcomes
 
 router = APIRouter(tags=["workflows"])
+T = TypeVar("T")
 
 
 @router.post(
@@ -48,21 +52,56 @@ router = APIRouter(tags=["workflows"])
 def initialize_jobs(
     id: int,
     db: Db,
+    request: Request,
     only_uninitialized: bool = False,
     clear_ephemeral_user_data: bool = True,
     async_: bool = Query(False, alias="async"),
 ) -> Json | JSONResponse:
+    # A worker thread: chunk by chunk through the writer's queue, other writes go between the
+    # chunks (services/initialization.py) and the event loop goes on throughout.
     created = int(time.time() * 1000)
-    with db.transaction() as conn:  # a worker thread: it may take seconds, the loop goes on
-        summary = initialization.initialize_jobs(conn, id, only_uninitialized)
-        if clear_ephemeral_user_data:
-            user_data.clear_ephemeral(conn, id)
-        if not async_:
-            return ok(summary)
-        # The work is already done; the task record lets async callers poll as they expect.
-        finished = int(time.time() * 1000)
-        task = tasks.create_finished(conn, id, "initialize_jobs", created, finished)
+    chunk_jobs = request.app.state.settings.initialize_chunk_jobs
+    plan = _after_initialization(
+        lambda: db.write_queued(
+            lambda conn: initialization.begin(conn, id, only_uninitialized, chunk_jobs)
+        )
+    )
+    try:
+        for first, last in plan.chunks:
+            db.write_queued(
+                partial(initialization.initialize_chunk, plan=plan, first=first, last=last)
+            )
+        with db.transaction() as conn:
+            summary = initialization.finish(conn, plan)
+            if clear_ephemeral_user_data:
+                user_data.clear_ephemeral(conn, id)
+            if not async_:
+                return ok(summary)
+            # The work is already done; the task record lets async callers poll as they expect.
+            finished = int(time.time() * 1000)
+            task = tasks.create_finished(conn, id, "initialize_jobs", created, finished)
+    except BaseException:
+        with contextlib.suppress(Exception):  # the workflow may be gone (deleted meanwhile)
+            db.write_queued(lambda conn: initialization.abandon(conn, plan))
+        raise
     return JSONResponse(task, status_code=202)
+
+
+INITIALIZATION_WAIT_SECONDS = 600.0
+
+
+def _after_initialization(work: Callable[[], T]) -> T:
+    """`work()`, after waiting for an initialization of the same workflow that is under way
+    (two `torc run ID` starting together both initialize): the single transaction the chunks
+    replaced made such callers wait too. A 409 only past INITIALIZATION_WAIT_SECONDS."""
+    deadline = time.monotonic() + INITIALIZATION_WAIT_SECONDS
+    while True:
+        try:
+            return work()
+        except workflows.Initializing:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)  # a worker thread; the initialization's chunks go on meanwhile
 
 
 @router.post("/workflows/{id}/reset_status", response_model=dict[str, Any])
@@ -73,8 +112,11 @@ def reset_workflow_status(id: int, db: Db, force: bool = False) -> Json:
 
 @router.post("/workflows/{id}/reset_job_status", response_model=ResetJobStatusResponse)
 def reset_job_status(id: int, db: Db, failed_only: bool = False) -> Json:
-    with db.transaction() as conn:
-        return ok(lifecycle.reset_job_status(conn, id, failed_only))
+    def reset() -> Json:
+        with db.transaction() as conn:
+            return ok(lifecycle.reset_job_status(conn, id, failed_only))
+
+    return _after_initialization(reset)
 
 
 @router.post(
@@ -176,9 +218,11 @@ def list_missing_user_data(id: int, db: Db) -> Json:
     "/workflows/{id}/process_changed_job_inputs", response_model=ProcessChangedJobInputsResponse
 )
 def process_changed_job_inputs(id: int, db: Db, dry_run: bool = False) -> Json:
-    with db.transaction() as conn:
-        names = initialization.process_changed_job_inputs(conn, id, dry_run)
-    return ok({"reinitialized_jobs": names})
+    def process() -> list[str]:
+        with db.transaction() as conn:
+            return initialization.process_changed_job_inputs(conn, id, dry_run)
+
+    return ok({"reinitialized_jobs": _after_initialization(process)})
 
 
 def _paged(kind: str):  # type: ignore[no-untyped-def]

@@ -16,7 +16,7 @@ from typing import Any
 
 from pytorc.errors import InvalidInput
 from pytorc.models import ComputeNodesResources
-from pytorc.server.db import events, jobs
+from pytorc.server.db import events, jobs, workflows
 from pytorc.server.db.common import MAX_LIMIT, dumps, require
 from pytorc.units import UnitError, duration_seconds
 from pytorc.vocabulary import JobStatus
@@ -93,7 +93,7 @@ def claim_next(
     """Up to `limit` ready jobs, whatever their resource needs."""
     _check_limit(limit)
     wf = require(conn, "workflow", workflow_id)
-    if wf["is_canceled"] or limit == 0:
+    if wf["is_canceled"] or limit == 0 or workflows.is_initializing(conn, workflow_id):
         return []
     ids = [r[0] for r in conn.execute(_READY_IN_ORDER + " LIMIT ?", (workflow_id, limit))]
     return _mark_pending(conn, ids, compute_node_id)
@@ -184,6 +184,8 @@ def claim_by_resources(
     time_limit = parse_time_limit(resources.time_limit)
     if limit == 0:
         return [], "limit is 0"
+    if workflows.is_initializing(conn, workflow_id):
+        return [], "No jobs are ready"  # not until every chunk of its initialization is done
     needs = _needs(conn, workflow_id)
     node = None if capacity is None else _free(capacity, time_limit)
     budget = (resources, time_limit)

@@ -1,11 +1,18 @@
-"""initialize_jobs: derive dependencies, check for cycles, set blocked/ready, hash inputs."""
+"""initialize_jobs: derive dependencies, check for cycles, set blocked/ready, hash inputs.
+
+A big workflow is initialized in chunks of job ids, each its own write transaction (the route
+runs begin, the chunks and finish through the writer's queue), so other workflows' writes go
+in between; while it is under way the workflow is marked (migration 0010) and none of its jobs
+is claimed, so no job runs before every chunk has counted its blockers."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import sqlite3
+import sys
 from collections import defaultdict, deque
+from dataclasses import dataclass
 from typing import Any
 
 from pytorc.errors import InvalidInput
@@ -82,27 +89,80 @@ def check_acyclic(conn: sqlite3.Connection, workflow_id: int) -> None:
         raise InvalidInput(f"dependency cycle among jobs: {', '.join(names)}")
 
 
+@dataclass
+class Plan:
+    """An initialization under way: what begin() found, for the chunks and finish()."""
+
+    workflow_id: int
+    only_uninitialized: bool
+    chunks: list[tuple[int, int]]  # (first, last) job ids; other writes go between two
+    changed: int = 0
+
+    @property
+    def target(self) -> str:
+        """The jobs this initialization changes, as a condition on `status`."""
+        if self.only_uninitialized:
+            return f"status = {_UNINITIALIZED}"
+        return f"status NOT IN ({_DONE_CODES}, {_HELD})"
+
+
 def initialize_jobs(
     conn: sqlite3.Connection, workflow_id: int, only_uninitialized: bool
 ) -> dict[str, Any]:
-    """Make the workflow runnable: jobs with unfinished upstream are blocked, the rest ready.
+    """Make the workflow runnable in one transaction (the caller's): jobs with unfinished
+    upstream jobs are blocked, the rest ready. The server's route does the same in chunks of
+    `initialize_chunk_jobs` (a 1M-job workflow in one transaction held every other
+    workflow's writes for its whole 7-10 s)."""
+    plan = begin(conn, workflow_id, only_uninitialized, sys.maxsize)
+    for first, last in plan.chunks:
+        initialize_chunk(conn, plan, first, last)
+    return finish(conn, plan)
+
+
+def begin(
+    conn: sqlite3.Connection, workflow_id: int, only_uninitialized: bool, chunk_jobs: int
+) -> Plan:
+    """Derive the edges files and user data imply, refuse a cycle, and mark the workflow as
+    being initialized: none of its jobs is claimed until finish() (migration 0010).
 
     Finished, disabled and active (pending/running) jobs keep their status. With
     `only_uninitialized`, jobs downstream of uninitialized ones are first made uninitialized too,
-    and only uninitialized jobs change.
-    """
+    and only uninitialized jobs change."""
     require(conn, "workflow", workflow_id)
     workflows.refuse_if_creating(conn, workflow_id)
+    workflows.refuse_if_initializing(conn, workflow_id)
+    conn.execute(
+        "INSERT OR REPLACE INTO workflow_initializing (workflow_id, live) VALUES (?, 1)",
+        (workflow_id,),
+    )
     params = {"wf": workflow_id}
     conn.execute(_FILE_EDGES, params)
     conn.execute(_USER_DATA_EDGES, params)
     check_acyclic(conn, workflow_id)
     if only_uninitialized:
         conn.execute(_DOWNSTREAM_OF_UNINITIALIZED, params)
-        target = f"status = {_UNINITIALIZED}"
-    else:
-        target = f"status NOT IN ({_DONE_CODES}, {_HELD})"
-    changed = _block_or_ready(conn, params, target)
+    low, high = conn.execute(
+        "SELECT min(id), max(id) FROM job WHERE workflow_id = ?", (workflow_id,)
+    ).fetchone()
+    chunks = []
+    if low is not None:
+        chunks = [(a, min(a + chunk_jobs - 1, high)) for a in range(low, high + 1, chunk_jobs)]
+    return Plan(workflow_id, only_uninitialized, chunks)
+
+
+def initialize_chunk(conn: sqlite3.Connection, plan: Plan, first: int, last: int) -> None:
+    """Block or ready the target jobs with ids first..last; a workflow deleted meanwhile is
+    NotFound."""
+    require(conn, "workflow", plan.workflow_id)
+    params = {"wf": plan.workflow_id, "first": first, "last": last}
+    plan.changed += _block_or_ready(conn, params, plan.target)
+
+
+def finish(conn: sqlite3.Connection, plan: Plan) -> dict[str, Any]:
+    """Clear stale results and actions, record the event, lift the mark; the summary."""
+    workflow_id = plan.workflow_id
+    require(conn, "workflow", workflow_id)
+    params = {"wf": workflow_id}
     conn.execute(
         # from the results (few, or none on a first run), not from the jobs (maybe a million)
         "DELETE FROM workflow_result WHERE workflow_id = :wf AND"
@@ -114,6 +174,7 @@ def initialize_jobs(
         " trigger_count = 0 WHERE workflow_id = ?",
         (workflow_id,),
     )
+    conn.execute("DELETE FROM workflow_initializing WHERE workflow_id = ?", (workflow_id,))
     counts = dict(
         conn.execute(
             "SELECT status, n FROM job_status_count"
@@ -121,20 +182,28 @@ def initialize_jobs(
             (workflow_id,),
         ).fetchall()
     )
-    category = "workflow_reinitialized" if only_uninitialized else "workflow_started"
-    events.record(conn, workflow_id, category, f"initialized {changed} jobs")
+    category = "workflow_reinitialized" if plan.only_uninitialized else "workflow_started"
+    events.record(conn, workflow_id, category, f"initialized {plan.changed} jobs")
     return {
         "workflow_id": workflow_id,
-        "initialized_jobs": changed,
+        "initialized_jobs": plan.changed,
         "ready": counts.get(JobStatus.READY.code, 0),
         "blocked": counts.get(JobStatus.BLOCKED.code, 0),
-        "message": f"initialized {changed} jobs",
+        "message": f"initialized {plan.changed} jobs",
     }
+
+
+def abandon(conn: sqlite3.Connection, plan: Plan) -> None:
+    """An initialization that failed part way: its workflow stays unclaimable (some jobs may be
+    ready, others not counted yet) until the next initialization, which may now begin."""
+    conn.execute(
+        "UPDATE workflow_initializing SET live = 0 WHERE workflow_id = ?", (plan.workflow_id,)
+    )
 
 
 def _block_or_ready(conn: sqlite3.Connection, params: dict[str, Any], target: str) -> int:
     """Count each target job's unfinished upstream jobs, block or ready it and store its input
-    hash, rewriting each row once; how many changed.
+    hash, rewriting each row once; how many changed. `params`: wf and the ids first..last.
 
     Three passes (count, status, hashes), each rewriting every row, made initializing a
     million jobs ~3x slower."""
@@ -142,8 +211,8 @@ def _block_or_ready(conn: sqlite3.Connection, params: dict[str, Any], target: st
     targets = [
         r[0]
         for r in conn.execute(
-            f"SELECT id FROM job WHERE workflow_id = :wf AND {target}"
-            f" AND id IN ({_WITH_FILES_OR_DATA})",
+            f"SELECT id FROM job WHERE id BETWEEN :first AND :last AND +workflow_id = :wf"
+            f" AND {target} AND id IN ({_WITH_FILES_OR_DATA})",
             params,
         )
     ]
@@ -161,20 +230,21 @@ def _block_or_ready(conn: sqlite3.Connection, params: dict[str, Any], target: st
         return sha256(f"{document}{middle}{quoted}{end}".encode()).hexdigest()
 
     conn.create_function("torc_input_hash", 4, hash_of)
-    with status_counts.bulk_status_change(conn, wf):
+    with status_counts.range_status_change(conn, wf, params["first"], params["last"]):
         return _set_status_and_hash(conn, params, target)
 
 
 def _set_status_and_hash(conn: sqlite3.Connection, params: dict[str, Any], target: str) -> int:
     """Two UPDATEs that each touch a target job once: the jobs without upstream jobs become
     ready; the others count their unfinished upstream jobs in one grouped pass (a correlated
-    count, written twice for num_blocking and status, cost ~40% more at 1M jobs)."""
+    count, written twice for num_blocking and status, cost ~40% more at 1M jobs). Both read
+    the chunk's id range (`+workflow_id`: not every job of the workflow through its index)."""
     hashed = "input_hash = torc_input_hash(job.id, job.command, job.invocation_script, {})"
     free = conn.execute(
         f"""
         UPDATE job SET num_blocking = 0, status = {_READY}, compute_node_id = NULL,
                        start_time = NULL, {hashed.format("NULL")}
-         WHERE workflow_id = :wf AND {target}
+         WHERE id BETWEEN :first AND :last AND +workflow_id = :wf AND {target}
            AND NOT EXISTS (SELECT 1 FROM job_depends_on d WHERE d.job_id = job.id)
         """,
         params,
@@ -190,7 +260,7 @@ def _set_status_and_hash(conn: sqlite3.Connection, params: dict[str, Any], targe
                   FROM (SELECT d.job_id, d.depends_on_job_id AS upstream,
                                u.status NOT IN ({_DONE_CODES}) AS unfinished
                           FROM job_depends_on d JOIN job u ON u.id = d.depends_on_job_id
-                         WHERE d.workflow_id = :wf
+                         WHERE d.job_id BETWEEN :first AND :last AND +d.workflow_id = :wf
                          ORDER BY d.job_id, d.depends_on_job_id) AS e
                  GROUP BY e.job_id) AS b
          WHERE job.id = b.id AND job.workflow_id = :wf AND job.{target}
@@ -205,7 +275,7 @@ _WITH_RELATIONS = " UNION ".join(
 )
 """The workflow's jobs that have any relation of their own (upstream jobs, files, data)."""
 _WITH_FILES_OR_DATA = " UNION ".join(
-    f"SELECT job_id FROM {table} WHERE workflow_id = :wf"
+    f"SELECT job_id FROM {table} WHERE job_id BETWEEN :first AND :last AND +workflow_id = :wf"
     for field, (table, _) in jobs.RELATIONS.items()
     if field != "depends_on_job_ids"
 )
@@ -323,6 +393,8 @@ def process_changed_job_inputs(
 ) -> list[str]:
     """Names of jobs whose inputs changed since their hash was stored; they become uninitialized."""
     require(conn, "workflow", workflow_id)
+    if not dry_run:
+        workflows.refuse_if_initializing(conn, workflow_id)
     stored = dict(
         conn.execute(
             "SELECT id, input_hash FROM job WHERE workflow_id = ? AND input_hash IS NOT NULL",

@@ -107,6 +107,7 @@ _RESETTABLE_FAILED = codes(
 def reset_job_status(conn: sqlite3.Connection, id: int, failed_only: bool) -> dict[str, Any]:
     """Make jobs uninitialized again: all of them, or the failed ones and everything downstream."""
     require(conn, "workflow", id)
+    workflows.refuse_if_initializing(conn, id)
     if not failed_only:
         n = conn.execute(
             f"UPDATE job SET status = {_UNINITIALIZED}, compute_node_id = NULL, start_time = NULL"
