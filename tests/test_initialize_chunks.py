@@ -133,7 +133,7 @@ def test_a_server_killed_half_way_leaves_the_workflow_unclaimable_until_initiali
     """SIGKILL while chunks are being written: after a restart nothing of the workflow is
     claimed (some jobs are ready, others not counted yet); initializing it again takes the
     mark over and gives the full result."""
-    server, c, db, wf = big
+    server, _, db, wf = big
     running = Initializing(server.url, wf)
 
     def half_way() -> bool:
