@@ -106,7 +106,7 @@ bench-tricks: $(VENV)/.installed
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/tricks.py $(BENCH_ARGS)
 
 # Big workflows: create + initialize, paging, claims among many ready jobs, snapshots, 1,000
-# connections at once.
+# connections at once, deleting and resetting a 1M-job workflow while another is written to.
 bench-scale: $(VENV)/.installed
 	@$(COMPILE)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/create_initialize.py --sizes 10000,100000,1000000
@@ -116,6 +116,8 @@ bench-scale: $(VENV)/.installed
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/claim_by_class.py --jobs 200000
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/snapshot_cost.py
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/herd.py
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/big_workflow_ops.py --jobs 1000000 --op delete
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/big_workflow_ops.py --jobs 1000000 --op reset
 
 bench-crash: $(VENV)/.installed
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/crash_trials.py --kill server $(BENCH_ARGS)

@@ -59,7 +59,7 @@ class PeakRss:
 
 def measure(size: int, fan_in: bool, chunk: int | None = None) -> dict[str, object]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TORC_")}
-    args = ("--initialize-chunk-jobs", str(chunk)) if chunk else ()
+    args = ("--chunk-jobs", str(chunk)) if chunk else ()
     with tempfile.TemporaryDirectory() as d, running_server(Path(d), args=args) as url:
         server = server_process(url)
         idle = server.memory_info().rss
@@ -105,7 +105,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--fan-in", action="store_true", help="setup -> sweep -> aggregate")
-    parser.add_argument("--chunk", type=int, help="the server's --initialize-chunk-jobs")
+    parser.add_argument("--chunk", type=int, help="the server's --chunk-jobs")
     args = parser.parse_args()
     for size in (int(s) for s in args.sizes.split(",")):
         print(measure(size, args.fan_in, args.chunk), flush=True)

@@ -9,7 +9,7 @@ Starts a torc-server on a temporary SQLite file, loads a workflow of N independe
 
 and prints the ping latencies seen while the initialize ran (p50, p99, max), the initialize's
 duration, and the latencies of the runner's writes that overlapped it (median, max): the
-server initializes a big workflow in chunks (--initialize-chunk-jobs) so that those writes go
+server initializes a big workflow in chunks (--chunk-jobs) so that those writes go
 in between instead of waiting for the whole of it.
 
     python benchmarks/ping_during_write.py [--jobs 200000] [--repeat 3] [--chunk 10000]
@@ -122,14 +122,14 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=200_000)
     parser.add_argument("--small", type=int, default=20_000, help="jobs of the runner's workflow")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--chunk", type=int, help="the server's --initialize-chunk-jobs")
+    parser.add_argument("--chunk", type=int, help="the server's --chunk-jobs")
     args = parser.parse_args()
     print(
         f"{'round':>5} {'init s':>7} {'pings':>6} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} "
         f"{'writes':>6} {'w p50 ms':>8} {'w max ms':>8}"
     )
     for i in range(args.repeat):
-        server_args = ("--initialize-chunk-jobs", str(args.chunk)) if args.chunk else ()
+        server_args = ("--chunk-jobs", str(args.chunk)) if args.chunk else ()
         with (
             tempfile.TemporaryDirectory() as tmp,
             running_server(Path(tmp), args=server_args) as url,

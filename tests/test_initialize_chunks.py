@@ -19,7 +19,7 @@ from helpers import ServerProcess, start_server, wait_until
 from pytorc.server.services import initialization
 
 SWEEP = 100_000
-CHUNK = ["--initialize-chunk-jobs", "500"]  # 200 chunks for the sweep
+CHUNK = ["--chunk-jobs", "500"]  # 200 chunks for the sweep
 
 
 def _big(c: httpx.Client) -> int:
@@ -222,3 +222,37 @@ def test_chunks_of_two_jobs_give_what_one_transaction_gives(
     states = _job_states(one)
     assert states == _job_states(chunked)
     assert len({s[3] for s in states}) == len(states)  # every job hashed, all different
+
+
+def test_a_big_workflow_is_deleted_chunk_by_chunk_and_leaves_nothing(
+    big: tuple[ServerProcess, httpx.Client, sqlite3.Connection, int],
+) -> None:
+    """DELETE of the 100,002-job workflow (a setup job with 100,000 edges out, a fan-in with
+    100,000 in) goes in chunks: while it runs the workflow is canceled and another workflow's
+    write is answered; afterwards no row of it is left anywhere and the other is intact."""
+    server, c, db, wf = big
+    assert c.post(f"/workflows/{wf}/initialize_jobs", timeout=300).status_code == 200
+    other = c.post("/workflows", json={"name": "other", "user": "t"}).json()["id"]
+    kept = c.post("/jobs", json={"workflow_id": other, "name": "k", "command": "true"}).json()
+    answer: list[httpx.Response] = []
+    deleting = threading.Thread(
+        target=lambda: answer.append(httpx.delete(f"{server.url}/workflows/{wf}", timeout=300))
+    )
+    deleting.start()
+
+    def under_way() -> bool:
+        canceled = db.execute("SELECT is_canceled FROM workflow WHERE id = ?", (wf,)).fetchone()
+        return bool(canceled and canceled[0])
+
+    wait_until(under_way, timeout=60, interval=0.005, what="the deletion to begin")
+    added = c.post("/jobs", json={"workflow_id": other, "name": "x", "command": "true"})
+    left = db.execute("SELECT count(*) FROM job WHERE workflow_id = ?", (wf,)).fetchone()[0]
+    assert added.status_code == 200 and left > 0, "the deletion ended before the write"
+    deleting.join(timeout=300)
+    assert answer[0].status_code == 200 and answer[0].json()["id"] == wf
+    for table in ("job", "job_depends_on", "job_status_count", "workflow_initializing"):
+        rows = db.execute(f"SELECT count(*) FROM {table} WHERE workflow_id = ?", (wf,))
+        assert rows.fetchone()[0] == 0, table
+    assert c.get(f"/workflows/{wf}").status_code == 404
+    assert c.get(f"/jobs/{kept['id']}").json()["name"] == "k"
+    assert _counts_are_exact(db, other) == {0: 2}

@@ -62,8 +62,8 @@ class ServerSettings(Section):
     admin_users: list[str] = field(default_factory=list)
     max_request_body_mb: Annotated[float, gt(0)] = 64.0
     max_in_flight_requests: Annotated[int, ge(1)] = 4096  # pytorc: beyond it, 503 + Retry-After
-    # pytorc: job ids initialized per write transaction (services/initialization.py)
-    initialize_chunk_jobs: Annotated[int, ge(1)] = 5_000
+    # pytorc: job ids per write transaction of a big workflow's initialization or deletion
+    chunk_jobs: Annotated[int, ge(1)] = 5_000
     warm_up: bool = True  # pytorc: prepare every route before accepting connections
     event_loop: Literal["auto", "asyncio", "uvloop"] = "auto"  # pytorc: uvicorn's loop
     logging: ServerLogging = field(default_factory=ServerLogging)

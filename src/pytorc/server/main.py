@@ -123,11 +123,11 @@ def _add_tuning_flags(p: argparse.ArgumentParser) -> None:
         " env TORC_MAX_IN_FLIGHT_REQUESTS)",
     )
     tuning.add_argument(
-        "--initialize-chunk-jobs",
+        "--chunk-jobs",
         type=int,
-        dest="initialize_chunk_jobs",
-        help="job ids initialized per write transaction: other writes wait at most one chunk"
-        " of a big workflow's initialization (default 5000; env TORC_INITIALIZE_CHUNK_JOBS)",
+        dest="chunk_jobs",
+        help="job ids per write transaction when a big workflow is initialized or deleted:"
+        " other writes wait at most one chunk (default 5000; env TORC_CHUNK_JOBS)",
     )
     tuning.add_argument(
         "--event-loop",
@@ -216,7 +216,7 @@ FLAGS = (
     "snapshot_interval_seconds",
     "event_loop",
     "max_in_flight_requests",
-    "initialize_chunk_jobs",
+    "chunk_jobs",
     "log_level",
     "warm_up",
     *SECURITY_KEYS,
@@ -241,7 +241,7 @@ def resolve_settings(args: argparse.Namespace) -> ServerSettings:
         ("TORC_COMPLETION_CHECK_INTERVAL_SECS", "completion_check_interval_secs", float),
         ("TORC_MAX_REQUEST_BODY_MB", "max_request_body_mb", float),
         ("TORC_MAX_IN_FLIGHT_REQUESTS", "max_in_flight_requests", int),
-        ("TORC_INITIALIZE_CHUNK_JOBS", "initialize_chunk_jobs", int),
+        ("TORC_CHUNK_JOBS", "chunk_jobs", int),
         ("TORC_DEAD_RUNNER_TIMEOUT_SECS", "dead_runner_timeout_secs", float),
         ("TORC_SERVER_SNAPSHOT_PATH", "snapshot_path", str),
         ("TORC_SERVER_SNAPSHOT_KEEP", "snapshot_keep", int),

@@ -60,7 +60,7 @@ def initialize_jobs(
     # A worker thread: chunk by chunk through the writer's queue, other writes go between the
     # chunks (services/initialization.py) and the event loop goes on throughout.
     created = int(time.time() * 1000)
-    chunk_jobs = request.app.state.settings.initialize_chunk_jobs
+    chunk_jobs = request.app.state.settings.chunk_jobs
     plan = _after_initialization(
         lambda: db.write_queued(
             lambda conn: initialization.begin(conn, id, only_uninitialized, chunk_jobs)

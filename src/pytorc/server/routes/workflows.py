@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -19,7 +20,7 @@ from pytorc.models import (
 from pytorc.server.db import jobs, workflows
 from pytorc.server.db.common import require
 from pytorc.server.routes.common import Db, Json, ok
-from pytorc.server.services import lifecycle
+from pytorc.server.services import deletion, lifecycle
 
 router = APIRouter(tags=["workflows"])
 
@@ -89,9 +90,17 @@ def update_workflow(id: int, body: WorkflowModel, db: Db) -> Json:
 
 
 @router.delete("/workflows/{id}", response_model=WorkflowModel)
-def delete_workflow(id: int, db: Db) -> Json:
+def delete_workflow(id: int, db: Db, request: Request) -> Json:
+    # A worker thread: chunk by chunk through the writer's queue (services/deletion.py).
+    chunk_jobs = request.app.state.settings.chunk_jobs
+    record, chunks = db.write_queued(lambda conn: deletion.begin(conn, id, chunk_jobs))
+    while db.write_queued(lambda conn: deletion.delete_edges(conn, id, chunk_jobs)):
+        pass
+    for first, last in chunks:
+        db.write_queued(partial(deletion.delete_chunk, workflow_id=id, first=first, last=last))
     with db.transaction() as conn:
-        return ok(workflows.delete(conn, id))
+        workflows.delete(conn, id)
+    return ok(record)
 
 
 @router.put("/workflows/{id}/cancel", response_model=dict[str, Any])

@@ -111,7 +111,7 @@ def initialize_jobs(
 ) -> dict[str, Any]:
     """Make the workflow runnable in one transaction (the caller's): jobs with unfinished
     upstream jobs are blocked, the rest ready. The server's route does the same in chunks of
-    `initialize_chunk_jobs` (a 1M-job workflow in one transaction held every other
+    `chunk_jobs` (a 1M-job workflow in one transaction held every other
     workflow's writes for its whole 7-10 s)."""
     plan = begin(conn, workflow_id, only_uninitialized, sys.maxsize)
     for first, last in plan.chunks:
