@@ -256,3 +256,29 @@ def test_a_big_workflow_is_deleted_chunk_by_chunk_and_leaves_nothing(
     assert c.get(f"/workflows/{wf}").status_code == 404
     assert c.get(f"/jobs/{kept['id']}").json()["name"] == "k"
     assert _counts_are_exact(db, other) == {0: 2}
+
+
+def test_resetting_every_job_goes_in_chunks_and_holds_the_jobs_back_meanwhile(
+    big: tuple[ServerProcess, httpx.Client, sqlite3.Connection, int],
+) -> None:
+    """reset_job_status of the initialized 100,002-job workflow: while it runs another
+    workflow's write is answered and a claim gets nothing (the ready setup job is not handed
+    out from a half-reset workflow); afterwards every job is uninitialized, counts exact."""
+    server, c, db, wf = big
+    assert c.post(f"/workflows/{wf}/initialize_jobs", timeout=300).status_code == 200
+    other = c.post("/workflows", json={"name": "other", "user": "t"}).json()["id"]
+    answer: list[httpx.Response] = []
+    url = f"{server.url}/workflows/{wf}/reset_job_status"
+    resetting = threading.Thread(target=lambda: answer.append(httpx.post(url, timeout=300)))
+    resetting.start()
+    wait_until(lambda: _marked(db, wf), timeout=60, interval=0.005, what="the reset to begin")
+    added = c.post("/jobs", json={"workflow_id": other, "name": "x", "command": "true"})
+    claimed = c.post(f"/workflows/{wf}/claim_next_jobs", params={"limit": 5})
+    assert _marked(db, wf), "the reset ended before the requests were answered"
+    assert added.status_code == 200
+    assert claimed.status_code == 200 and claimed.json()["jobs"] == []
+    resetting.join(timeout=300)
+    assert answer[0].status_code == 200, answer[0].text
+    assert answer[0].json()["updated_count"] == SWEEP + 2
+    assert not _marked(db, wf)
+    assert _counts_are_exact(db, wf) == {0: SWEEP + 2}

@@ -309,6 +309,33 @@ def refuse_if_initializing(conn: sqlite3.Connection, id: int) -> None:
         raise Initializing(f"workflow {id} is being initialized; try again when that has finished")
 
 
+def mark_initializing(conn: sqlite3.Connection, id: int) -> None:
+    """Hold the workflow's jobs back from claims while its statuses are rewritten in chunks."""
+    conn.execute(
+        "INSERT OR REPLACE INTO workflow_initializing (workflow_id, live) VALUES (?, 1)", (id,)
+    )
+
+
+def unmark_initializing(conn: sqlite3.Connection, id: int, done: bool = True) -> None:
+    """Lift the mark (`done`), or leave it dead: the jobs stay held back, and the next
+    initialization may take it over (one that failed part way)."""
+    if done:
+        conn.execute("DELETE FROM workflow_initializing WHERE workflow_id = ?", (id,))
+    else:
+        conn.execute("UPDATE workflow_initializing SET live = 0 WHERE workflow_id = ?", (id,))
+
+
+def job_id_chunks(conn: sqlite3.Connection, id: int, size: int) -> list[tuple[int, int]]:
+    """(first, last) ranges of `size` job ids covering the workflow's jobs: the units of work
+    done one write transaction each, so that other writes go in between."""
+    low, high = conn.execute(
+        "SELECT min(id), max(id) FROM job WHERE workflow_id = ?", (id,)
+    ).fetchone()
+    if low is None:
+        return []
+    return [(a, min(a + size - 1, high)) for a in range(low, high + 1, size)]
+
+
 def refuse_if_creating(conn: sqlite3.Connection, id: int) -> None:
     """A workflow still being created, or whose creation was cut short, cannot start a run."""
     row = conn.execute("SELECT creating FROM workflow WHERE id = ?", (id,)).fetchone()

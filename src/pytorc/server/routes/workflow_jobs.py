@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from sqlite3 import Connection
 from typing import Any, TypeVar
@@ -37,6 +38,7 @@ from pytorc.models import (
 )
 from pytorc.server.db import relationships, tasks, user_data, workflows
 from pytorc.server.db.common import require
+from pytorc.server.db.connection import Database
 from pytorc.server.routes.common import Db, Json, ok, parse_body, raw_json_body
 from pytorc.server.services import claiming, exchange, initialization, lifecycle, outcomes
 
@@ -66,7 +68,7 @@ def initialize_jobs(
             lambda conn: initialization.begin(conn, id, only_uninitialized, chunk_jobs)
         )
     )
-    try:
+    with _marked(db, id):
         for first, last in plan.chunks:
             db.write_queued(
                 partial(initialization.initialize_chunk, plan=plan, first=first, last=last)
@@ -80,11 +82,19 @@ def initialize_jobs(
             # The work is already done; the task record lets async callers poll as they expect.
             finished = int(time.time() * 1000)
             task = tasks.create_finished(conn, id, "initialize_jobs", created, finished)
+    return JSONResponse(task, status_code=202)
+
+
+@contextmanager
+def _marked(db: Database, id: int) -> Iterator[None]:
+    """The chunks of a marked workflow (workflows.mark_initializing); one that fails leaves the
+    mark dead, so its jobs stay held back until the next initialization takes it over."""
+    try:
+        yield
     except BaseException:
         with contextlib.suppress(Exception):  # the workflow may be gone (deleted meanwhile)
-            db.write_queued(lambda conn: initialization.abandon(conn, plan))
+            db.write_queued(lambda conn: workflows.unmark_initializing(conn, id, done=False))
         raise
-    return JSONResponse(task, status_code=202)
 
 
 INITIALIZATION_WAIT_SECONDS = 600.0
@@ -111,12 +121,26 @@ def reset_workflow_status(id: int, db: Db, force: bool = False) -> Json:
 
 
 @router.post("/workflows/{id}/reset_job_status", response_model=ResetJobStatusResponse)
-def reset_job_status(id: int, db: Db, failed_only: bool = False) -> Json:
-    def reset() -> Json:
-        with db.transaction() as conn:
-            return ok(lifecycle.reset_job_status(conn, id, failed_only))
+def reset_job_status(id: int, db: Db, request: Request, failed_only: bool = False) -> Json:
+    if failed_only:
 
-    return _after_initialization(reset)
+        def reset() -> Json:
+            with db.transaction() as conn:
+                return ok(lifecycle.reset_failed_jobs(conn, id))
+
+        return _after_initialization(reset)
+    # Every job: in chunks, as initialize_jobs (a million jobs held other writes for 4-6 s).
+    chunk_jobs = request.app.state.settings.chunk_jobs
+    chunks = _after_initialization(
+        lambda: db.write_queued(lambda conn: lifecycle.begin_reset(conn, id, chunk_jobs))
+    )
+    with _marked(db, id):
+        n = sum(
+            db.write_queued(partial(lifecycle.reset_chunk, workflow_id=id, first=a, last=b))
+            for a, b in chunks
+        )
+        with db.transaction() as conn:
+            return ok(lifecycle.finish_reset(conn, id, n))
 
 
 @router.post(

@@ -48,12 +48,7 @@ def begin(
     chunk; marks it canceled."""
     record = workflows.get(conn, workflow_id)
     conn.execute("UPDATE workflow SET is_canceled = 1 WHERE id = ?", (workflow_id,))
-    low, high = conn.execute(
-        "SELECT min(id), max(id) FROM job WHERE workflow_id = ?", (workflow_id,)
-    ).fetchone()
-    if low is None:
-        return record, []
-    return record, [(a, min(a + chunk_jobs - 1, high)) for a in range(low, high + 1, chunk_jobs)]
+    return record, workflows.job_id_chunks(conn, workflow_id, chunk_jobs)
 
 
 def delete_edges(conn: sqlite3.Connection, workflow_id: int, chunk_jobs: int) -> int:

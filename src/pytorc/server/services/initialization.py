@@ -131,22 +131,14 @@ def begin(
     require(conn, "workflow", workflow_id)
     workflows.refuse_if_creating(conn, workflow_id)
     workflows.refuse_if_initializing(conn, workflow_id)
-    conn.execute(
-        "INSERT OR REPLACE INTO workflow_initializing (workflow_id, live) VALUES (?, 1)",
-        (workflow_id,),
-    )
+    workflows.mark_initializing(conn, workflow_id)
     params = {"wf": workflow_id}
     conn.execute(_FILE_EDGES, params)
     conn.execute(_USER_DATA_EDGES, params)
     check_acyclic(conn, workflow_id)
     if only_uninitialized:
         conn.execute(_DOWNSTREAM_OF_UNINITIALIZED, params)
-    low, high = conn.execute(
-        "SELECT min(id), max(id) FROM job WHERE workflow_id = ?", (workflow_id,)
-    ).fetchone()
-    chunks = []
-    if low is not None:
-        chunks = [(a, min(a + chunk_jobs - 1, high)) for a in range(low, high + 1, chunk_jobs)]
+    chunks = workflows.job_id_chunks(conn, workflow_id, chunk_jobs)
     return Plan(workflow_id, only_uninitialized, chunks)
 
 
@@ -174,7 +166,7 @@ def finish(conn: sqlite3.Connection, plan: Plan) -> dict[str, Any]:
         " trigger_count = 0 WHERE workflow_id = ?",
         (workflow_id,),
     )
-    conn.execute("DELETE FROM workflow_initializing WHERE workflow_id = ?", (workflow_id,))
+    workflows.unmark_initializing(conn, workflow_id)
     counts = dict(
         conn.execute(
             "SELECT status, n FROM job_status_count"
@@ -191,14 +183,6 @@ def finish(conn: sqlite3.Connection, plan: Plan) -> dict[str, Any]:
         "blocked": counts.get(JobStatus.BLOCKED.code, 0),
         "message": f"initialized {plan.changed} jobs",
     }
-
-
-def abandon(conn: sqlite3.Connection, plan: Plan) -> None:
-    """An initialization that failed part way: its workflow stays unclaimable (some jobs may be
-    ready, others not counted yet) until the next initialization, which may now begin."""
-    conn.execute(
-        "UPDATE workflow_initializing SET live = 0 WHERE workflow_id = ?", (plan.workflow_id,)
-    )
 
 
 def _block_or_ready(conn: sqlite3.Connection, params: dict[str, Any], target: str) -> int:

@@ -6,7 +6,7 @@ import sqlite3
 from typing import Any
 
 from pytorc.errors import InvalidInput
-from pytorc.server.db import events, workflows
+from pytorc.server.db import events, status_counts, workflows
 from pytorc.server.db.common import require
 from pytorc.vocabulary import HELD, JobStatus, codes
 
@@ -104,21 +104,13 @@ _RESETTABLE_FAILED = codes(
 )
 
 
-def reset_job_status(conn: sqlite3.Connection, id: int, failed_only: bool) -> dict[str, Any]:
-    """Make jobs uninitialized again: all of them, or the failed ones and everything downstream."""
+def reset_failed_jobs(conn: sqlite3.Connection, id: int) -> dict[str, Any]:
+    """Make the failed jobs and everything downstream of them uninitialized again."""
     require(conn, "workflow", id)
     workflows.refuse_if_initializing(conn, id)
-    if not failed_only:
-        n = conn.execute(
-            f"UPDATE job SET status = {_UNINITIALIZED}, compute_node_id = NULL, start_time = NULL"
-            f" WHERE workflow_id = ? AND status NOT IN ({_KEEP})",
-            (id,),
-        ).rowcount
-        reset_type = "all"
-    else:
-        n = len(
-            conn.execute(
-                f"""
+    n = len(
+        conn.execute(
+            f"""
             WITH RECURSIVE down(id) AS (
                 SELECT id FROM job WHERE workflow_id = :wf AND status IN ({_RESETTABLE_FAILED})
                 UNION
@@ -128,10 +120,41 @@ def reset_job_status(conn: sqlite3.Connection, id: int, failed_only: bool) -> di
              WHERE id IN (SELECT id FROM down) AND status NOT IN ({_KEEP})
             RETURNING id
             """,
-                {"wf": id},
-            ).fetchall()
+            {"wf": id},
+        ).fetchall()
+    )
+    return _reset_answer(id, n, "failed_only")
+
+
+def begin_reset(conn: sqlite3.Connection, id: int, chunk_jobs: int) -> list[tuple[int, int]]:
+    """Resetting every job goes in chunks of job ids, like initialization: the workflow is
+    marked (nothing of it is claimed while some of its jobs are reset and others not yet);
+    the chunks."""
+    require(conn, "workflow", id)
+    workflows.refuse_if_initializing(conn, id)
+    workflows.mark_initializing(conn, id)
+    return workflows.job_id_chunks(conn, id, chunk_jobs)
+
+
+def reset_chunk(conn: sqlite3.Connection, workflow_id: int, first: int, last: int) -> int:
+    """Make the jobs with ids first..last uninitialized (those not kept); how many."""
+    with status_counts.range_status_change(conn, workflow_id, first, last):
+        return int(
+            conn.execute(
+                f"UPDATE job SET status = {_UNINITIALIZED}, compute_node_id = NULL,"
+                " start_time = NULL WHERE id BETWEEN :first AND :last AND +workflow_id = :wf"
+                f" AND status NOT IN ({_KEEP})",
+                {"wf": workflow_id, "first": first, "last": last},
+            ).rowcount
         )
-        reset_type = "failed_only"
+
+
+def finish_reset(conn: sqlite3.Connection, id: int, n: int) -> dict[str, Any]:
+    workflows.unmark_initializing(conn, id)
+    return _reset_answer(id, n, "all")
+
+
+def _reset_answer(id: int, n: int, reset_type: str) -> dict[str, Any]:
     return {
         "workflow_id": id,
         "updated_count": n,
