@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -197,3 +198,15 @@ def published_api(url: str) -> Iterator[Any]:
         yield api
     finally:
         api.api_client.rest_client.pool_manager.clear()
+
+
+def initialize_in_one_transaction(
+    conn: sqlite3.Connection, workflow_id: int, only_uninitialized: bool = False
+) -> dict[str, Any]:
+    """What the server's initialize_jobs does in chunks, in the caller's one transaction."""
+    from pytorc.server.services import initialization
+
+    plan = initialization.begin(conn, workflow_id, only_uninitialized, sys.maxsize)
+    for first, last in plan.chunks:
+        initialization.initialize_chunk(conn, plan, first, last)
+    return initialization.finish(conn, plan)

@@ -4,6 +4,7 @@ is the one a single transaction gives, also after the server dies half way."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import signal
 import sqlite3
@@ -15,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from helpers import ServerProcess, start_server, wait_until
+from helpers import ServerProcess, initialize_in_one_transaction, start_server, wait_until
 from pytorc.server.services import initialization
 
 SWEEP = 100_000
@@ -209,7 +210,7 @@ def test_chunks_of_two_jobs_give_what_one_transaction_gives(
         conn.execute(f"UPDATE job SET status = 5 WHERE id = {ids[0]}")  # a completed
         conn.execute("BEGIN IMMEDIATE")
         if size is None:
-            initialization.initialize_jobs(conn, wf, only_uninitialized)
+            initialize_in_one_transaction(conn, wf, only_uninitialized)
         else:
             plan = initialization.begin(conn, wf, only_uninitialized, size)
             assert len(plan.chunks) == 5
@@ -282,3 +283,38 @@ def test_resetting_every_job_goes_in_chunks_and_holds_the_jobs_back_meanwhile(
     assert answer[0].json()["updated_count"] == SWEEP + 2
     assert not _marked(db, wf)
     assert _counts_are_exact(db, wf) == {0: SWEEP + 2}
+
+
+def test_a_server_killed_while_deleting_leaves_a_canceled_workflow_that_deletes_again(
+    tmp_path: Path,
+    big: tuple[ServerProcess, httpx.Client, sqlite3.Connection, int],
+) -> None:
+    """SIGKILL while the chunks of a DELETE are being written: after a restart the workflow is
+    there, canceled (nothing of it is claimed) with part of its jobs; deleting it again
+    finishes the job and leaves no row of it."""
+    server, _, db, wf = big
+    assert httpx.post(f"{server.url}/workflows/{wf}/initialize_jobs", timeout=300).is_success
+
+    def delete() -> None:
+        with contextlib.suppress(httpx.HTTPError):  # the server dies under it
+            httpx.delete(f"{server.url}/workflows/{wf}", timeout=300)
+
+    deleting = threading.Thread(target=delete, daemon=True)
+    deleting.start()
+
+    def half_way() -> bool:
+        jobs = db.execute("SELECT count(*) FROM job WHERE workflow_id = ?", (wf,)).fetchone()[0]
+        return 0 < jobs < SWEEP + 2
+
+    wait_until(half_way, timeout=120, interval=0.005, what="some chunks to be deleted")
+    server.stop(signal.SIGKILL)
+    deleting.join(timeout=30)
+    with start_server(tmp_path, *CHUNK) as again, httpx.Client(base_url=again.url) as c:
+        assert c.get(f"/workflows/{wf}").json()["is_canceled"] is True
+        claimed = c.post(f"/workflows/{wf}/claim_next_jobs", params={"limit": 5})
+        assert claimed.status_code == 200 and claimed.json()["jobs"] == []
+        _counts_are_exact(db, wf)
+        assert c.delete(f"/workflows/{wf}", timeout=300).status_code == 200
+        for table in ("job", "job_depends_on", "job_status_count"):
+            rows = db.execute(f"SELECT count(*) FROM {table} WHERE workflow_id = ?", (wf,))
+            assert rows.fetchone()[0] == 0, table

@@ -16,10 +16,10 @@ import httpx
 import pytest
 
 from cli_helpers import torc
-from helpers import ServerProcess, start_server, wait_until
+from helpers import ServerProcess, initialize_in_one_transaction, start_server, wait_until
 from pytorc.client.api import TorcClient
 from pytorc.server.db.connection import apply_migrations
-from pytorc.server.services.initialization import initialize_jobs, input_hashes
+from pytorc.server.services.initialization import input_hashes
 from pytorc.spec import build, create_workflow_from_spec, load_for_upload, load_spec, sweeps
 
 
@@ -245,12 +245,12 @@ def test_initialization_stores_the_same_hashes_as_the_general_computation(tmp_pa
             (job_id, upstream),
         )
     conn.execute("BEGIN")
-    initialize_jobs(conn, 1, False)
+    initialize_in_one_transaction(conn, 1)
     conn.execute("COMMIT")
     stored = dict(conn.execute("SELECT id, input_hash FROM job").fetchall())
     assert stored == input_hashes(conn, 1)
     assert len(set(stored.values())) == 4
-    # the bulk status change recounted the kept counts and left no mark behind
+    # the counts taken around the status change are exact, and no mark is left behind
     kept = dict(conn.execute("SELECT status, n FROM job_status_count WHERE n > 0").fetchall())
     real = dict(conn.execute("SELECT status, count(*) FROM job GROUP BY status").fetchall())
     assert kept == real == {1: 2, 2: 2}  # blocked: j2, j3 (after j1); ready: j1, j4

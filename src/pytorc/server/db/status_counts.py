@@ -17,28 +17,13 @@ which are always uninitialized; a trigger per inserted row cost ~15% of a bulk i
 
 
 @contextmanager
-def bulk_status_change(conn: sqlite3.Connection, workflow_id: int) -> Iterator[None]:
-    """Inside, status changes of the workflow's jobs are not counted row by row (migration
-    0009); on leaving, its status counts are recounted in one pass. For statements that change
-    most of a big workflow's jobs at once; the caller holds the write transaction."""
-    conn.execute("INSERT OR IGNORE INTO job_status_bulk (workflow_id) VALUES (?)", (workflow_id,))
-    yield
-    conn.execute("DELETE FROM job_status_count WHERE workflow_id = ?", (workflow_id,))
-    conn.execute(
-        "INSERT INTO job_status_count (workflow_id, status, n)"
-        " SELECT workflow_id, status, count(*) FROM job WHERE workflow_id = ? GROUP BY status",
-        (workflow_id,),
-    )
-    conn.execute("DELETE FROM job_status_bulk WHERE workflow_id = ?", (workflow_id,))
-
-
-@contextmanager
 def range_status_change(
     conn: sqlite3.Connection, workflow_id: int, lo: int, hi: int
 ) -> Iterator[None]:
-    """bulk_status_change for the workflow's jobs with ids lo..hi: their counts are taken
-    before and after and the difference applied, where a recount of the whole workflow for
-    each chunk of a million-job initialization would cost more than the chunk."""
+    """Inside, status changes of the workflow's jobs are not counted row by row (migration
+    0009); those with ids lo..hi are counted before and after and the difference applied, in
+    the caller's write transaction. For statements that change a chunk of a big workflow's
+    jobs at once (a recount of the whole workflow per chunk would cost more than the chunk)."""
     before = _counts_in(conn, workflow_id, lo, hi)
     conn.execute("INSERT OR IGNORE INTO job_status_bulk (workflow_id) VALUES (?)", (workflow_id,))
     yield

@@ -1,4 +1,5 @@
-"""initialize_jobs: derive dependencies, check for cycles, set blocked/ready, hash inputs.
+"""initialize_jobs as begin, chunks and finish: derive dependencies, refuse cycles, block or
+ready jobs, hash inputs.
 
 A big workflow is initialized in chunks of job ids, each its own write transaction (the route
 runs begin, the chunks and finish through the writer's queue), so other workflows' writes go
@@ -10,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-import sys
 from collections import defaultdict, deque
 from dataclasses import dataclass
 from typing import Any
@@ -104,19 +104,6 @@ class Plan:
         if self.only_uninitialized:
             return f"status = {_UNINITIALIZED}"
         return f"status NOT IN ({_DONE_CODES}, {_HELD})"
-
-
-def initialize_jobs(
-    conn: sqlite3.Connection, workflow_id: int, only_uninitialized: bool
-) -> dict[str, Any]:
-    """Make the workflow runnable in one transaction (the caller's): jobs with unfinished
-    upstream jobs are blocked, the rest ready. The server's route does the same in chunks of
-    `chunk_jobs` (a 1M-job workflow in one transaction held every other
-    workflow's writes for its whole 7-10 s)."""
-    plan = begin(conn, workflow_id, only_uninitialized, sys.maxsize)
-    for first, last in plan.chunks:
-        initialize_chunk(conn, plan, first, last)
-    return finish(conn, plan)
 
 
 def begin(
