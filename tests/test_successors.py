@@ -87,6 +87,35 @@ def test_hints_name_the_jobs_waiting_only_for_this_node_and_what_they_wait_for(
     assert _exchange(client, wf, other, claim={"limit": 1}, successors=16)["successors"] == []
 
 
+def test_hints_the_node_holds_are_not_sent_again_and_count_as_held(
+    client: httpx.Client,
+) -> None:
+    wf, ids = _chain(client, 12)
+    node = _node(client, wf)
+    first = _exchange(client, wf, node, claim={"limit": 1}, successors=16)
+    held = [h["job"]["id"] for h in first["successors"]]
+    assert held == ids[1:5]
+    # c0 ran and c1 started on its hint: only the links past the held ones come back, each
+    # waiting for the one before (c5 waits for c4, held only as a hint).
+    answer = _exchange(
+        client, wf, node,
+        started=[{"job_id": ids[1]}], completions=[_done(wf, node, ids[0])],
+        successors=2, hinted=held[1:],
+    )  # fmt: skip
+    assert answer["errors"] == [] and answer["started"] == [ids[1]]
+    assert [(h["job"]["id"], h["after"]) for h in answer["successors"]] == [
+        (ids[5], [ids[4]]), (ids[6], [ids[5]])
+    ]
+    # Held hints are walked only within this workflow: another workflow's job leads nowhere.
+    _, other = _chain(client, 3)
+    assert _exchange(client, wf, node, successors=4, hinted=[other[0]])["successors"] == []
+    bad = client.post(
+        f"/workflows/{wf}/exchange_jobs",
+        json={"run_id": 1, "compute_node_id": node, "hinted": list(range(1001))},
+    )
+    assert bad.status_code == 422 and "hinted" in bad.text
+
+
 def test_a_start_released_by_a_completion_of_the_same_exchange_is_applied_in_order(
     client: httpx.Client,
 ) -> None:

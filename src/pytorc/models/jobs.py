@@ -248,6 +248,8 @@ class ExchangeJobsRequest(WireModel):
     reclaim: StrictBool = False
     # Also answer with up to this many successor hints (services/successors.py).
     successors: Annotated[StrictInt, Field(ge=0, le=1_000)] = 0
+    # The hints this node still holds: they count as held, and are not answered again.
+    hinted: Annotated[list[I64], Field(max_length=1_000)] = []
 
 
 class UnfitJob(WireModel):

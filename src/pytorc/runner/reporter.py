@@ -139,6 +139,7 @@ class Batch(NamedTuple):
     release: list[int]
     claim: dict[str, Any] | None
     holding: bool = True  # the runner holds claimed or running jobs
+    hinted: tuple[int, ...] = ()  # the hints it holds: the server does not send them again
 
 
 class Reporter:
@@ -214,7 +215,12 @@ class Reporter:
                 claim = self.wanted_claim()
             holding = bool(shared.claimed or shared.running)
             batch = Batch(
-                shared.unsent_starts, shared.unsent_results, shared.to_release, claim, holding
+                shared.unsent_starts,
+                shared.unsent_results,
+                shared.to_release,
+                claim,
+                holding,
+                tuple(shared.successors.waiting),
             )
             shared.unsent_starts, shared.unsent_results, shared.to_release = [], [], []
             shared.in_flight = True
@@ -236,14 +242,19 @@ class Reporter:
         """One exchange_jobs round trip, resent until the server answers or `retry_seconds`
         pass (jobs keep running meanwhile; their results wait in `Shared`); None if it failed
         for good (the main thread then raises)."""
+        hints_wanted = 0
+        if batch.claim is not None or batch.starts:
+            hints_wanted = max(0, HINTS_WANTED - len(batch.hinted))
         body: dict[str, Any] = {
             "run_id": self.ids.run_id,
             "compute_node_id": self.ids.compute_node_id,
             "started": batch.starts,
             "completions": batch.results,
             "claim": batch.claim,
-            "successors": HINTS_WANTED if batch.claim is not None or batch.starts else 0,
+            "successors": hints_wanted,
         }
+        if batch.hinted and hints_wanted:
+            body["hinted"] = list(batch.hinted)
         if batch.release:
             body["release"] = batch.release
         if batch.claim is not None and not batch.holding:

@@ -279,7 +279,7 @@ def exchange(
     hints = []
     if body.successors and not (body.claim is not None and body.claim.strict_scheduler_match):
         held = [*started, *(job["id"] for job in jobs)]
-        hints = successors.hints(conn, workflow_id, node, held, body.successors)
+        hints = successors.hints(conn, workflow_id, node, held, body.successors, body.hinted)
     complete, canceled = workflows.is_complete(conn, workflow_id)
     if complete and not canceled and completed:
         outcomes.workflow_completed(conn, workflow_id)
