@@ -242,25 +242,7 @@ class Reporter:
         """One exchange_jobs round trip, resent until the server answers or `retry_seconds`
         pass (jobs keep running meanwhile; their results wait in `Shared`); None if it failed
         for good (the main thread then raises)."""
-        hints_wanted = 0
-        if batch.claim is not None or batch.starts:
-            hints_wanted = max(0, HINTS_WANTED - len(batch.hinted))
-        body: dict[str, Any] = {
-            "run_id": self.ids.run_id,
-            "compute_node_id": self.ids.compute_node_id,
-            "started": batch.starts,
-            "completions": batch.results,
-            "claim": batch.claim,
-            "successors": hints_wanted,
-        }
-        if batch.hinted and hints_wanted:
-            body["hinted"] = list(batch.hinted)
-        if batch.release:
-            body["release"] = batch.release
-        if batch.claim is not None and not batch.holding:
-            # Holding nothing, any job the server lists under this node was claimed by an
-            # answer that never arrived: ask for them (a cheap, indexed look-up).
-            body["reclaim"] = True
+        body = self._body(batch)
         path = f"/workflows/{self.ids.workflow_id}/exchange_jobs"
         lost_since: float | None = None
 
@@ -300,6 +282,28 @@ class Reporter:
         self.last_contact = time.monotonic()
         self.reclaimed = bool(body.get("reclaim"))
         return answer  # type: ignore[no-any-return]
+
+    def _body(self, batch: Batch) -> dict[str, Any]:
+        hints_wanted = 0
+        if batch.claim is not None or batch.starts:
+            hints_wanted = max(0, HINTS_WANTED - len(batch.hinted))
+        body: dict[str, Any] = {
+            "run_id": self.ids.run_id,
+            "compute_node_id": self.ids.compute_node_id,
+            "started": batch.starts,
+            "completions": batch.results,
+            "claim": batch.claim,
+            "successors": hints_wanted,
+        }
+        if batch.hinted and hints_wanted:
+            body["hinted"] = list(batch.hinted)
+        if batch.release:
+            body["release"] = batch.release
+        if batch.claim is not None and not batch.holding:
+            # Holding nothing, any job the server lists under this node was claimed by an
+            # answer that never arrived: ask for them (a cheap, indexed look-up).
+            body["reclaim"] = True
+        return body
 
     def _unreachable(self, failure: str, seconds: float) -> None:
         """Say, every UNREACHABLE_LOG_SECONDS, that the server is away and what waits for it."""

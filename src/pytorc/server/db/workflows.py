@@ -221,9 +221,11 @@ _UNDONE = ",".join(
 )
 
 
-def is_complete(conn: sqlite3.Connection, id: int) -> tuple[bool, bool]:
-    """(is_complete, is_canceled): canceled, or no job left that is not done."""
-    row = require(conn, "workflow", id)
+def is_complete(conn: sqlite3.Connection, id: int, row: Row | None = None) -> tuple[bool, bool]:
+    """(is_complete, is_canceled): canceled, or no job left that is not done. `row`: the
+    workflow's, if the caller has it from this transaction."""
+    if row is None:
+        row = require(conn, "workflow", id)
     canceled = bool(row["is_canceled"])
     if canceled:
         return True, True

@@ -17,7 +17,7 @@ from typing import Any
 from pytorc.errors import InvalidInput
 from pytorc.models import ComputeNodesResources
 from pytorc.server.db import events, jobs, workflows
-from pytorc.server.db.common import MAX_LIMIT, dumps, require
+from pytorc.server.db.common import MAX_LIMIT, Row, dumps, require
 from pytorc.units import UnitError, duration_seconds
 from pytorc.vocabulary import JobStatus
 
@@ -88,11 +88,17 @@ def claimed_by(
 
 
 def claim_next(
-    conn: sqlite3.Connection, workflow_id: int, limit: int, compute_node_id: int | None = None
+    conn: sqlite3.Connection,
+    workflow_id: int,
+    limit: int,
+    compute_node_id: int | None = None,
+    wf: Row | None = None,
 ) -> list[dict[str, Any]]:
-    """Up to `limit` ready jobs, whatever their resource needs."""
+    """Up to `limit` ready jobs, whatever their resource needs (`wf`: the workflow's row, if
+    the caller has it from this transaction)."""
     _check_limit(limit)
-    wf = require(conn, "workflow", workflow_id)
+    if wf is None:
+        wf = require(conn, "workflow", workflow_id)
     if wf["is_canceled"] or limit == 0 or workflows.is_initializing(conn, workflow_id):
         return []
     ids = [r[0] for r in conn.execute(_READY_IN_ORDER + " LIMIT ?", (workflow_id, limit))]

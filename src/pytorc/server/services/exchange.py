@@ -40,7 +40,11 @@ _RESULT_FIELDS = {"workflow_id", "job_id", *RESULT_MEASURES}
 
 
 def complete_many(
-    conn: sqlite3.Connection, workflow_id: int, run_id: int, entries: list[JobCompletionEntry]
+    conn: sqlite3.Connection,
+    workflow_id: int,
+    run_id: int,
+    entries: list[JobCompletionEntry],
+    looked: dict[int, Row] | None = None,
 ) -> tuple[list[int], list[dict[str, Any]]]:
     """Complete each entry on its own; (completed ids in entry order, per-job errors).
 
@@ -54,15 +58,8 @@ def complete_many(
     if not entries:
         return [], []
     ids = [e.job_id for e in entries]
-    rows = {
-        r[0]: r
-        for r in conn.execute(
-            "SELECT id, workflow_id, status, attempt_id FROM job"
-            " WHERE id IN (SELECT value FROM json_each(?))",
-            (dumps(ids),),
-        )
-    }
-    fast = _fast_entries(conn, entries, ids, rows, workflow_id, run_id)
+    rows = looked if looked is not None else look(conn, run_id, ids)
+    fast = _fast_entries(entries, ids, rows, workflow_id, run_id)
     done = _complete_set_wise(conn, fast, rows, run_id)
     errors = _complete_one_by_one(
         conn, [e for e in entries if e.job_id not in done], rows, workflow_id, done
@@ -75,24 +72,14 @@ def complete_many(
 
 
 def _fast_entries(
-    conn: sqlite3.Connection,
     entries: list[JobCompletionEntry],
     ids: list[int],
-    rows: dict[int, Any],
+    rows: dict[int, Row],
     workflow_id: int,
     run_id: int,
 ) -> list[JobCompletionEntry]:
     """The entries the set-wise path may apply: plain transitions whose result agrees."""
     seen = Counter(ids)
-    already = {
-        r[0]
-        for r in conn.execute(
-            "SELECT r.job_id FROM result r"
-            " JOIN job j ON j.id = r.job_id AND r.attempt_id = j.attempt_id"
-            " WHERE r.job_id IN (SELECT value FROM json_each(?)) AND r.run_id = ?",
-            (dumps(ids), run_id),
-        )
-    }
     return [
         e
         for e in entries
@@ -101,13 +88,28 @@ def _fast_entries(
         and row[2] in _FAST_FROM
         and e.status in _FAST_TO
         and seen[e.job_id] == 1
-        and e.job_id not in already
+        and row[6] is None  # no result of this run for its current attempt yet
         and e.run_id == run_id
         and e.result.job_id == e.job_id
         and e.result.workflow_id == workflow_id
         and e.result.run_id == run_id
         and e.result.status == e.status
     ]
+
+
+# A reported job as it stands: (id, workflow, status, attempt, compute node, claimed by, and
+# the status of the result of this run for its current attempt, if there is one). One query
+# serves both the screening of a runner's completions and their application.
+_LOOK = """
+SELECT j.id, j.workflow_id, j.status, j.attempt_id, j.compute_node_id, j.claimed_by,
+       (SELECT r.status FROM result r WHERE r.job_id = j.id AND r.run_id = :run
+           AND r.attempt_id = j.attempt_id)
+  FROM job j WHERE j.id IN (SELECT value FROM json_each(:ids))
+"""
+
+
+def look(conn: sqlite3.Connection, run_id: int, job_ids: list[int]) -> dict[int, Row]:
+    return {r[0]: r for r in conn.execute(_LOOK, {"run": run_id, "ids": dumps(job_ids)})}
 
 
 def _complete_one_by_one(
@@ -208,8 +210,9 @@ def _report(
         later -= went
         now = [e for e in body.completions if e.job_id in went]
         completed += _complete(conn, node, workflow_id, run_id, now, later, errors)
+    states = _start_states(conn, [s.job_id for s in waiting], node, run_id)
     for start in waiting:
-        why = _why_not_started(conn, start.job_id, node, run_id)
+        why = _why_not_started(states.get(start.job_id), start.job_id, node)
         errors.append({"job_id": start.job_id, "message": why or "not started"})
     stranded = [e for e in body.completions if e.job_id in later]
     completed += _complete(conn, node, workflow_id, run_id, stranded, set(), errors)
@@ -229,9 +232,10 @@ def _complete(
     entries = [e for e in entries if e.job_id not in later]
     if not entries:
         return []
-    apply, acknowledged, refused = _screen(conn, node, run_id, entries)
+    rows = look(conn, run_id, [e.job_id for e in entries])
+    apply, acknowledged, refused = _screen(entries, rows, node)
     errors.extend(refused)
-    completed, completion_errors = complete_many(conn, workflow_id, run_id, apply)
+    completed, completion_errors = complete_many(conn, workflow_id, run_id, apply, rows)
     errors.extend(completion_errors)
     return completed + acknowledged
 
@@ -264,7 +268,7 @@ def exchange(
     reason = None
     if body.claim is not None:
         if body.claim.resources is None:
-            jobs += claiming.claim_next(conn, workflow_id, body.claim.limit, node)
+            jobs += claiming.claim_next(conn, workflow_id, body.claim.limit, node, wf)
         else:
             claimed, reason = claiming.claim_by_resources(
                 conn,
@@ -280,7 +284,7 @@ def exchange(
     if body.successors and not (body.claim is not None and body.claim.strict_scheduler_match):
         held = [*started, *(job["id"] for job in jobs)]
         hints = successors.hints(conn, workflow_id, node, held, body.successors, body.hinted)
-    complete, canceled = workflows.is_complete(conn, workflow_id)
+    complete, canceled = workflows.is_complete(conn, workflow_id, wf)
     if complete and not canceled and completed:
         outcomes.workflow_completed(conn, workflow_id)
     stalled = not complete and not jobs and not workflows.has_active_jobs(conn, workflow_id)
@@ -340,72 +344,70 @@ def _start_many(
     errors: list[dict[str, Any]] = []
     waiting: list[JobStart] = []
     node = body.compute_node_id
+    left = [s.job_id for s in body.started if s.job_id not in updated]
+    states = _start_states(conn, left, node, body.run_id)
     for start in body.started:
         if start.job_id in updated:
             updated.discard(start.job_id)
             started.append(start.job_id)
             continue
+        state = states.get(start.job_id)
         if start.job_id in started or any(w.job_id == start.job_id for w in waiting):
             why: str | None = f"job {start.job_id} is reported started twice"
         else:
-            why = _why_not_started(conn, start.job_id, node, body.run_id)
+            why = _why_not_started(state, start.job_id, node)
         if why is None:
             started.append(start.job_id)  # a resent report of a start already applied
-        elif _not_released_yet(conn, start.job_id, workflow_id):
-            waiting.append(start)
+        elif state is not None and state[1] == workflow_id and state[2] in _RELEASABLE:
+            waiting.append(start)  # not released yet
         else:
             errors.append({"job_id": start.job_id, "message": why})
     return started, errors, waiting
 
 
-def _not_released_yet(conn: sqlite3.Connection, job_id: int, workflow_id: int) -> bool:
-    row = conn.execute("SELECT status, workflow_id FROM job WHERE id = ?", (job_id,)).fetchone()
-    return row is not None and row[1] == workflow_id and row[0] in _RELEASABLE
+# A reported start's job: (id, workflow, status, compute node, whether its current attempt
+# ended on this node in this run).
+_START_STATES = """
+SELECT j.id, j.workflow_id, j.status, j.compute_node_id,
+       EXISTS (SELECT 1 FROM result r WHERE r.job_id = j.id AND r.run_id = :run
+                  AND r.attempt_id = j.attempt_id AND r.compute_node_id = :node)
+  FROM job j WHERE j.id IN (SELECT value FROM json_each(:ids))
+"""
 
 
-def _why_not_started(conn: sqlite3.Connection, job_id: int, node: int, run_id: int) -> str | None:
+def _start_states(
+    conn: sqlite3.Connection, job_ids: list[int], node: int, run_id: int
+) -> dict[int, Row]:
+    if not job_ids:
+        return {}
+    params = {"run": run_id, "node": node, "ids": dumps(job_ids)}
+    return {row[0]: row for row in conn.execute(_START_STATES, params)}
+
+
+def _why_not_started(state: Row | None, job_id: int, node: int) -> str | None:
     """Why a reported start was not applied; None when it already was, by this node (the job
     runs there, or its current attempt ended there in this run)."""
-    row = conn.execute(
-        "SELECT j.status, j.compute_node_id, EXISTS (SELECT 1 FROM result r WHERE r.job_id = j.id"
-        " AND r.run_id = ? AND r.attempt_id = j.attempt_id AND r.compute_node_id = ?)"
-        " FROM job j WHERE j.id = ?",
-        (run_id, node, job_id),
-    ).fetchone()
-    if row is None:
+    if state is None:
         return f"job {job_id} does not exist"
-    status = JobStatus.from_code(row[0])
-    if (status == JobStatus.RUNNING and row[1] == node) or row[2]:
+    status = JobStatus.from_code(state[2])
+    if (status == JobStatus.RUNNING and state[3] == node) or state[4]:
         return None
     return f"job {job_id} is {status.value}, not pending, and cannot start"
 
 
-_OWNERSHIP = """
-SELECT j.id, j.status, j.compute_node_id, j.claimed_by,
-       EXISTS (SELECT 1 FROM result r WHERE r.job_id = j.id AND r.run_id = :run
-                  AND r.attempt_id = j.attempt_id AND r.status = j.status)
-  FROM job j WHERE j.id IN (SELECT value FROM json_each(:ids))
-"""
 _UNFINISHED = frozenset({JobStatus.READY, JobStatus.PENDING, JobStatus.RUNNING})
 
 
 def _screen(
-    conn: sqlite3.Connection, node: int, run_id: int, entries: list[JobCompletionEntry]
+    entries: list[JobCompletionEntry], rows: dict[int, Row], node: int
 ) -> tuple[list[JobCompletionEntry], list[int], list[dict[str, Any]]]:
-    """Sort a runner's completions: (to apply, already applied, refused with why).
+    """Sort a runner's completions by their jobs' `rows` (look()): (to apply, already
+    applied, refused with why).
 
     Already applied: the job has this entry's final status and a result of this run for its
     current attempt (the same report, resent after its answer was lost). Refused: a job that
     is unfinished but not this node's own: it was requeued after the node was declared dead,
     or reset, and may be running elsewhere now."""
-    if not entries:
-        return [], [], []
-    rows = {
-        r[0]: r
-        for r in conn.execute(
-            _OWNERSHIP, {"run": run_id, "ids": dumps([e.job_id for e in entries])}
-        )
-    }
     apply: list[JobCompletionEntry] = []
     acknowledged: list[int] = []
     refused: list[dict[str, Any]] = []
@@ -414,10 +416,10 @@ def _screen(
         if row is None:
             apply.append(entry)  # complete_many names the problem
             continue
-        status = JobStatus.from_code(row[1])
-        if status == entry.status and row[4]:
+        status = JobStatus.from_code(row[2])
+        if status == entry.status and row[6] == row[2]:
             acknowledged.append(entry.job_id)
-        elif status in _UNFINISHED and node not in (row[2], row[3]):
+        elif status in _UNFINISHED and node not in (row[4], row[5]):
             refused.append(
                 {
                     "job_id": entry.job_id,
