@@ -17,6 +17,7 @@ from pytorc.errors import InvalidInput
 
 if TYPE_CHECKING:
     from pytorc.client.api import TorcClient
+    from pytorc.client.reinit import Created
     from pytorc.runner.loop import RunSummary
     from pytorc.runner.monitor import ResourceMonitor
 
@@ -119,6 +120,7 @@ def prepare(st: CliState, spec_or_id: str, new: bool = False) -> int:
     """The workflow to run: created from a spec file and initialized, or an id (initialized
     if it is not yet)."""
     if is_spec_path(spec_or_id):
+        from pytorc.client.reinit import Created
         from pytorc.spec import create_workflow, load_for_upload, spec_warnings
 
         path = Path(spec_or_id)
@@ -132,9 +134,9 @@ def prepare(st: CliState, spec_or_id: str, new: bool = False) -> int:
         earlier = None if new else resume_cli.offer(client, spec.name, user_name())
         if earlier is not None:
             return resume_cli.resume_workflow(client, earlier)
-        created = create_workflow(client, spec, str(path), user=user_name(), sweeps=sweeps)
-        workflow_id = int(created["id"])
-        _initialize(st, workflow_id)
+        workflow = create_workflow(client, spec, str(path), user=user_name(), sweeps=sweeps)
+        workflow_id = int(workflow["id"])
+        _initialize(st, workflow_id, Created(workflow, bool(spec.files), bool(spec.user_data)))
         return workflow_id
     client = st.client
     try:
@@ -147,13 +149,13 @@ def prepare(st: CliState, spec_or_id: str, new: bool = False) -> int:
     return resume_cli.resume_workflow(client, workflow_id)
 
 
-def _initialize(st: CliState, workflow_id: int) -> None:
+def _initialize(st: CliState, workflow_id: int, created: "Created | None" = None) -> None:
     """Initialize the workflow as `torc workflows initialize` does (check inputs, start a run,
     record the files' modification times, set jobs ready or blocked). Starting the run turns a
     new workflow's run 0 into run 1, as Torc's initialize does."""
     from pytorc.client.reinit import initialize as initialize_workflow
 
-    initialize_workflow(st.client, workflow_id)
+    initialize_workflow(st.client, workflow_id, created=created)
 
 
 def execute(

@@ -11,8 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from pytorc.client.api import TorcClient
-from pytorc.client.diagnose import diagnose
-from pytorc.client.job_logs import latest_result, tail
 from pytorc.errors import ApiError
 
 SHOWN = 10  # failed jobs described in a summary; the rest are counted
@@ -38,6 +36,9 @@ def failed_jobs(
 def _describe(
     client: TorcClient, workflow_id: int, job_id: int, output_dir: Path
 ) -> dict[str, Any]:
+    from pytorc.client.diagnose import diagnose  # only for a run with failures
+    from pytorc.client.job_logs import latest_result
+
     job = client.get_job(job_id)
     result = latest_result(client, job) or {}
     rr_id = job.get("resource_requirements_id")
@@ -86,6 +87,8 @@ def lines(
 
 
 def _tail(path: Path) -> list[str]:
+    from pytorc.client.job_logs import tail
+
     try:
         return tail(path, TAIL_LINES)
     except OSError:

@@ -159,20 +159,37 @@ def _check_startable(client: TorcClient, workflow_id: int) -> dict[str, Any]:
     return workflow
 
 
+@dataclass(frozen=True)
+class Created:
+    """What the caller knows of a workflow it has just created: its record, and whether it
+    has files and user data. initialize() then skips the look-ups these answer, and the job
+    reset (new jobs are uninitialized): 4 of a one-job run's 6 requests."""
+
+    workflow: dict[str, Any]
+    has_files: bool
+    has_user_data: bool
+
+
 def initialize(
-    client: TorcClient, workflow_id: int, *, force: bool = False, dry_run: bool = False
+    client: TorcClient,
+    workflow_id: int,
+    *,
+    force: bool = False,
+    dry_run: bool = False,
+    created: Created | None = None,
 ) -> InitReport:
     """Start the workflow afresh: every job reruns. Missing inputs abort unless `force`."""
-    workflow = _check_startable(client, workflow_id)
+    workflow = created.workflow if created else _check_startable(client, workflow_id)
     report = InitReport(workflow_id, int(workflow.get("run_id") or 0), dry_run)
-    files = list(client.iter_files(workflow_id))
+    files = list(client.iter_files(workflow_id)) if not created or created.has_files else []
     if files:  # without files there is nothing to check or record: two requests saved
         produced = _produced_file_ids(client, workflow_id)
         report.missing_files = missing_input_files(client, workflow_id, produced)
         report.existing_output_files = [
             f["path"] for f in files if f["id"] in produced and os.path.exists(f["path"])
         ]
-    report.missing_user_data = client.missing_user_data(workflow_id)
+    if not created or created.has_user_data:
+        report.missing_user_data = client.missing_user_data(workflow_id)
     problems = _missing_summary(report.missing_files, report.missing_user_data)
     if problems and not force and not dry_run:
         raise InvalidInput(
@@ -182,7 +199,8 @@ def initialize(
     if dry_run:
         return report
     report.run_id = int(client.reset_workflow_status(workflow_id, force=force)["run_id"])
-    client.reset_job_status(workflow_id, failed_only=False)
+    if not created:
+        client.reset_job_status(workflow_id, failed_only=False)
     for file in files:
         change = file_change(file)
         if change is not None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from pytorc.client.api import TorcClient
-from pytorc.client.diagnose import STOPPED, diagnose
 
 
 def interrupted(client: TorcClient, workflow_id: int) -> list[dict[str, Any]]:
@@ -23,6 +22,8 @@ def interrupted(client: TorcClient, workflow_id: int) -> list[dict[str, Any]]:
     jobs = list(client.iter_jobs(workflow_id, status="terminated"))
     if not jobs:
         return []
+    from pytorc.client.diagnose import STOPPED, diagnose  # only with terminated jobs
+
     latest: dict[int, dict[str, Any]] = {}
     for result in client.iter_results(workflow_id, status="terminated"):
         latest[int(result["job_id"])] = result  # the current attempt's, newest last

@@ -12,11 +12,13 @@ import json
 import logging
 import subprocess
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytorc.client.api import TorcClient
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,8 @@ class Retries:
 
     def submit(self, job: dict[str, Any], outcome: Any, result: dict[str, Any]) -> None:
         if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor  # on the first failure only
+
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="torc-retries")
         self._pending.append(self._pool.submit(self._handle, job, outcome, result))
 
