@@ -79,7 +79,7 @@ def hints(
 
     `known`: the hints the runner still holds from earlier answers. They count as held, and
     are not sent again: on a chain each answer then carries the one new link instead of the
-    same four records again (a third of the server's work per link went to those)."""
+    same four job records again."""
     known = known or []
     found: dict[int, list[int]] = {}
     frontier = [*held, *known]
