@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from pytorc.cli import output
+from pytorc.cli import output, steady_gc
 from pytorc.cli.common import CliState, WorkflowArg, resolve_workflow_id, state
 from pytorc.errors import InvalidInput, TorcError
 
@@ -173,6 +173,7 @@ def watch(
     wf = resolve_workflow_id(st, workflow_id)
     recoveries = 0
     last: dict[str, int] = {}
+    steady_gc()
     while True:
         status = st.client.workflow_status(wf)
         counts = {k: int(v) for k, v in status["jobs_by_status"].items() if v}

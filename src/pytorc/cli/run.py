@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import typer
 
-from pytorc.cli import output
+from pytorc.cli import output, steady_gc
 from pytorc.cli import run_resume as resume_cli
 from pytorc.cli.common import CliState, state, user_name
 from pytorc.cli.run_failures import failed_jobs
@@ -196,6 +196,7 @@ def execute(
         with _Progress(client, workflow_id, enabled=st.format == "table") as progress:
             listener = _naming_jobs(progress.event, monitor)
             runner = JobRunner(client, workflow_id, options, listener=listener, workflow=workflow)
+            steady_gc()
             summary = runner.run()
     finally:
         if monitor is not None:
