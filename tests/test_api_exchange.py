@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from helpers import ServerProcess, compute_node
+from helpers import ServerProcess, compute_node, wait_until
+from pytorc.server.services.exchange import HEARTBEAT_RESOLUTION
 
 
 @pytest.fixture
@@ -357,3 +360,27 @@ def test_a_chunked_exchange_within_the_limit_is_answered(client: httpx.Client) -
     )
     assert response.status_code == 200, response.text
     assert [j["id"] for j in response.json()["jobs"]] == [ids["only"]]
+
+
+def test_an_exchange_stamps_the_heartbeat_at_most_every_tenth_of_a_second(
+    server: ServerProcess, client: httpx.Client
+) -> None:
+    wf, node, _ = _setup(client, [{"name": "a"}])
+    body = {"run_id": 1, "compute_node_id": node}
+
+    def stamp() -> float:
+        with sqlite3.connect(server.db_path) as db:  # WAL: a reader beside the server
+            row = db.execute("SELECT heartbeat_at FROM compute_node WHERE id = ?", (node,))
+            return float(row.fetchone()[0])
+
+    assert client.post(f"/workflows/{wf}/exchange_jobs", json=body).status_code == 200
+    first = stamp()
+    assert abs(first - time.time()) < 5
+    # At once again: the stamp stays (each one wrote the node's page to the log again) ...
+    assert client.post(f"/workflows/{wf}/exchange_jobs", json=body).status_code == 200
+    if time.time() - first < HEARTBEAT_RESOLUTION:
+        assert stamp() == first
+    # ... and once it is older than the resolution, the next exchange moves it.
+    wait_until(lambda: time.time() - first > HEARTBEAT_RESOLUTION, timeout=5)
+    assert client.post(f"/workflows/{wf}/exchange_jobs", json=body).status_code == 200
+    assert stamp() > first

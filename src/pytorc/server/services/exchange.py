@@ -250,15 +250,23 @@ def require_run(conn: sqlite3.Connection, workflow_id: int, run_id: int) -> Row:
     return wf
 
 
+# A stamp younger than this is left as it is: a runner on a chain of short jobs exchanges every
+# few milliseconds, and each stamp wrote the node's page to the log again. Dead runners are
+# declared after seconds (services/dead_runners.py), so a stamp 0.1 s old changes nothing.
+HEARTBEAT_RESOLUTION = 0.1
+_HEARTBEAT = """
+UPDATE compute_node SET heartbeat_at = ?1
+ WHERE id = ?2 AND workflow_id = ?3 AND (heartbeat_at IS NULL OR heartbeat_at < ?4)
+"""
+
+
 def exchange(
     conn: sqlite3.Connection, workflow_id: int, body: ExchangeJobsRequest
 ) -> dict[str, Any]:
     wf = require_run(conn, workflow_id, body.run_id)
     node = body.compute_node_id
-    conn.execute(
-        "UPDATE compute_node SET heartbeat_at = ? WHERE id = ? AND workflow_id = ?",
-        (time.time(), node, workflow_id),
-    )
+    now = time.time()
+    conn.execute(_HEARTBEAT, (now, node, workflow_id, now - HEARTBEAT_RESOLUTION))
     started, completed, errors = _report(conn, workflow_id, wf["run_id"], body)
     released, release_errors = claiming.release(
         conn, workflow_id, body.compute_node_id, body.release
