@@ -203,6 +203,24 @@ def test_torc_run_refuses_a_workflow_whose_input_file_is_missing(
     assert statuses(client, wf["id"]) == {"reader": "uninitialized"}
 
 
+def test_torc_run_of_a_new_spec_still_refuses_input_user_data_never_produced(
+    server: ServerProcess, client: TorcClient, tmp_path: Path
+) -> None:
+    """A workflow `torc run` has just created skips the look-ups whose answer it knows; one
+    whose spec has user data still asks the server which of them are missing."""
+    name = f"missing-data-{uuid.uuid4().hex[:6]}"
+    spec = {
+        "name": name,
+        "user_data": [{"name": "params"}],
+        "jobs": [{"name": "reader", "command": "true", "input_user_data": ["params"]}],
+    }
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    proc = torc(server.url, "run", "spec.json", "-o", "out", cwd=tmp_path, expect=1)
+    assert "user data never produced and empty" in proc.stderr, proc.stderr
+    (wf,) = [w for w in client.iter_workflows() if w["name"] == name]
+    assert statuses(client, wf["id"]) == {"reader": "uninitialized"}
+
+
 def test_missing_inputs_stop_run_and_initialize_alike_and_a_dry_run_says_so_by_exit_code(
     server: ServerProcess, tmp_path: Path
 ) -> None:

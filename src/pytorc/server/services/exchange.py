@@ -88,7 +88,7 @@ def _fast_entries(
         and row[2] in _FAST_FROM
         and e.status in _FAST_TO
         and seen[e.job_id] == 1
-        and row[6] is None  # no result of this run for its current attempt yet
+        and row["result_status"] is None  # none of this run for its current attempt yet
         and e.run_id == run_id
         and e.result.job_id == e.job_id
         and e.result.workflow_id == workflow_id
@@ -103,12 +103,13 @@ def _fast_entries(
 _LOOK = """
 SELECT j.id, j.workflow_id, j.status, j.attempt_id, j.compute_node_id, j.claimed_by,
        (SELECT r.status FROM result r WHERE r.job_id = j.id AND r.run_id = :run
-           AND r.attempt_id = j.attempt_id)
+           AND r.attempt_id = j.attempt_id) AS result_status
   FROM job j WHERE j.id IN (SELECT value FROM json_each(:ids))
 """
 
 
 def look(conn: sqlite3.Connection, run_id: int, job_ids: list[int]) -> dict[int, Row]:
+    """The reported jobs by id, as _LOOK reads them."""
     return {r[0]: r for r in conn.execute(_LOOK, {"run": run_id, "ids": dumps(job_ids)})}
 
 
@@ -366,7 +367,11 @@ def _start_many(
             why = _why_not_started(state, start.job_id, node)
         if why is None:
             started.append(start.job_id)  # a resent report of a start already applied
-        elif state is not None and state[1] == workflow_id and state[2] in _RELEASABLE:
+        elif (
+            state is not None
+            and state["workflow_id"] == workflow_id
+            and state["status"] in _RELEASABLE
+        ):
             waiting.append(start)  # not released yet
         else:
             errors.append({"job_id": start.job_id, "message": why})
@@ -378,7 +383,7 @@ def _start_many(
 _START_STATES = """
 SELECT j.id, j.workflow_id, j.status, j.compute_node_id,
        EXISTS (SELECT 1 FROM result r WHERE r.job_id = j.id AND r.run_id = :run
-                  AND r.attempt_id = j.attempt_id AND r.compute_node_id = :node)
+                  AND r.attempt_id = j.attempt_id AND r.compute_node_id = :node) AS ended_here
   FROM job j WHERE j.id IN (SELECT value FROM json_each(:ids))
 """
 
@@ -397,8 +402,8 @@ def _why_not_started(state: Row | None, job_id: int, node: int) -> str | None:
     runs there, or its current attempt ended there in this run)."""
     if state is None:
         return f"job {job_id} does not exist"
-    status = JobStatus.from_code(state[2])
-    if (status == JobStatus.RUNNING and state[3] == node) or state[4]:
+    status = JobStatus.from_code(state["status"])
+    if (status == JobStatus.RUNNING and state["compute_node_id"] == node) or state["ended_here"]:
         return None
     return f"job {job_id} is {status.value}, not pending, and cannot start"
 
@@ -424,10 +429,10 @@ def _screen(
         if row is None:
             apply.append(entry)  # complete_many names the problem
             continue
-        status = JobStatus.from_code(row[2])
-        if status == entry.status and row[6] == row[2]:
+        status = JobStatus.from_code(row["status"])
+        if status == entry.status and row["result_status"] == row["status"]:
             acknowledged.append(entry.job_id)
-        elif status in _UNFINISHED and node not in (row[4], row[5]):
+        elif status in _UNFINISHED and node not in (row["compute_node_id"], row["claimed_by"]):
             refused.append(
                 {
                     "job_id": entry.job_id,
