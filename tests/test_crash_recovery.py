@@ -114,10 +114,6 @@ def test_server_killed_for_60_s_mid_run_loses_no_job_and_runs_none_twice(
                 ],
             },
         )
-        # Initialized before the runners start: two `torc run ID` of a workflow never
-        # initialized race to initialize it, and the second can reset what the first has
-        # begun to run (a known gap, issue 15's note); this test is about the server's crash.
-        torc(srv.url, "workflows", "initialize", str(wf), cwd=tmp_path)
         first = [runners.start(srv.url, wf, "-o", str(tmp_path / f"out{n}")) for n in range(2)]
         wait_until(lambda: len(_lines(log)) >= 500, timeout=120, what="500 jobs to run")
         srv.stop(signal.SIGKILL)
@@ -140,6 +136,44 @@ def test_server_killed_for_60_s_mid_run_loses_no_job_and_runs_none_twice(
         results = httpx.get(f"{srv.url}/results", params={"workflow_id": wf, "limit": 10000}).json()
         assert results["total_count"] == 2000
         print(f"killed with {killed_at} of 2000 run; after restart: 2000 completed, each once")
+    finally:
+        srv.stop(signal.SIGKILL)
+
+
+def test_runners_started_together_on_a_new_workflow_initialize_it_once(
+    tmp_path: Path, runners: Runners
+) -> None:
+    """Three `torc run ID` started at once on a 5,000-job workflow never initialized: one
+    starts run 1 and initializes it, the others wait for that and run with it; none resets
+    what another began (they used to: jobs refused as run twice, runners stopping early)."""
+    log = tmp_path / "ran.log"
+    srv = start_server(tmp_path / "srv")
+    try:
+        wf = _create(
+            srv.url,
+            tmp_path,
+            {
+                "name": "together",
+                "jobs": [
+                    {
+                        "name": "j{i}",
+                        "command": f"echo j{{i}} >> {log}",
+                        "parameters": {"i": "1:5000"},
+                    }
+                ],
+            },
+        )
+        procs = [runners.start(srv.url, wf, "-o", str(tmp_path / f"out{n}")) for n in range(3)]
+        for proc in procs:
+            proc.wait(timeout=300)
+        assert [p.returncode for p in procs] == [0, 0, 0], runners.stderr()
+        assert Counter(_statuses(srv.url, wf).values()) == {"completed": 5000}
+        ran = Counter(_lines(log))
+        assert len(ran) == 5000 and set(ran.values()) == {1}, ran.most_common(3)
+        assert httpx.get(f"{srv.url}/workflows/{wf}").json()["run_id"] == 1
+        events = httpx.get(f"{srv.url}/events", params={"workflow_id": wf, "limit": 1000}).json()
+        started = [e for e in events["items"] if e["data"].get("category") == "workflow_started"]
+        assert len(started) == 1, started
     finally:
         srv.stop(signal.SIGKILL)
 

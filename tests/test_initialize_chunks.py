@@ -16,7 +16,13 @@ from typing import Any
 import httpx
 import pytest
 
-from helpers import ServerProcess, initialize_in_one_transaction, start_server, wait_until
+from helpers import (
+    ServerProcess,
+    compute_node,
+    initialize_in_one_transaction,
+    start_server,
+    wait_until,
+)
 from pytorc.server.services import initialization
 
 SWEEP = 100_000
@@ -68,14 +74,16 @@ def _counts_are_exact(db: sqlite3.Connection, wf: int) -> dict[int, int]:
 class Initializing:
     """POST initialize_jobs on a thread of its own; the answer once it is done."""
 
-    def __init__(self, url: str, wf: int) -> None:
+    def __init__(self, url: str, wf: int, **params: str) -> None:
         self.answer: httpx.Response | Exception | None = None
-        self.thread = threading.Thread(target=self._send, args=(url, wf), daemon=True)
+        self.thread = threading.Thread(target=self._send, args=(url, wf, params), daemon=True)
         self.thread.start()
 
-    def _send(self, url: str, wf: int) -> None:
+    def _send(self, url: str, wf: int, params: dict[str, str]) -> None:
         try:
-            self.answer = httpx.post(f"{url}/workflows/{wf}/initialize_jobs", timeout=300)
+            self.answer = httpx.post(
+                f"{url}/workflows/{wf}/initialize_jobs", params=params, timeout=300
+            )
         except httpx.HTTPError as exc:  # the server died under it
             self.answer = exc
 
@@ -127,13 +135,45 @@ def test_writes_go_between_the_chunks_and_no_job_is_claimed_before_the_last(
     assert [j["name"] for j in jobs] == ["setup"]
 
 
+def test_start_run_if_uninitialized_starts_one_run_and_tells_the_others_it_had_started(
+    big: tuple[ServerProcess, httpx.Client, sqlite3.Connection, int],
+) -> None:
+    """Two `torc run ID` on a workflow never started (the extension's use): the first starts
+    run 2 and initializes in chunks; the second waits, then changes nothing and says so. A
+    runner's exchange meanwhile is not told the workflow is stalled (it would exit)."""
+    server, c, db, wf = big
+    once = {"start_run_if_uninitialized": "true"}
+    node = c.post("/compute_nodes", json=compute_node(wf)).json()["id"]
+    first = Initializing(server.url, wf, **once)
+    wait_until(lambda: _marked(db, wf), timeout=60, interval=0.005, what="the first chunk")
+    second = Initializing(server.url, wf, **once)
+    body = {"run_id": 2, "compute_node_id": node, "claim": {"limit": 5}}
+    exchange = c.post(f"/workflows/{wf}/exchange_jobs", json=body).json()
+    assert _marked(db, wf), "the initialization ended before the exchange was answered"
+    assert exchange["jobs"] == [] and not exchange["is_stalled"] and not exchange["is_complete"]
+    assert second.thread.is_alive()  # it waits for the first
+
+    started, waited = first.result().json(), second.result().json()
+    assert (started["initialized_jobs"], started["run_id"], started["ready"]) == (SWEEP + 2, 2, 1)
+    assert "already_initialized" not in started
+    assert waited["already_initialized"] is True
+    assert (waited["initialized_jobs"], waited["run_id"], waited["ready"]) == (0, 2, 1)
+    assert c.get(f"/workflows/{wf}").json()["run_id"] == 2
+    assert _counts_are_exact(db, wf) == {1: SWEEP + 1, 2: 1}
+    exchange = c.post(f"/workflows/{wf}/exchange_jobs", json=body).json()
+    assert [j["name"] for j in exchange["jobs"]] == ["setup"]
+
+
+@pytest.mark.parametrize("again_params", [{}, {"start_run_if_uninitialized": "true"}])
 def test_a_server_killed_half_way_leaves_the_workflow_unclaimable_until_initialized_again(
     tmp_path: Path,
     big: tuple[ServerProcess, httpx.Client, sqlite3.Connection, int],
+    again_params: dict[str, str],
 ) -> None:
     """SIGKILL while chunks are being written: after a restart nothing of the workflow is
     claimed (some jobs are ready, others not counted yet); initializing it again takes the
-    mark over and gives the full result."""
+    mark over and gives the full result, also as `torc run ID` asks (its jobs are no longer
+    all uninitialized, but the dead mark says the initialization is unfinished)."""
     server, _, db, wf = big
     running = Initializing(server.url, wf)
 
@@ -155,9 +195,10 @@ def test_a_server_killed_half_way_leaves_the_workflow_unclaimable_until_initiali
         claimed = c2.post(f"/workflows/{wf}/claim_next_jobs", params={"limit": 5})
         assert claimed.status_code == 200 and claimed.json()["jobs"] == []
         _counts_are_exact(db, wf)
-        answer = c2.post(f"/workflows/{wf}/initialize_jobs", timeout=300)
+        answer = c2.post(f"/workflows/{wf}/initialize_jobs", params=again_params, timeout=300)
         assert answer.status_code == 200, answer.text
         assert answer.json()["ready"] == 1 and not _marked(db, wf)
+        assert "already_initialized" not in answer.json()
         assert _counts_are_exact(db, wf) == {1: SWEEP + 1, 2: 1}
         jobs = c2.post(f"/workflows/{wf}/claim_next_jobs", params={"limit": 5}).json()["jobs"]
         assert [j["name"] for j in jobs] == ["setup"]

@@ -104,7 +104,8 @@ def test_hints_the_node_holds_are_not_sent_again_and_count_as_held(
     )  # fmt: skip
     assert answer["errors"] == [] and answer["started"] == [ids[1]]
     assert [(h["job"]["id"], h["after"]) for h in answer["successors"]] == [
-        (ids[5], [ids[4]]), (ids[6], [ids[5]])
+        (ids[5], [ids[4]]),
+        (ids[6], [ids[5]]),
     ]
     # Held hints are walked only within this workflow: another workflow's job leads nowhere.
     _, other = _chain(client, 3)

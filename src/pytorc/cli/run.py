@@ -152,10 +152,11 @@ def prepare(st: CliState, spec_or_id: str, new: bool = False) -> int:
 def _initialize(st: CliState, workflow_id: int, created: "Created | None" = None) -> None:
     """Initialize the workflow as `torc workflows initialize` does (check inputs, start a run,
     record the files' modification times, set jobs ready or blocked). Starting the run turns a
-    new workflow's run 0 into run 1, as Torc's initialize does."""
+    new workflow's run 0 into run 1, as Torc's initialize does. Only a workflow that never
+    started: another `torc run ID` that got there first is left to it (the server decides)."""
     from pytorc.client.reinit import initialize as initialize_workflow
 
-    initialize_workflow(st.client, workflow_id, created=created)
+    initialize_workflow(st.client, workflow_id, created=created, first_run=True)
 
 
 def execute(

@@ -216,10 +216,15 @@ class TorcClient:
     def is_complete(self, workflow_id: int) -> dict[str, Any]:
         return dict(self.get(f"/workflows/{workflow_id}/is_complete"))
 
-    def initialize_jobs(self, workflow_id: int, only_uninitialized: bool = False) -> Json:
-        return self.post(
-            f"/workflows/{workflow_id}/initialize_jobs", only_uninitialized=only_uninitialized
-        )
+    def initialize_jobs(
+        self, workflow_id: int, only_uninitialized: bool = False, start_run: bool = False
+    ) -> Json:
+        """`start_run`: start the run and initialize in one step, only if the workflow never
+        started (pytorc extension start_run_if_uninitialized; answers already_initialized)."""
+        params: dict[str, Any] = {"only_uninitialized": only_uninitialized}
+        if start_run:
+            params["start_run_if_uninitialized"] = True
+        return self.post(f"/workflows/{workflow_id}/initialize_jobs", **params)
 
     def cancel_workflow(self, workflow_id: int) -> Json:
         return self.put(f"/workflows/{workflow_id}/cancel")

@@ -177,8 +177,13 @@ def initialize(
     force: bool = False,
     dry_run: bool = False,
     created: Created | None = None,
+    first_run: bool = False,
 ) -> InitReport:
-    """Start the workflow afresh: every job reruns. Missing inputs abort unless `force`."""
+    """Start the workflow afresh: every job reruns. Missing inputs abort unless `force`.
+
+    `first_run` (implied by `created`): only a workflow that never started, its run started
+    and its jobs initialized in one request, so that two `torc run ID` starting together
+    initialize it once; the report's `initialize` then says whether another had already."""
     workflow = created.workflow if created else _check_startable(client, workflow_id)
     report = InitReport(workflow_id, int(workflow.get("run_id") or 0), dry_run)
     files = list(client.iter_files(workflow_id)) if not created or created.has_files else []
@@ -198,15 +203,18 @@ def initialize(
         )
     if dry_run:
         return report
-    report.run_id = int(client.reset_workflow_status(workflow_id, force=force)["run_id"])
-    if not created:
+    first_run = first_run or created is not None
+    if not first_run:
+        report.run_id = int(client.reset_workflow_status(workflow_id, force=force)["run_id"])
         client.reset_job_status(workflow_id, failed_only=False)
     for file in files:
         change = file_change(file)
         if change is not None:
             record_mtime(client, file, change)
             report.recorded_files.append(change)
-    report.initialize = client.initialize_jobs(workflow_id, only_uninitialized=False)
+    report.initialize = client.initialize_jobs(workflow_id, start_run=first_run)
+    if first_run:
+        report.run_id = int(report.initialize["run_id"])
     return report
 
 

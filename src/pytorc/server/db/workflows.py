@@ -293,10 +293,12 @@ def incomplete(conn: sqlite3.Connection) -> list[int]:
     return [r[0] for r in conn.execute("SELECT id FROM workflow WHERE creating = 1 ORDER BY id")]
 
 
-def is_initializing(conn: sqlite3.Connection, id: int) -> bool:
-    """Whether the workflow's initialization is under way or was cut short (migration 0010):
-    then none of its jobs may be claimed."""
+def is_initializing(conn: sqlite3.Connection, id: int, live: bool = False) -> bool:
+    """Whether the workflow's initialization is under way or (unless `live`) was cut short
+    (migration 0010): then none of its jobs may be claimed."""
     sql = "SELECT 1 FROM workflow_initializing WHERE workflow_id = ?"
+    if live:
+        sql += " AND live"
     return conn.execute(sql, (id,)).fetchone() is not None
 
 
@@ -306,8 +308,7 @@ class Initializing(Conflict):
 
 def refuse_if_initializing(conn: sqlite3.Connection, id: int) -> None:
     """Statuses are not changed under an initialization that is under way."""
-    sql = "SELECT 1 FROM workflow_initializing WHERE workflow_id = ? AND live"
-    if conn.execute(sql, (id,)).fetchone() is not None:
+    if is_initializing(conn, id, live=True):
         raise Initializing(f"workflow {id} is being initialized; try again when that has finished")
 
 

@@ -58,6 +58,13 @@ def initialize_jobs(
     only_uninitialized: bool = False,
     clear_ephemeral_user_data: bool = True,
     async_: bool = Query(False, alias="async"),
+    start_run_if_uninitialized: bool = Query(
+        False,
+        description="pytorc extension: initialize only a workflow none of whose jobs has left"
+        " uninitialized, starting its run (reset_status) in the same transaction; otherwise"
+        " change nothing and answer already_initialized=true. Two runners that start a new"
+        " workflow together so initialize it once. The answer carries run_id.",
+    ),
 ) -> Json | JSONResponse:
     # A worker thread: chunk by chunk through the writer's queue, other writes go between the
     # chunks (services/initialization.py) and the event loop goes on throughout.
@@ -65,9 +72,13 @@ def initialize_jobs(
     chunk_jobs = request.app.state.settings.chunk_jobs
     plan = _after_initialization(
         lambda: db.write_queued(
-            lambda conn: initialization.begin(conn, id, only_uninitialized, chunk_jobs)
+            lambda conn: initialization.begin(
+                conn, id, only_uninitialized, chunk_jobs, start_run_if_uninitialized
+            )
         )
     )
+    if plan.answer is not None:
+        return ok(plan.answer)
     with _marked(db, id):
         for first, last in plan.chunks:
             db.write_queued(

@@ -296,7 +296,12 @@ def exchange(
     complete, canceled = workflows.is_complete(conn, workflow_id, wf)
     if complete and not canceled and completed:
         outcomes.workflow_completed(conn, workflow_id)
-    stalled = not complete and not jobs and not workflows.has_active_jobs(conn, workflow_id)
+    stalled = (  # an initialization under way is not a stall: its jobs come
+        not complete
+        and not jobs
+        and not workflows.has_active_jobs(conn, workflow_id)
+        and not workflows.is_initializing(conn, workflow_id, live=True)
+    )
     too_big: list[dict[str, Any]] = []
     if reason == claiming.NOTHING_FITS and body.claim is not None:
         node_size = body.claim.capacity or body.claim.resources

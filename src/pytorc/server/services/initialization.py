@@ -18,6 +18,7 @@ from typing import Any
 from pytorc.errors import InvalidInput
 from pytorc.server.db import events, jobs, status_counts, workflows
 from pytorc.server.db.common import dumps, require
+from pytorc.server.services import lifecycle
 from pytorc.vocabulary import DONE, HELD, JobStatus, codes
 
 _DONE_CODES = codes(*DONE)
@@ -97,6 +98,8 @@ class Plan:
     only_uninitialized: bool
     chunks: list[tuple[int, int]]  # (first, last) job ids; other writes go between two
     changed: int = 0
+    run_id: int | None = None  # the run begin() started (start_run)
+    answer: dict[str, Any] | None = None  # start_run found it started: the whole answer
 
     @property
     def target(self) -> str:
@@ -107,17 +110,31 @@ class Plan:
 
 
 def begin(
-    conn: sqlite3.Connection, workflow_id: int, only_uninitialized: bool, chunk_jobs: int
+    conn: sqlite3.Connection,
+    workflow_id: int,
+    only_uninitialized: bool,
+    chunk_jobs: int,
+    start_run: bool = False,
 ) -> Plan:
     """Derive the edges files and user data imply, refuse a cycle, and mark the workflow as
     being initialized: none of its jobs is claimed until finish() (migration 0010).
 
     Finished, disabled and active (pending/running) jobs keep their status. With
     `only_uninitialized`, jobs downstream of uninitialized ones are first made uninitialized too,
-    and only uninitialized jobs change."""
+    and only uninitialized jobs change. `start_run`: only a workflow that never started is
+    initialized, and its run is started in this same transaction; two `torc run ID` starting
+    together so initialize it once (the second waits for the mark, then finds it started)."""
     require(conn, "workflow", workflow_id)
     workflows.refuse_if_creating(conn, workflow_id)
     workflows.refuse_if_initializing(conn, workflow_id)
+    run_id = None
+    if start_run:
+        # a dead mark (an initialization cut short) is taken over: its jobs are still held back
+        if not workflows.is_initializing(conn, workflow_id) and not workflows.is_uninitialized(
+            conn, workflow_id
+        ):
+            return Plan(workflow_id, False, [], answer=_already_started(conn, workflow_id))
+        run_id = int(lifecycle.reset_status(conn, workflow_id, force=False)["run_id"])
     workflows.mark_initializing(conn, workflow_id)
     params = {"wf": workflow_id}
     conn.execute(_FILE_EDGES, params)
@@ -126,7 +143,31 @@ def begin(
     if only_uninitialized:
         conn.execute(_DOWNSTREAM_OF_UNINITIALIZED, params)
     chunks = workflows.job_id_chunks(conn, workflow_id, chunk_jobs)
-    return Plan(workflow_id, only_uninitialized, chunks)
+    return Plan(workflow_id, only_uninitialized, chunks, run_id=run_id)
+
+
+def _already_started(conn: sqlite3.Connection, workflow_id: int) -> dict[str, Any]:
+    run_id = conn.execute("SELECT run_id FROM workflow WHERE id = ?", (workflow_id,)).fetchone()[0]
+    counts = _waiting_counts(conn, workflow_id)
+    return {
+        "workflow_id": workflow_id,
+        "initialized_jobs": 0,
+        "ready": counts.get(JobStatus.READY.code, 0),
+        "blocked": counts.get(JobStatus.BLOCKED.code, 0),
+        "run_id": run_id,
+        "already_initialized": True,
+        "message": f"workflow {workflow_id} had already started (run {run_id}); nothing changed",
+    }
+
+
+def _waiting_counts(conn: sqlite3.Connection, workflow_id: int) -> dict[int, int]:
+    return dict(
+        conn.execute(
+            "SELECT status, n FROM job_status_count"
+            f" WHERE workflow_id = ? AND status IN ({_WAITING})",
+            (workflow_id,),
+        ).fetchall()
+    )
 
 
 def initialize_chunk(conn: sqlite3.Connection, plan: Plan, first: int, last: int) -> None:
@@ -154,22 +195,19 @@ def finish(conn: sqlite3.Connection, plan: Plan) -> dict[str, Any]:
         (workflow_id,),
     )
     workflows.unmark_initializing(conn, workflow_id)
-    counts = dict(
-        conn.execute(
-            "SELECT status, n FROM job_status_count"
-            f" WHERE workflow_id = ? AND status IN ({_WAITING})",
-            (workflow_id,),
-        ).fetchall()
-    )
+    counts = _waiting_counts(conn, workflow_id)
     category = "workflow_reinitialized" if plan.only_uninitialized else "workflow_started"
     events.record(conn, workflow_id, category, f"initialized {plan.changed} jobs")
-    return {
+    summary = {
         "workflow_id": workflow_id,
         "initialized_jobs": plan.changed,
         "ready": counts.get(JobStatus.READY.code, 0),
         "blocked": counts.get(JobStatus.BLOCKED.code, 0),
         "message": f"initialized {plan.changed} jobs",
     }
+    if plan.run_id is not None:
+        summary["run_id"] = plan.run_id
+    return summary
 
 
 def _block_or_ready(conn: sqlite3.Connection, params: dict[str, Any], target: str) -> int:
