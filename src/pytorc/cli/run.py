@@ -2,7 +2,8 @@
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
@@ -18,6 +19,7 @@ from pytorc.errors import InvalidInput
 if TYPE_CHECKING:
     from pytorc.client.api import TorcClient
     from pytorc.client.reinit import Created
+    from pytorc.runner.guard import Guard
     from pytorc.runner.loop import RunSummary
     from pytorc.runner.monitor import ResourceMonitor
 
@@ -98,8 +100,8 @@ def run(
     if dry_run:
         resume_cli.describe_run(st, spec_or_id)
         return
-    with st.server_for_run():
-        workflow_id = prepare(st, spec_or_id, new)
+    with st.server_for_run(), _early_guard() as guard:
+        workflow_id, workflow = _prepare(st, spec_or_id, new)
         summary = execute(
             st,
             workflow_id,
@@ -109,6 +111,8 @@ def run(
             num_gpus,
             poll_interval,
             output_dir,
+            workflow=workflow,
+            guard=guard,
         )
     if st.standalone and st.format == "table":
         typer.echo(resume_cli.where_it_is(st, workflow_id))
@@ -116,9 +120,34 @@ def run(
         raise typer.Exit(1)
 
 
+@contextmanager
+def _early_guard() -> "Iterator[Guard | None]":
+    """The runner's guard process (runner/guard.py), started before the workflow is created:
+    its Python start-up then runs beside ours, not beside the first job's spawn (which it held
+    up by 2-9 ms on 2 cores). None if it cannot start: the runner tries again, and warns.
+    Closed at the end (the runner closes it first, unless it never started)."""
+    from pytorc.runner.guard import TERMINATION_GRACE, Guard
+
+    try:
+        guard = Guard.start(TERMINATION_GRACE)
+    except OSError:
+        guard = None
+    try:
+        yield guard
+    finally:
+        if guard is not None:
+            guard.close()
+
+
 def prepare(st: CliState, spec_or_id: str, new: bool = False) -> int:
     """The workflow to run: created from a spec file and initialized, or an id (initialized
     if it is not yet)."""
+    return _prepare(st, spec_or_id, new)[0]
+
+
+def _prepare(st: CliState, spec_or_id: str, new: bool) -> tuple[int, dict[str, Any] | None]:
+    """prepare(), and the workflow's record when it was just created (the runner then need
+    not read it)."""
     if is_spec_path(spec_or_id):
         from pytorc.client.reinit import Created
         from pytorc.spec import create_workflow, load_for_upload, spec_warnings
@@ -133,11 +162,12 @@ def prepare(st: CliState, spec_or_id: str, new: bool = False) -> int:
         client = st.client
         earlier = None if new else resume_cli.offer(client, spec.name, user_name())
         if earlier is not None:
-            return resume_cli.resume_workflow(client, earlier)
+            return resume_cli.resume_workflow(client, earlier), None
         workflow = create_workflow(client, spec, str(path), user=user_name(), sweeps=sweeps)
         workflow_id = int(workflow["id"])
-        _initialize(st, workflow_id, Created(workflow, bool(spec.files), bool(spec.user_data)))
-        return workflow_id
+        created = Created(workflow, bool(spec.files), bool(spec.user_data))
+        run_id = _initialize(st, workflow_id, created)
+        return workflow_id, {**workflow, "run_id": run_id, "is_canceled": False}
     client = st.client
     try:
         workflow_id = int(spec_or_id)
@@ -145,18 +175,18 @@ def prepare(st: CliState, spec_or_id: str, new: bool = False) -> int:
         raise InvalidInput(f"{spec_or_id!r} is neither a spec file nor a workflow id") from None
     if client.get(f"/workflows/{workflow_id}/is_uninitialized")["is_uninitialized"]:
         _initialize(st, workflow_id)
-        return workflow_id
-    return resume_cli.resume_workflow(client, workflow_id)
+        return workflow_id, None
+    return resume_cli.resume_workflow(client, workflow_id), None
 
 
-def _initialize(st: CliState, workflow_id: int, created: "Created | None" = None) -> None:
+def _initialize(st: CliState, workflow_id: int, created: "Created | None" = None) -> int:
     """Initialize the workflow as `torc workflows initialize` does (check inputs, start a run,
     record the files' modification times, set jobs ready or blocked). Starting the run turns a
     new workflow's run 0 into run 1, as Torc's initialize does. Only a workflow that never
     started: another `torc run ID` that got there first is left to it (the server decides)."""
     from pytorc.client.reinit import initialize as initialize_workflow
 
-    initialize_workflow(st.client, workflow_id, created=created, first_run=True)
+    return initialize_workflow(st.client, workflow_id, created=created, first_run=True).run_id
 
 
 def execute(
@@ -168,8 +198,11 @@ def execute(
     num_gpus: int | None,
     poll_interval: float | None,
     output_dir: Path | None,
+    workflow: dict[str, Any] | None = None,
+    guard: "Guard | None" = None,
 ) -> int:
-    """Run the local runner with a progress display; the number of jobs that did not succeed."""
+    """Run the local runner with a progress display; the number of jobs that did not succeed.
+    `workflow`: its record, when the caller has it; `guard`: started early (_early_guard)."""
     from pytorc.runner.loop import JobRunner, RunnerOptions
     from pytorc.runner.resources import detect
 
@@ -185,7 +218,7 @@ def execute(
         poll_interval=poll_interval or run_cfg.poll_interval,
     )
     client = _runner_client(st)
-    workflow = client.get_workflow(workflow_id)
+    workflow = workflow or client.get_workflow(workflow_id)
     options.ignore_completion = bool(workflow.get("compute_node_ignore_workflow_completion"))
     if workflow.get("compute_node_wait_for_healthy_database_minutes"):
         client.retry_seconds = 60.0 * workflow["compute_node_wait_for_healthy_database_minutes"]
@@ -196,7 +229,9 @@ def execute(
     try:
         with _Progress(client, workflow_id, enabled=st.format == "table") as progress:
             listener = _naming_jobs(progress.event, monitor)
-            runner = JobRunner(client, workflow_id, options, listener=listener, workflow=workflow)
+            runner = JobRunner(
+                client, workflow_id, options, listener=listener, workflow=workflow, guard=guard
+            )
             steady_gc()
             summary = runner.run()
     finally:

@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 
+TERMINATION_GRACE = 3.0  # seconds from SIGTERM to SIGKILL, the runner's default and the guard's
 READ_INTERVAL = 0.2  # seconds between the guard's reads: it wakes 5 times a second, not per job
 PIPE_SIZE = 1 << 20  # ~65,000 jobs' lines between two reads, so the runner never waits on it
 

@@ -26,7 +26,7 @@ from typing import Any, NamedTuple, Protocol
 from pytorc.client.api import TorcClient
 from pytorc.errors import ApiError
 from pytorc.runner.actions import COMPLETE, START, WHILE_RUNNING, WORKER_END, Actions, ActionWatcher
-from pytorc.runner.guard import Guard
+from pytorc.runner.guard import TERMINATION_GRACE, Guard
 from pytorc.runner.limits import CHECK_SECONDS, Limits, LimitSettings
 from pytorc.runner.outcome import Outcome, now_iso, result_record
 from pytorc.runner.policy import STOP_CLAIMING_BEFORE_END, ClaimPolicy, JobRecord
@@ -56,7 +56,7 @@ class RunnerOptions:
     idle_timeout: float | None = None  # None: the workflow's compute_node_wait_for_new_jobs_seconds
     end_time: float | None = None  # epoch seconds: kill and report jobs before this
     min_time_for_new_jobs: float = STOP_CLAIMING_BEFORE_END  # claim nothing this close to it
-    termination_grace: float = 3.0
+    termination_grace: float = TERMINATION_GRACE
     heartbeat: float = 1.0  # at most this long between server contacts while jobs run
     compute_node_type: str = "local"
     scheduler: dict[str, Any] | None = None
@@ -117,8 +117,11 @@ class JobRunner:
         options: RunnerOptions,
         listener: Listener | None = None,
         workflow: dict[str, Any] | None = None,
+        guard: Guard | None = None,
     ) -> None:
-        """`workflow`: its record, if the caller has just read it (saves a round trip)."""
+        """`workflow`: its record, if the caller has just read it (saves a round trip).
+        `guard`: one the caller started early (its ~10 ms start-up then overlaps the caller's
+        own work instead of the first job's spawn); the runner closes it."""
         self.client = client
         self.workflow = workflow
         self.workflow_id = workflow_id
@@ -148,7 +151,7 @@ class JobRunner:
         self.stop_signal = 0
         self.use_pending_failed = False  # unhandled failures wait for a person (workflow's)
         self.limits: Limits | None = None  # execution_config.limit_resources, in direct mode
-        self.guard: Guard | None = None
+        self.guard = guard
         self.actions: Actions | None = None  # the workflow's actions, read once the node exists
         self.file_records: dict[int, dict[str, Any]] = {}  # output file id -> its record
         self.env_base = {  # what every job's environment shares; _job_env adds the job's own
@@ -232,7 +235,7 @@ class JobRunner:
         self.ids = RunIds(self.workflow_id, int(wf["run_id"]), node_id)
         if not self.policy.by_count:  # only resource-based claiming needs them
             self.requirements.load(self.workflow_id)
-        self.guard = self._start_guard()
+        self.guard = self.guard or self._start_guard()
         return idle_timeout
 
     def _close(self, seconds: float) -> None:
