@@ -175,6 +175,27 @@ def test_sweep_of_1000_jobs_on_two_slots_completes_every_job_once(
     assert len({r["job_id"] for r in results["items"]}) == 1000
 
 
+def test_a_chain_is_reported_several_links_to_an_exchange(tmp_path: Path) -> None:
+    """A chain runs on successor hints, and while plenty are in hand its results go several
+    to an exchange: 60 links in at most 20 exchanges (one per link before), each job once, in
+    order. The server's access log counts the exchanges."""
+    log = tmp_path / "order.log"
+    links = [
+        {"name": f"c{i}", "command": f"echo c{i} >> {log}", "depends_on": [f"c{i - 1}"] * (i > 0)}
+        for i in range(60)
+    ]
+    spec = _spec(tmp_path, {"name": "chain", "jobs": links})
+    with start_server(tmp_path / "srv", "--log-level", "debug") as server:
+        proc = _run(server, tmp_path, spec, "--max-parallel-jobs", "2")
+        assert proc.returncode == 0, proc.stderr
+        wf = _summary(proc)["workflow_id"]
+        results = httpx.get(f"{server.url}/results", params={"workflow_id": wf}).json()
+        exchanges = (tmp_path / "srv" / "server.stderr").read_text().count("/exchange_jobs ")
+    assert results["total_count"] == 60
+    assert log.read_text().split() == [f"c{i}" for i in range(60)]
+    assert 0 < exchanges <= 20, exchanges
+
+
 @pytest.mark.parametrize(
     ("flags", "most_held"), [(["--max-parallel-jobs", "1"], 2), (["--num-cpus", "1"], 1)]
 )

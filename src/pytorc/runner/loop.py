@@ -464,14 +464,15 @@ class JobRunner:
 
     def _wake_reporter(self) -> None:
         """Wake the reporter when its decision may change (caller holds the lock): the first
-        result of a batch, a queue low enough to claim more, or a runner with nothing running.
+        result of a batch, a queue low enough to claim more, a runner with nothing running, or
+        hints run low (results held back while they were plenty then go).
         Otherwise its own timer wakes it; waking it after every job cost GIL hand-offs."""
         shared = self.shared
         starving = not shared.ready_exhausted and self.policy.is_starving(
             shared.holding(), self.requirements.needs
         )
-        if shared.wake_owed or starving or not shared.running:
-            shared.wake_owed = False
+        if shared.wake_owed or starving or not shared.running or shared.successors.ran_low:
+            shared.wake_owed = shared.successors.ran_low = False
             shared.cond.notify_all()
 
     def _check_outputs(self, proc: JobProcess) -> str | None:

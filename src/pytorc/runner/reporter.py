@@ -234,7 +234,11 @@ class Reporter:
             closing=shared.closing,
             running=bool(shared.running),
             since_contact=now - self.last_contact,
-            starving=claim is not None and self.is_starving(),
+            # On a chain the next jobs are hinted, so a claim finds nothing new: the results
+            # may wait while plenty of hints are in hand, and go several to an exchange.
+            starving=claim is not None
+            and not (shared.ready_exhausted and shared.successors.plenty())
+            and self.is_starving(),
             oldest_result_age=None if oldest is None else now - oldest,
         )
 

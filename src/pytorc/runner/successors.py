@@ -14,6 +14,9 @@ from typing import Any
 from pytorc.runner.policy import JobRecord
 
 HINTS_WANTED = 16  # successor hints asked for in each exchange
+# While this many hints are in hand the line runs on them, and results wait (up to
+# REPORT_DELAY) to go several to an exchange; below it they go, and the answer brings more.
+HINTS_LOW = 8
 
 
 class Successors:
@@ -21,6 +24,11 @@ class Successors:
 
     def __init__(self) -> None:
         self.waiting: dict[int, tuple[JobRecord, set[int]]] = {}
+        self.ran_low = False  # a release just took the hints below HINTS_LOW
+
+    def plenty(self) -> bool:
+        """Whether enough hints are in hand that a report may wait for company."""
+        return len(self.waiting) >= HINTS_LOW
 
     def add(self, hints: Iterable[dict[str, Any]], held: Collection[int]) -> None:
         """File an answer's hints. Only a hint whose blockers are all still held here (running,
@@ -46,6 +54,8 @@ class Successors:
             elif not after:
                 del self.waiting[id]
                 released.append(job)
+        if released and len(self.waiting) < HINTS_LOW <= len(self.waiting) + len(released):
+            self.ran_low = True
         return released
 
     def drop(self, job_id: int) -> None:

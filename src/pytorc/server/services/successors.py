@@ -26,7 +26,11 @@ from pytorc.server.db import jobs
 from pytorc.server.db.common import dumps
 from pytorc.vocabulary import JobStatus
 
-DEPTH = 4  # levels of successors of successors in one answer
+# Levels of successors of successors in one answer (each a query; the walk stops at the
+# limit). A runner reports a chain several links at a time while it holds plenty of hints
+# (runner/successors.py), so an answer must be able to carry as many new ones: with 4 levels
+# the line ran dry between two reports.
+DEPTH = 16
 
 MOST_BLOCKERS = 8  # a job waiting for more than this many unfinished jobs gets no hint
 
