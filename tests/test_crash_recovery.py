@@ -29,6 +29,12 @@ def _create(url: str, tmp_path: Path, spec: dict[str, Any]) -> int:
     return int(json.loads(out)["id"])
 
 
+def _logging_sweep(url: str, tmp_path: Path, name: str, n: int, log: Path) -> int:
+    """A workflow of n jobs j1..jN, each appending its name to `log` when it runs."""
+    job = {"name": "j{i}", "command": f"echo j{{i}} >> {log}", "parameters": {"i": f"1:{n}"}}
+    return _create(url, tmp_path, {"name": name, "jobs": [job]})
+
+
 def _lines(path: Path) -> list[str]:
     return path.read_text().split("\n")[:-1] if path.exists() else []
 
@@ -100,20 +106,7 @@ def test_server_killed_for_60_s_mid_run_loses_no_job_and_runs_none_twice(
     srv = start_server(tmp_path / "srv")
     port, database = srv.port, srv.db_path
     try:
-        wf = _create(
-            srv.url,
-            tmp_path,
-            {
-                "name": "server-crash",
-                "jobs": [
-                    {
-                        "name": "j{i}",
-                        "command": f"echo j{{i}} >> {log}",
-                        "parameters": {"i": "1:2000"},
-                    }
-                ],
-            },
-        )
+        wf = _logging_sweep(srv.url, tmp_path, "server-crash", 2000, log)
         first = [runners.start(srv.url, wf, "-o", str(tmp_path / f"out{n}")) for n in range(2)]
         wait_until(lambda: len(_lines(log)) >= 500, timeout=120, what="500 jobs to run")
         srv.stop(signal.SIGKILL)
@@ -149,20 +142,7 @@ def test_runners_started_together_on_a_new_workflow_initialize_it_once(
     log = tmp_path / "ran.log"
     srv = start_server(tmp_path / "srv")
     try:
-        wf = _create(
-            srv.url,
-            tmp_path,
-            {
-                "name": "together",
-                "jobs": [
-                    {
-                        "name": "j{i}",
-                        "command": f"echo j{{i}} >> {log}",
-                        "parameters": {"i": "1:5000"},
-                    }
-                ],
-            },
-        )
+        wf = _logging_sweep(srv.url, tmp_path, "together", 5000, log)
         procs = [runners.start(srv.url, wf, "-o", str(tmp_path / f"out{n}")) for n in range(3)]
         for proc in procs:
             proc.wait(timeout=300)
