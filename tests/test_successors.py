@@ -292,3 +292,26 @@ def test_the_hint_lookup_walks_from_the_jobs_at_hand_not_the_blocked_jobs(tmp_pa
     assert plan[0].startswith("SCAN h"), plan
     assert not any("job_workflow_status" in step for step in plan), plan
     assert any("job_depends_on_upstream (depends_on_job_id=?)" in step for step in plan), plan
+
+
+def test_the_runner_knows_when_its_hints_run_low_by_release_or_by_failure() -> None:
+    """The runner's side: a chain's results may wait while 8 or more hints are in hand; the
+    end that takes them below 8 (a release, or a failure that drops the rest) says so once,
+    which is what wakes the reporter to send the waiting results."""
+    from pytorc.runner.successors import HINTS_LOW, Successors
+
+    def chain(n: int) -> Successors:
+        hints = Successors()
+        hints.add(({"job": {"id": i}, "after": [i - 1]} for i in range(1, n + 1)), held={0})
+        return hints
+
+    hints = chain(HINTS_LOW)
+    assert hints.plenty() and not hints.ran_low
+    assert [j["id"] for j in hints.ended(0, completed=True)] == [1]
+    assert hints.ran_low and not hints.plenty()
+    hints.ran_low = False
+    hints.ended(1, completed=True)
+    assert not hints.ran_low  # only the crossing says so
+    failed = chain(HINTS_LOW + 2)
+    assert failed.ended(0, completed=False) == [] and failed.waiting == {}
+    assert failed.ran_low

@@ -24,7 +24,7 @@ class Successors:
 
     def __init__(self) -> None:
         self.waiting: dict[int, tuple[JobRecord, set[int]]] = {}
-        self.ran_low = False  # a release just took the hints below HINTS_LOW
+        self.ran_low = False  # a job's end just took the hints below HINTS_LOW
 
     def plenty(self) -> bool:
         """Whether enough hints are in hand that a report may wait for company."""
@@ -45,6 +45,7 @@ class Successors:
         """A local job ended: the hinted jobs it was the last blocker of (if it completed);
         a failure drops the hints that waited for it."""
         released: list[JobRecord] = []
+        before = len(self.waiting)
         for id, (job, after) in list(self.waiting.items()):
             if job_id not in after:
                 continue
@@ -54,7 +55,7 @@ class Successors:
             elif not after:
                 del self.waiting[id]
                 released.append(job)
-        if released and len(self.waiting) < HINTS_LOW <= len(self.waiting) + len(released):
+        if len(self.waiting) < HINTS_LOW <= before:  # released, or dropped with a failure
             self.ran_low = True
         return released
 
