@@ -124,7 +124,7 @@ def begin(
     and only uninitialized jobs change. `start_run`: only a workflow that never started is
     initialized, and its run is started in this same transaction; two `torc run ID` starting
     together so initialize it once (the second waits for the mark, then finds it started)."""
-    require(conn, "workflow", workflow_id)
+    wf = require(conn, "workflow", workflow_id)
     workflows.refuse_if_creating(conn, workflow_id)
     workflows.refuse_if_initializing(conn, workflow_id)
     run_id = None
@@ -133,7 +133,8 @@ def begin(
         if not workflows.is_initializing(conn, workflow_id) and not workflows.is_uninitialized(
             conn, workflow_id
         ):
-            return Plan(workflow_id, False, [], answer=_already_started(conn, workflow_id))
+            answer = _already_started(conn, workflow_id, int(wf["run_id"]))
+            return Plan(workflow_id, False, [], answer=answer)
         run_id = int(lifecycle.reset_status(conn, workflow_id, force=False)["run_id"])
     workflows.mark_initializing(conn, workflow_id)
     params = {"wf": workflow_id}
@@ -146,8 +147,7 @@ def begin(
     return Plan(workflow_id, only_uninitialized, chunks, run_id=run_id)
 
 
-def _already_started(conn: sqlite3.Connection, workflow_id: int) -> dict[str, Any]:
-    run_id = conn.execute("SELECT run_id FROM workflow WHERE id = ?", (workflow_id,)).fetchone()[0]
+def _already_started(conn: sqlite3.Connection, workflow_id: int, run_id: int) -> dict[str, Any]:
     counts = _waiting_counts(conn, workflow_id)
     return {
         "workflow_id": workflow_id,

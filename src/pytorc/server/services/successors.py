@@ -82,8 +82,7 @@ def hints(
     started or claimed) or for hints: [{"job": record, "after": [blocker ids]}].
 
     `known`: the hints the runner still holds from earlier answers. They count as held, and
-    are not sent again: on a chain each answer then carries the one new link instead of the
-    same four job records again."""
+    are not sent again: on a chain an answer carries only the links past them."""
     known = known or []
     found: dict[int, list[int]] = {}
     frontier = [*held, *known]
